@@ -1,0 +1,45 @@
+# The two commands: `make run` (set up and serve the gateway) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+HOST ?= 127.0.0.1
+
+.PHONY: run test install lint format migrate clean
+
+# (Re)install when requirements.txt changes; the stamp file records the last install.
+$(VENV)/.installed: requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@touch $@
+
+install: $(VENV)/.installed
+
+# Local development: DEBUG on (a development SECRET_KEY is allowed), SQLite under var/,
+# the sandbox demo seeded on first run.
+run: export DEBUG ?= 1
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seeddemo
+	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	# pytest exits 5 when it collects no test: that is not a failure of the code.
+	$(BIN)/pytest $(PYTEST_ARGS) || [ $$? -eq 5 ]
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

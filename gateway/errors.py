@@ -1,0 +1,136 @@
+"""The one place that turns exceptions into the API's error envelope.
+
+Every non-2xx response under ``/api/`` has the body
+``{"error": {"code": ..., "message": ..., "details": {...}}}``. DRF views reach
+``api_exception_handler``; anything that escapes DRF (unknown URLs, middleware errors,
+Django's own 400/413 pages) is rewritten by ``gateway.middleware``.
+"""
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+from gateway.exceptions import GatewayError
+
+logger = logging.getLogger(__name__)
+
+STATUS_BY_CODE: dict[str, int] = {
+    "validation_error": 400,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "not_acceptable": 406,
+    "conflict": 409,
+    "idempotency_in_progress": 409,
+    "payload_too_large": 413,
+    "unsupported_media_type": 415,
+    "idempotency_key_reused": 422,
+    "rate_limited": 429,
+    "internal_error": 500,
+    "not_implemented": 501,
+    "whatsapp_error": 502,
+    "runner_unavailable": 503,
+    "database_unavailable": 503,
+    "whatsapp_timeout": 504,
+}
+
+# For responses built outside DRF, where only the status is known.
+CODE_BY_STATUS: dict[int, tuple[str, str]] = {
+    400: ("validation_error", "bad request"),
+    401: ("unauthorized", "authentication required"),
+    403: ("forbidden", "forbidden"),
+    404: ("not_found", "no such endpoint"),
+    405: ("method_not_allowed", "method not allowed"),
+    406: ("not_acceptable", "cannot produce a response in the requested format"),
+    413: ("payload_too_large", "request body is too large"),
+    415: ("unsupported_media_type", "request body must be application/json"),
+    429: ("rate_limited", "too many requests"),
+    500: ("internal_error", "internal error"),
+    503: ("database_unavailable", "service unavailable; retry later"),
+}
+
+
+def envelope(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def json_error(status: int, code: str | None = None, message: str | None = None) -> JsonResponse:
+    default_code, default_message = CODE_BY_STATUS.get(
+        status, ("internal_error" if status >= 500 else "validation_error", "request failed")
+    )
+    return JsonResponse(envelope(code or default_code, message or default_message), status=status)
+
+
+def _as_details(detail: Any) -> dict[str, Any]:
+    """Validation details are always an object mapping fields to messages."""
+    if isinstance(detail, dict):
+        return {str(key): _plain(value) for key, value in detail.items()}
+    return {"body": _plain(detail) if isinstance(detail, list) else [str(detail)]}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return str(value)
+
+
+def _classify(exc: Exception) -> tuple[str, str, dict[str, Any], dict[str, str]]:
+    """Returns (code, message, details, extra headers) for an exception."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, GatewayError):
+        return exc.code, exc.message, exc.details, headers
+    if isinstance(exc, drf.ValidationError):
+        return "validation_error", "request body is invalid", _as_details(exc.detail), headers
+    if isinstance(exc, drf.ParseError):
+        return "validation_error", str(exc.detail), {}, headers
+    if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
+        message = (
+            "missing bearer token: send 'Authorization: Bearer <token>'"
+            if isinstance(exc, drf.NotAuthenticated)
+            else str(exc.detail)
+        )
+        return "unauthorized", message, {}, headers
+    if isinstance(exc, drf.PermissionDenied | DjangoPermissionDenied):
+        details = dict(getattr(exc, "details", {}) or {})
+        message = str(getattr(exc, "detail", "")) or "forbidden"
+        return "forbidden", message, details, headers
+    if isinstance(exc, drf.NotFound | Http404):
+        return "not_found", "not found", {}, headers
+    if isinstance(exc, drf.MethodNotAllowed):
+        return "method_not_allowed", str(exc.detail), {}, headers
+    if isinstance(exc, drf.NotAcceptable):
+        return "not_acceptable", "cannot produce a response in the requested format", {}, headers
+    if isinstance(exc, drf.UnsupportedMediaType):
+        return "unsupported_media_type", "request body must be application/json", {}, headers
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return "payload_too_large", "request body is too large", {"maxBytes": limit}, headers
+    if isinstance(exc, drf.Throttled):
+        wait = int(exc.wait or 1)
+        headers["Retry-After"] = str(max(wait, 1))
+        return "rate_limited", "too many requests", {"retryAfter": max(wait, 1)}, headers
+    if isinstance(exc, OperationalError | InterfaceError):
+        logger.warning("database unavailable: %s", exc.__class__.__name__)
+        return "database_unavailable", "the database cannot be reached; retry later", {}, headers
+    logger.exception("unhandled error in API view")
+    return "internal_error", "internal error", {}, headers
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    code, message, details, headers = _classify(exc)
+    auth_header = getattr(exc, "auth_header", None)
+    if auth_header:
+        headers["WWW-Authenticate"] = auth_header
+    set_rollback()
+    return Response(envelope(code, message, details), status=STATUS_BY_CODE[code], headers=headers)

@@ -1,0 +1,64 @@
+"""Domain errors: what services raise. They know nothing of HTTP.
+
+Each error names a stable ``code`` from the API contract; ``gateway.errors`` is the
+one place that turns a code into an HTTP status and the error envelope.
+"""
+
+from typing import Any
+
+
+class GatewayError(Exception):
+    code = "internal_error"
+    default_message = "internal error"
+
+    def __init__(
+        self, message: str | None = None, *, details: dict[str, Any] | None = None
+    ) -> None:
+        self.message = message or self.default_message
+        self.details = details or {}
+        super().__init__(self.message)
+
+
+class NotFound(GatewayError):
+    code = "not_found"
+    default_message = "not found"
+
+
+class InvalidInput(GatewayError):
+    """Input that passed the request's shape checks but breaks a domain rule.
+
+    ``details`` maps each offending field to a list of messages, like a serializer's errors.
+    """
+
+    code = "validation_error"
+    default_message = "request body is invalid"
+
+
+class Conflict(GatewayError):
+    code = "conflict"
+    default_message = "the resource is not in a state for this action"
+
+
+class NotConnected(GatewayError):
+    code = "not_implemented"
+    default_message = "session is not connected"
+
+
+class WhatsAppFailed(GatewayError):
+    code = "whatsapp_error"
+    default_message = "WhatsApp refused or failed the action"
+
+
+class WhatsAppRateLimited(GatewayError):
+    code = "rate_limited"
+    default_message = "WhatsApp rate limit reached; retry later"
+
+
+class WhatsAppTimedOut(GatewayError):
+    code = "whatsapp_timeout"
+    default_message = "WhatsApp did not answer in time; the outcome is unknown"
+
+
+class RunnerUnavailable(GatewayError):
+    code = "runner_unavailable"
+    default_message = "the session runner cannot be reached"

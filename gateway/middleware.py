@@ -1,0 +1,42 @@
+"""Keeps every response under /api/ in the error envelope, whatever produced it."""
+
+import logging
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from gateway.errors import json_error
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/"
+
+
+class ApiErrorEnvelopeMiddleware:
+    """Rewrites non-JSON error responses under /api/ into the envelope.
+
+    DRF views already answer in the envelope; this catches what happens around them:
+    Django's 404 for unknown URLs, its 400 for a bad Host header or an oversized body,
+    and a 500 (even with DEBUG on, no traceback page is ever returned under /api/).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if not request.path.startswith(API_PREFIX) or response.status_code < 400:
+            return response
+        if response.get("Content-Type", "").startswith("application/json"):
+            return response
+        rewritten = json_error(response.status_code)
+        for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+            if header in response:
+                rewritten[header] = response[header]
+        return rewritten
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not request.path.startswith(API_PREFIX):
+            return None
+        logger.exception("unhandled error under /api/")
+        return json_error(500)

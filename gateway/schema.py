@@ -1,0 +1,91 @@
+"""OpenAPI pieces shared by every endpoint: the error envelope and its responses."""
+
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, inline_serializer
+from rest_framework import serializers
+
+from gateway.errors import STATUS_BY_CODE
+
+ErrorEnvelope = inline_serializer(
+    name="ErrorEnvelope",
+    fields={
+        "error": inline_serializer(
+            name="Error",
+            fields={
+                "code": serializers.ChoiceField(choices=sorted(STATUS_BY_CODE)),
+                "message": serializers.CharField(),
+                "details": serializers.DictField(child=serializers.JSONField()),
+            },
+        )
+    },
+)
+
+# status: (code, when it happens, an example message)
+_DESCRIPTIONS: dict[int, tuple[str, str, str]] = {
+    400: (
+        "validation_error",
+        "The body is missing, not JSON, or breaks a rule; details name each field.",
+        "request body is invalid",
+    ),
+    401: ("unauthorized", "No token, or a token that cannot be accepted.", "invalid API key"),
+    403: (
+        "forbidden",
+        "The token lacks the capability this endpoint requires; details.required names it.",
+        "this action requires the 'send' capability",
+    ),
+    404: (
+        "not_found",
+        "No such session (or group) in your organization.",
+        "session not found",
+    ),
+    413: ("payload_too_large", "The body is over the size limit.", "request body is too large"),
+    415: (
+        "unsupported_media_type",
+        "The body is not application/json.",
+        "request body must be application/json",
+    ),
+    429: (
+        "rate_limited",
+        "Too many requests (ours or WhatsApp's); see Retry-After.",
+        "WhatsApp rate limit reached; retry later",
+    ),
+    501: ("not_implemented", "The session is not connected.", "session is not connected"),
+    502: (
+        "whatsapp_error",
+        "WhatsApp refused or failed the action; details carry its reason.",
+        "WhatsApp refused or failed the action",
+    ),
+    503: (
+        "runner_unavailable",
+        "The session runner (or the database: database_unavailable) cannot be reached.",
+        "the session runner cannot be reached",
+    ),
+    504: (
+        "whatsapp_timeout",
+        "WhatsApp did not answer in time; the outcome is unknown.",
+        "WhatsApp did not answer in time; the outcome is unknown",
+    ),
+}
+
+
+def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
+    responses = {}
+    for status in statuses:
+        code, description, message = _DESCRIPTIONS[status]
+        responses[status] = OpenApiResponse(
+            response=ErrorEnvelope,
+            description=description,
+            examples=[
+                OpenApiExample(
+                    code,
+                    value={"error": {"code": code, "message": message, "details": {}}},
+                    response_only=True,
+                    status_codes=[str(status)],
+                )
+            ],
+        )
+    return responses
+
+
+def drop_trailing_slash_aliases(endpoints: list[tuple], **kwargs: object) -> list[tuple]:
+    """Routes accept an optional trailing slash; the schema lists each path once, without."""
+    return [endpoint for endpoint in endpoints if not endpoint[0].endswith("/")]

@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from gateway import views
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("groups_app.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
+    # Anything else under /api/ is a 404 in the error envelope, not Django's HTML page.
+    re_path(r"^api/", views.api_not_found),
+]

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class GroupsAppConfig(AppConfig):
+    name = "groups_app"
+    verbose_name = "Stored WhatsApp groups"

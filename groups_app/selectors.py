@@ -1,0 +1,18 @@
+from django.db.models import QuerySet
+
+from groups_app.exceptions import GroupNotFound
+from groups_app.models import Group
+from sessions_app.models import WhatsAppSession
+
+
+def group_list(*, session: WhatsAppSession) -> QuerySet[Group]:
+    """The session's stored groups, newest first. The session comes from an
+    organization-scoped selector, so the groups are the caller's."""
+    return Group.objects.filter(session=session).order_by("-id")
+
+
+def group_get(*, session: WhatsAppSession, jid: str) -> Group:
+    group = Group.objects.filter(session=session, jid=jid).first()
+    if group is None:
+        raise GroupNotFound()
+    return group

@@ -1,0 +1,68 @@
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from gateway.fields import StrictCharField
+from groups_app.rules import SUBJECT_MAX_LENGTH
+from sessions_app import jids
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": jids.USER_JID_RE.pattern, "example": "15551234567@s.whatsapp.net"}
+)
+class UserJidField(StrictCharField):
+    default_error_messages = {
+        "invalid": "must be a string",
+        "jid": "not a user JID: expected <country code and number>@s.whatsapp.net",
+    }
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(trim_whitespace=False, **kwargs)
+
+    def to_internal_value(self, data: object) -> str:
+        value = super().to_internal_value(data)
+        if not jids.is_user_jid(value):
+            self.fail("jid")
+        return value
+
+
+class GroupCreateInputSerializer(serializers.Serializer):
+    name = StrictCharField(
+        max_length=SUBJECT_MAX_LENGTH,
+        help_text=(
+            "The group subject (display name) shown to all members. Required by the service; "
+            "an empty name is rejected with validation_error. Surrounding whitespace is "
+            f"trimmed; at most {SUBJECT_MAX_LENGTH} characters (WhatsApp's limit)."
+        ),
+    )
+    participants = serializers.ListField(
+        child=UserJidField(),
+        allow_empty=False,
+        help_text=(
+            "Initial members to add, given as WhatsApp JIDs (user addresses ending in "
+            "@s.whatsapp.net). The session's own number is implicitly the owner and need not "
+            "be listed. Required by the service; numbers that cannot receive group invites "
+            "may be silently skipped by WhatsApp. Duplicates are collapsed."
+        ),
+    )
+
+
+class GroupInfoSerializer(serializers.Serializer):
+    """A group as the API returns it (output only; keys exactly as the reference page)."""
+
+    groupJid = serializers.CharField(source="jid", help_text="The group's JID (…@g.us).")
+    subject = serializers.CharField(help_text="The group subject (display name).")
+    description = serializers.CharField(help_text="The group description; empty when unset.")
+    ownerJid = serializers.CharField(source="owner_jid", help_text="The group owner's JID.")
+    isAnnounce = serializers.BooleanField(
+        source="is_announce", help_text="Only admins can send messages."
+    )
+    isLocked = serializers.BooleanField(
+        source="is_locked", help_text="Only admins can edit the group's info."
+    )
+    participants = serializers.IntegerField(
+        source="participant_count",
+        help_text=(
+            "How many members the group has, owner included, as WhatsApp reported them: "
+            "numbers WhatsApp skipped are not counted."
+        ),
+    )

@@ -1,0 +1,92 @@
+"""Operations on groups: live actions through the session's engine, and the store."""
+
+from django.db import transaction
+
+from gateway.exceptions import InvalidInput
+from groups_app.models import Group, GroupParticipant
+from groups_app.rules import MAX_INVITED
+from sessions_app.engines import engine_for
+from sessions_app.engines.types import GroupInfo
+from sessions_app.exceptions import SessionNotConnected
+from sessions_app.models import WhatsAppSession
+
+_STORED_FIELDS = [
+    "subject",
+    "description",
+    "owner_jid",
+    "is_announce",
+    "is_locked",
+    "participant_count",
+    "whatsapp_created_at",
+]
+
+
+def _invitees(participants: list[str], *, own_jid: str) -> list[str]:
+    """Duplicates collapsed (first occurrence kept) and the owner dropped: WhatsApp adds
+    the session's own number implicitly."""
+    unique = dict.fromkeys(participants)
+    unique.pop(own_jid, None)
+    return list(unique)
+
+
+def group_create(*, session: WhatsAppSession, name: str, participants: list[str]) -> Group:
+    """Creates a group on WhatsApp through the session and stores it.
+
+    ``name`` and ``participants`` are already well-formed (the API's input serializer);
+    this applies the rules that depend on the session and on WhatsApp's limits. Not
+    idempotent: every call creates a new group.
+    """
+    invitees = _invitees(participants, own_jid=session.jid)
+    if not invitees:
+        raise InvalidInput(
+            details={"participants": ["list at least one member other than the session's own"]}
+        )
+    if len(invitees) > MAX_INVITED:
+        raise InvalidInput(
+            details={"participants": [f"a group holds at most {MAX_INVITED} invitees"]}
+        )
+    if not session.is_connected:
+        raise SessionNotConnected(details={"status": session.status})
+    info = engine_for(session).create_group(session=session, name=name, participants=invitees)
+    return group_store(session=session, info=info)
+
+
+@transaction.atomic
+def group_store(*, session: WhatsAppSession, info: GroupInfo) -> Group:
+    """Upserts a group and replaces its participants with what WhatsApp reported.
+
+    One INSERT ... ON CONFLICT on (session, jid), so a sync racing a creation of the same
+    group updates the row instead of failing or duplicating it.
+    """
+    (group,) = Group.objects.bulk_create(
+        [
+            Group(
+                session=session,
+                jid=info.jid,
+                subject=info.subject,
+                description=info.description,
+                owner_jid=info.owner_jid,
+                is_announce=info.is_announce,
+                is_locked=info.is_locked,
+                participant_count=info.member_count,
+                whatsapp_created_at=info.created_at,
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["session", "jid"],
+        update_fields=[*_STORED_FIELDS, "updated_at"],
+    )
+    GroupParticipant.objects.filter(group=group).delete()
+    GroupParticipant.objects.bulk_create(
+        GroupParticipant(
+            group=group,
+            jid=participant.jid,
+            is_admin=participant.is_admin,
+            is_super_admin=participant.is_super_admin,
+            add_error=participant.error,
+            invite_code=participant.invite_code,
+            invite_expires_at=participant.invite_expires_at,
+        )
+        for participant in info.participants
+    )
+    return group

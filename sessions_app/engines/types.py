@@ -1,0 +1,48 @@
+"""What engines return, independent of WhatsApp's wire format or neonize's protobufs."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+# WhatsApp's per-participant result codes when adding someone to a group.
+ADDED = 0
+NEEDS_INVITE = 403  # their privacy settings only allow an invite
+NOT_ON_WHATSAPP = 404
+ALREADY_MEMBER = 409
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    jid: str
+    push_name: str
+
+
+@dataclass(frozen=True)
+class ParticipantInfo:
+    jid: str
+    is_admin: bool = False
+    is_super_admin: bool = False
+    # 0 when WhatsApp added them; otherwise its error code (403 needs an invite, ...).
+    error: int = ADDED
+    invite_code: str = ""
+    invite_expires_at: datetime | None = None
+
+    @property
+    def is_member(self) -> bool:
+        return self.error == ADDED
+
+
+@dataclass(frozen=True)
+class GroupInfo:
+    jid: str
+    subject: str
+    owner_jid: str
+    description: str = ""
+    is_announce: bool = False
+    is_locked: bool = False
+    created_at: datetime | None = None
+    participants: tuple[ParticipantInfo, ...] = field(default_factory=tuple)
+
+    @property
+    def member_count(self) -> int:
+        """Members as WhatsApp reported them: those it did not add are not counted."""
+        return sum(1 for participant in self.participants if participant.is_member)

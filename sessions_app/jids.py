@@ -1,0 +1,28 @@
+"""WhatsApp addresses (JIDs) as the API accepts them."""
+
+import re
+
+USER_SERVER = "s.whatsapp.net"
+GROUP_SERVER = "g.us"
+
+# Country code + number, no '+', no leading zero: 5 to 20 digits.
+USER_JID_RE = re.compile(r"^[1-9][0-9]{4,19}@s\.whatsapp\.net$")
+# New groups: 120363… (18 digits); old ones: <creator number>-<timestamp>.
+GROUP_JID_RE = re.compile(r"^[0-9]{5,20}(?:-[0-9]{5,20})?@g\.us$")
+
+
+def is_user_jid(value: str) -> bool:
+    return USER_JID_RE.match(value) is not None
+
+
+def is_group_jid(value: str) -> bool:
+    return GROUP_JID_RE.match(value) is not None
+
+
+def user_jid(number: str) -> str:
+    return f"{number}@{USER_SERVER}"
+
+
+def user_of(jid: str) -> str:
+    """The number part of a JID (``15551234567@s.whatsapp.net`` → ``15551234567``)."""
+    return jid.split("@", 1)[0]

@@ -1,0 +1,82 @@
+"""Every non-2xx response under /api/ is the error envelope, whatever produced it."""
+
+import pytest
+from django.test import Client
+
+from tests.helpers import assert_error
+from tests.urls import LEAK
+
+
+@pytest.fixture
+def client() -> Client:
+    return Client(raise_request_exception=False)
+
+
+@pytest.mark.django_db
+class TestUnknownUrls:
+    @pytest.mark.parametrize(
+        "path",
+        ["/api/", "/api/v1/", "/api/v1/nope", "/api/v2/sessions", "/api/v1/sessions/x/groups/a/b"],
+    )
+    def test_404_envelope(self, client, path):
+        assert_error(client.get(path), 404, "not_found")
+
+    def test_unknown_url_outside_api_is_not_rewritten(self, client):
+        response = client.get("/nothing-here")
+        assert response.status_code == 404
+        assert not response["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.django_db
+@pytest.mark.urls("tests.urls")
+class TestServerErrors:
+    @pytest.mark.parametrize("path", ["/api/v1/test/drf-boom", "/api/v1/test/plain-boom"])
+    def test_500_without_traceback(self, client, path):
+        response = client.get(path)
+        error = assert_error(response, 500, "internal_error")
+        assert error["details"] == {}
+        assert LEAK not in response.content.decode()
+        assert "Traceback" not in response.content.decode()
+
+    @pytest.mark.parametrize("path", ["/api/v1/test/drf-boom", "/api/v1/test/plain-boom"])
+    def test_500_without_traceback_even_with_debug_on(self, client, settings, path):
+        settings.DEBUG = True
+        response = client.get(path)
+        assert_error(response, 500, "internal_error")
+        assert LEAK not in response.content.decode()
+
+    def test_database_unavailable_is_503(self, client):
+        response = client.get("/api/v1/test/database-down")
+        assert_error(response, 503, "database_unavailable")
+        assert LEAK not in response.content.decode()
+
+
+@pytest.mark.django_db
+class TestDjangoLevelErrors:
+    def test_bad_host_header_is_an_envelope(self, client, settings):
+        settings.ALLOWED_HOSTS = ["gateway.example"]
+        response = client.get("/api/v1/sessions/x/groups", HTTP_HOST="evil.example")
+        assert_error(response, 400, "validation_error")
+
+    def test_405_keeps_the_allow_header(self, api, session):
+        response = api.delete(f"/api/v1/sessions/{session.id}/groups")
+        assert_error(response, 405, "method_not_allowed")
+        assert set(response["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+
+    def test_options_is_405(self, api, session):
+        assert_error(
+            api.options(f"/api/v1/sessions/{session.id}/groups"), 405, "method_not_allowed"
+        )
+
+    def test_unacceptable_accept_header_is_406(self, api, session):
+        response = api.get(f"/api/v1/sessions/{session.id}/groups", HTTP_ACCEPT="text/csv")
+        assert_error(response, 406, "not_acceptable")
+
+
+@pytest.mark.django_db
+class TestHealth:
+    def test_healthz(self, client):
+        assert client.get("/healthz").json() == {"status": "ok"}
+
+    def test_readyz(self, client):
+        assert client.get("/readyz").json() == {"status": "ok", "database": "ok"}

@@ -1,0 +1,134 @@
+"""The OpenAPI document at /api/schema/ describes the API exactly."""
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from drf_spectacular.validation import validate_schema
+
+GROUPS = "/api/v1/sessions/{session}/groups"
+GROUP = "/api/v1/sessions/{session}/groups/{groupJid}"
+
+
+@pytest.fixture(scope="module")
+def schema(django_db_blocker) -> dict:
+    with django_db_blocker.unblock():
+        response = Client().get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    document = response.json()
+    validate_schema(document)
+    return document
+
+
+def resolve(schema: dict, ref_or_schema: dict) -> dict:
+    ref = ref_or_schema.get("$ref")
+    if ref is None:
+        return ref_or_schema
+    return schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
+
+
+def test_paths_are_exactly_the_groups_endpoints(schema):
+    assert set(schema["paths"]) == {GROUPS, GROUP}
+    assert set(schema["paths"][GROUPS]) == {"get", "post"}
+    assert set(schema["paths"][GROUP]) == {"get"}
+
+
+def test_operation_ids(schema):
+    assert schema["paths"][GROUPS]["post"]["operationId"] == "createGroup"
+    assert schema["paths"][GROUPS]["get"]["operationId"] == "listGroups"
+    assert schema["paths"][GROUP]["get"]["operationId"] == "getGroup"
+
+
+def test_bearer_scheme_is_required_everywhere(schema):
+    assert schema["components"]["securitySchemes"]["bearerAuth"] == {
+        **schema["components"]["securitySchemes"]["bearerAuth"],
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
+    for path in schema["paths"].values():
+        for operation in path.values():
+            assert operation["security"] == [{"bearerAuth": []}]
+
+
+def test_create_request_body(schema):
+    body = schema["paths"][GROUPS]["post"]["requestBody"]
+    assert body["required"] is True
+    request = resolve(schema, body["content"]["application/json"]["schema"])
+    assert set(request["properties"]) == {"name", "participants"}
+    assert set(request["required"]) == {"name", "participants"}
+    assert request["properties"]["name"]["type"] == "string"
+    assert request["properties"]["name"]["maxLength"] == 25
+    participants = request["properties"]["participants"]
+    assert participants["type"] == "array"
+    assert participants["items"]["type"] == "string"
+    assert "s\\.whatsapp\\.net" in participants["items"]["pattern"]
+
+
+def test_group_info_is_the_seed_shape(schema):
+    created = schema["paths"][GROUPS]["post"]["responses"]["201"]
+    info = resolve(schema, created["content"]["application/json"]["schema"])
+    types = {name: prop["type"] for name, prop in info["properties"].items()}
+    assert types == {
+        "description": "string",
+        "groupJid": "string",
+        "isAnnounce": "boolean",
+        "isLocked": "boolean",
+        "ownerJid": "string",
+        "participants": "integer",
+        "subject": "string",
+    }
+    assert set(info["required"]) == set(types)
+    got = schema["paths"][GROUP]["get"]["responses"]["200"]["content"]["application/json"]
+    assert resolve(schema, got["schema"]) == info
+
+
+def test_list_is_a_cursor_page_of_group_info(schema):
+    page = resolve(
+        schema,
+        schema["paths"][GROUPS]["get"]["responses"]["200"]["content"]["application/json"]["schema"],
+    )
+    assert set(page["properties"]) == {"next", "previous", "results"}
+    parameters = {p["name"] for p in schema["paths"][GROUPS]["get"]["parameters"]}
+    assert {"cursor", "limit", "session"} <= parameters
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "statuses"),
+    [
+        (
+            GROUPS,
+            "post",
+            {"400", "401", "403", "404", "413", "415", "429", "501", "502", "503", "504"},
+        ),
+        (GROUPS, "get", {"400", "401", "403", "404"}),
+        (GROUP, "get", {"401", "403", "404"}),
+    ],
+)
+def test_documented_errors_use_the_envelope(schema, path, method, statuses):
+    responses = schema["paths"][path][method]["responses"]
+    errors = {status for status in responses if status[0] in "45"}
+    assert errors == statuses
+    for status in statuses:
+        envelope = resolve(schema, responses[status]["content"]["application/json"]["schema"])
+        error = resolve(schema, envelope["properties"]["error"])
+        assert set(error["required"]) == {"code", "message", "details"}
+
+
+def test_error_codes_of_the_seed_are_documented(schema):
+    codes = resolve(schema, {"$ref": "#/components/schemas/CodeEnum"})["enum"]
+    assert {"validation_error", "not_found", "not_implemented", "unauthorized", "forbidden"} <= set(
+        codes
+    )
+
+
+def test_schema_generation_has_no_warnings(capsys):
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", "/dev/null")
+
+
+@pytest.mark.django_db
+def test_swagger_ui_is_served_without_a_cdn():
+    response = Client().get("/api/docs/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "swagger-ui" in page
+    assert "cdn.jsdelivr.net" not in page

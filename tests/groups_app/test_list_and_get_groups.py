@@ -1,0 +1,167 @@
+"""GET /api/v1/sessions/{session}/groups and .../groups/{groupJid}."""
+
+from urllib.parse import quote
+
+import pytest
+
+from tests.factories import GroupFactory, WhatsAppSessionFactory
+from tests.helpers import assert_error
+
+
+def list_url(session_id: str) -> str:
+    return f"/api/v1/sessions/{session_id}/groups"
+
+
+@pytest.mark.django_db
+class TestList:
+    def test_cursor_page_shape_newest_first(self, api, session):
+        older = GroupFactory(session=session, subject="Older", participant_count=4)
+        newer = GroupFactory(session=session, subject="Newer", is_announce=True)
+
+        body = api.get(list_url(session.id)).json()
+
+        assert set(body) == {"next", "previous", "results"}
+        assert body["next"] is None and body["previous"] is None
+        assert [g["groupJid"] for g in body["results"]] == [newer.jid, older.jid]
+        assert body["results"][1] == {
+            "groupJid": older.jid,
+            "subject": "Older",
+            "description": "",
+            "ownerJid": session.jid,
+            "isAnnounce": False,
+            "isLocked": False,
+            "participants": 4,
+        }
+        assert body["results"][0]["isAnnounce"] is True
+
+    def test_works_while_disconnected(self, api, org):
+        session = WhatsAppSessionFactory(organization=org, disconnected=True)
+        group = GroupFactory(session=session)
+        body = api.get(list_url(session.id)).json()
+        assert [g["groupJid"] for g in body["results"]] == [group.jid]
+
+    def test_only_this_sessions_groups(self, api, session, org):
+        mine = GroupFactory(session=session)
+        GroupFactory(session=WhatsAppSessionFactory(organization=org))
+        body = api.get(list_url(session.id)).json()
+        assert [g["groupJid"] for g in body["results"]] == [mine.jid]
+
+    def test_pages_follow_the_cursor(self, api, session):
+        groups = [GroupFactory(session=session) for _ in range(5)]
+        expected = [g.jid for g in reversed(groups)]
+
+        seen: list[str] = []
+        url = list_url(session.id) + "?limit=2"
+        pages = 0
+        while url:
+            body = api.get(url).json()
+            seen += [g["groupJid"] for g in body["results"]]
+            url = body["next"]
+            pages += 1
+
+        assert seen == expected
+        assert pages == 3
+
+    def test_page_size_is_capped(self, api, session):
+        GroupFactory.create_batch(205, session=session)
+        body = api.get(list_url(session.id) + "?limit=1000").json()
+        assert len(body["results"]) == 200
+        assert body["next"] is not None
+
+    def test_invalid_cursor_is_400(self, api, session):
+        error = assert_error(
+            api.get(list_url(session.id) + "?cursor=garbage"), 400, "validation_error"
+        )
+        assert "cursor" in error["details"]
+
+    def test_read_suffices(self, client_for, org, session):
+        assert client_for(org, "read").get(list_url(session.id)).status_code == 200
+
+    def test_403_without_read(self, client_for, org, session):
+        error = assert_error(
+            client_for(org, "send,manage").get(list_url(session.id)), 403, "forbidden"
+        )
+        assert error["details"] == {"required": "read"}
+
+    def test_401_without_a_token(self, anonymous, session):
+        assert_error(anonymous.get(list_url(session.id)), 401, "unauthorized")
+
+    def test_another_organizations_session_is_404(self, api, other_org):
+        theirs = WhatsAppSessionFactory(organization=other_org)
+        GroupFactory(session=theirs)
+        foreign = api.get(list_url(theirs.id))
+        missing = api.get(list_url("01HZ0SESSION0000000000000Z"))
+        assert_error(foreign, 404, "not_found")
+        assert foreign.json() == missing.json()
+
+    def test_constant_queries_as_groups_grow(self, api, session, django_assert_num_queries):
+        api.get(list_url(session.id))  # the key's first use writes last_used_at
+        GroupFactory.create_batch(3, session=session)
+        with django_assert_num_queries(3):  # key, session, page
+            assert len(api.get(list_url(session.id)).json()["results"]) == 3
+        GroupFactory.create_batch(60, session=session)
+        with django_assert_num_queries(3):
+            assert len(api.get(list_url(session.id)).json()["results"]) == 50
+
+
+@pytest.mark.django_db
+class TestGet:
+    def test_returns_the_group_info(self, api, session):
+        group = GroupFactory(
+            session=session, subject="Team", description="Ours", is_locked=True, participant_count=7
+        )
+        response = api.get(f"{list_url(session.id)}/{group.jid}")
+        assert response.status_code == 200
+        assert response.json() == {
+            "groupJid": group.jid,
+            "subject": "Team",
+            "description": "Ours",
+            "ownerJid": session.jid,
+            "isAnnounce": False,
+            "isLocked": True,
+            "participants": 7,
+        }
+
+    def test_percent_encoded_jid(self, api, session):
+        group = GroupFactory(session=session)
+        response = api.get(f"{list_url(session.id)}/{quote(group.jid, safe='')}")
+        assert response.json()["groupJid"] == group.jid
+
+    def test_old_style_group_jid(self, api, session):
+        group = GroupFactory(session=session, jid="15551234567-1467372354@g.us")
+        assert api.get(f"{list_url(session.id)}/{group.jid}").status_code == 200
+
+    def test_unknown_group_is_404(self, api, session):
+        error = assert_error(
+            api.get(f"{list_url(session.id)}/120363000000000000@g.us"), 404, "not_found"
+        )
+        assert error["message"] == "group not found"
+
+    def test_a_group_of_another_session_is_404(self, api, session, org):
+        elsewhere = GroupFactory(session=WhatsAppSessionFactory(organization=org))
+        assert_error(api.get(f"{list_url(session.id)}/{elsewhere.jid}"), 404, "not_found")
+
+    def test_another_organizations_group_is_404(self, api, other_org):
+        theirs = GroupFactory(session=WhatsAppSessionFactory(organization=other_org))
+        response = api.get(f"{list_url(theirs.session_id)}/{theirs.jid}")
+        error = assert_error(response, 404, "not_found")
+        assert error["message"] == "session not found"
+
+    def test_read_suffices_and_send_alone_does_not(self, client_for, org, session):
+        group = GroupFactory(session=session)
+        url = f"{list_url(session.id)}/{group.jid}"
+        assert client_for(org, "read").get(url).status_code == 200
+        assert_error(client_for(org, "send").get(url), 403, "forbidden")
+
+    def test_query_count(self, api, session, django_assert_num_queries):
+        group = GroupFactory(session=session)
+        url = f"{list_url(session.id)}/{group.jid}"
+        api.get(url)
+        with django_assert_num_queries(3):  # key, session, group
+            assert api.get(url).status_code == 200
+
+    def test_post_to_a_group_is_405(self, api, session):
+        group = GroupFactory(session=session)
+        response = api.post(f"{list_url(session.id)}/{group.jid}", {}, format="json")
+        assert_error(response, 405, "method_not_allowed")
+        assert "GET" in response["Allow"]
