@@ -24,10 +24,11 @@ run: install
 	$(BIN)/python manage.py seeddemo
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
+# pytest exits 5 when it collects no test (e.g. a PYTEST_ARGS selection that matches
+# nothing): that is not a failure of the code.
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	# pytest exits 5 when it collects no test: that is not a failure of the code.
 	$(BIN)/pytest $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 lint: install

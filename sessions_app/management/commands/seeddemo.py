@@ -22,8 +22,8 @@ class Command(BaseCommand):
         if Organization.objects.filter(slug=DEMO_SLUG).exists():
             self.stdout.write(
                 "Demo already seeded. Its API key was shown on the first run; issue another "
-                "with: .venv/bin/python manage.py createapikey --org demo --capabilities "
-                "read,send,manage"
+                "with: DEBUG=1 .venv/bin/python manage.py createapikey --org demo "
+                "--capabilities read,send,manage"
             )
             return
         with transaction.atomic():
