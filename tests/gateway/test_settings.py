@@ -1,0 +1,118 @@
+"""Settings come from the environment; each case runs in its own interpreter."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PROBE = """
+import json, django
+from django.conf import settings
+django.setup()
+from django.db import connection
+result = {"engine": settings.DATABASES["default"]["ENGINE"], "debug": settings.DEBUG,
+          "secret_is_dev": settings.SECRET_KEY.startswith("dev-insecure"),
+          "hosts": settings.ALLOWED_HOSTS, "data_dir": str(settings.DATA_DIR)}
+if connection.vendor == "sqlite":
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        result["journal_mode"] = cursor.fetchone()[0]
+        cursor.execute("PRAGMA busy_timeout")
+        result["busy_timeout_ms"] = cursor.fetchone()[0]
+print(json.dumps(result))
+"""
+
+
+def probe(tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DEBUG", "SECRET_KEY", "DATABASE_URL", "ALLOWED_HOSTS"}
+    }
+    clean.update(DJANGO_SETTINGS_MODULE="gateway.settings", GATEWAY_DATA_DIR=str(tmp_path))
+    clean.update(env)
+    return subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_refuses_to_start_without_a_secret_key_when_not_debugging(tmp_path):
+    result = probe(tmp_path)
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_development_secret_only_with_debug(tmp_path):
+    result = probe(tmp_path, DEBUG="1")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["secret_is_dev"] is True
+
+
+def test_secret_key_from_a_file(tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("a-real-secret-from-a-file\n")
+    result = probe(tmp_path, SECRET_KEY_FILE=str(secret))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["secret_is_dev"] is False
+
+
+def test_default_database_is_sqlite_in_wal_mode_with_a_busy_timeout(tmp_path):
+    result = probe(tmp_path, SECRET_KEY="x" * 50, GATEWAY_SQLITE_TIMEOUT="7")
+    assert result.returncode == 0, result.stderr
+    settings = json.loads(result.stdout)
+    assert settings["engine"] == "django.db.backends.sqlite3"
+    assert settings["journal_mode"] == "wal"
+    assert settings["busy_timeout_ms"] == 7000
+    assert (tmp_path / "gateway.sqlite3").exists()
+
+
+def test_data_dir_is_created_owner_only(tmp_path):
+    data_dir = tmp_path / "fresh"
+    result = probe(data_dir, SECRET_KEY="x" * 50)
+    assert result.returncode == 0, result.stderr
+    assert data_dir.stat().st_mode & 0o077 == 0
+
+
+def test_postgres_url_selects_postgresql(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; from django.conf import settings; django.setup(); "
+            "print(settings.DATABASES['default']['ENGINE'])",
+        ],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "gateway.settings",
+            "SECRET_KEY": "x" * 50,
+            "GATEWAY_DATA_DIR": str(tmp_path),
+            "DATABASE_URL": "postgres://user@127.0.0.1:5432/somedb",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "django.db.backends.postgresql"
+
+
+def test_allowed_hosts_from_the_environment(tmp_path):
+    result = probe(tmp_path, SECRET_KEY="x" * 50, ALLOWED_HOSTS="a.example, b.example")
+    assert json.loads(result.stdout)["hosts"] == ["a.example", "b.example"]
+
+
+def test_bad_boolean_is_a_clear_error(tmp_path):
+    result = probe(tmp_path, DEBUG="maybe")
+    assert result.returncode != 0
+    assert "DEBUG must be a boolean" in result.stderr
