@@ -6,4 +6,5 @@ class AuthAppConfig(AppConfig):
     verbose_name = "Organizations and access"
 
     def ready(self) -> None:
-        from auth_app import schema  # noqa: F401  (registers the OpenAPI security scheme)
+        # Registers the OpenAPI security scheme and the system checks.
+        from auth_app import checks, schema  # noqa: F401

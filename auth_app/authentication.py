@@ -10,12 +10,12 @@ from types import ModuleType
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
-from auth_app import api_key_auth
+from auth_app import api_key_auth, jwt_auth
 from auth_app.exceptions import InvalidToken
 from auth_app.principal import Principal
 
-# Tried in order. Login JWTs are tried before API keys once they are accepted.
-TOKEN_RESOLVERS: list[ModuleType] = [api_key_auth]
+# Tried in order: a login JWT first (three dot-separated parts), then an API key (wag_…).
+TOKEN_RESOLVERS: list[ModuleType] = [jwt_auth, api_key_auth]
 
 
 class BearerAuthentication(BaseAuthentication):

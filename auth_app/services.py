@@ -1,11 +1,13 @@
 """Operations on organizations and API keys (used by the API, admin and commands alike)."""
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.text import slugify
 
 from auth_app import keys
 from auth_app.capabilities import Capability
@@ -72,3 +74,31 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
         ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=now)
         api_key.refresh_from_db(fields=["revoked_at"])
     return api_key
+
+
+def organization_for_login(*, external_id: str, provision: bool) -> Organization | None:
+    """The organization a login token names (by the frontend's id for it).
+
+    When it is unknown and ``provision`` is on, it is created on first sight with a slug
+    derived from the id; concurrent first requests create it once.
+    """
+    organization = Organization.objects.filter(external_id=external_id).first()
+    if organization is not None or not provision:
+        return organization
+    if len(external_id) > Organization._meta.get_field("external_id").max_length:
+        return None
+    try:
+        with transaction.atomic():
+            return Organization.objects.create(
+                slug=_slug_for(external_id), name=external_id, external_id=external_id
+            )
+    except IntegrityError:
+        # Another request provisioned it first.
+        return Organization.objects.filter(external_id=external_id).first()
+
+
+def _slug_for(external_id: str) -> str:
+    """Readable and unique: the id slugified, plus a short hash of the exact id."""
+    readable = re.sub(r"-+", "-", slugify(external_id).replace("_", "-"))[:40].strip("-")
+    digest = hashlib.sha256(external_id.encode("utf-8")).hexdigest()[:8]
+    return f"{readable or 'org'}-{digest}"

@@ -52,3 +52,24 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_mapping(name: str, default: dict[str, list[str]]) -> dict[str, list[str]]:
+    """``"owner=read,send,manage;viewer=read"`` → ``{"owner": [...], "viewer": ["read"]}``.
+
+    An entry with nothing after ``=`` maps to no values.
+    """
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    mapping: dict[str, list[str]] = {}
+    for entry in raw.split(";"):
+        if not entry.strip():
+            continue
+        key, sep, values = entry.partition("=")
+        if not sep or not key.strip():
+            raise ImproperlyConfigured(
+                f"{name}: expected 'name=value,value;name=value', got {entry.strip()!r}"
+            )
+        mapping[key.strip()] = [v.strip() for v in values.split(",") if v.strip()]
+    return mapping

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from auth_app.views import dev_jwks
 from gateway import views
 
 urlpatterns = [
@@ -11,6 +12,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path(".well-known/jwks.json", dev_jwks, name="dev-jwks"),
     # Anything else under /api/ is a 404 in the error envelope, not Django's HTML page.
     re_path(r"^api/", views.api_not_found),
 ]

@@ -1,0 +1,70 @@
+"""All outbound HTTP of the gateway goes through here: one place owns timeouts and errors.
+
+Callers get the parsed JSON body and the response headers, or an ``OutboundError``
+whose ``permanent`` flag says whether retrying the same request can help.
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+ALLOWED_SCHEMES = frozenset({"http", "https"})
+DEFAULT_TIMEOUT_SECONDS = 3.0
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class OutboundError(Exception):
+    def __init__(self, message: str, *, permanent: bool) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class JsonResponse:
+    body: Any
+    headers: dict[str, str]
+
+
+def check_url(url: str) -> None:
+    """Raises ValueError unless the URL is absolute http(s)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ALLOWED_SCHEMES or not parts.netloc:
+        raise ValueError(f"only absolute http(s) URLs are allowed, got {url!r}")
+
+
+def get_json(url: str, *, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> JsonResponse:
+    """GET a JSON document. ``timeout`` bounds connecting and each read; redirects are
+    not followed; bodies over 1 MiB are refused."""
+    check_url(url)
+    try:
+        response = requests.get(
+            url,
+            timeout=(timeout, timeout),
+            headers={"Accept": "application/json"},
+            allow_redirects=False,
+            stream=True,
+        )
+    except requests.Timeout as exc:
+        raise OutboundError(f"timed out after {timeout:g}s", permanent=False) from exc
+    except requests.RequestException as exc:
+        raise OutboundError(f"request failed: {exc.__class__.__name__}", permanent=False) from exc
+    with response:
+        if response.status_code != 200:
+            permanent = 400 <= response.status_code < 500 and response.status_code != 429
+            raise OutboundError(f"answered HTTP {response.status_code}", permanent=permanent)
+        try:
+            raw = response.raw.read(MAX_BODY_BYTES + 1, decode_content=True)
+        except Exception as exc:  # urllib3 read timeouts and protocol errors
+            raise OutboundError(
+                f"reading the body failed: {exc.__class__.__name__}", permanent=False
+            ) from exc
+        if len(raw) > MAX_BODY_BYTES:
+            raise OutboundError("response body is too large", permanent=True)
+        try:
+            body = json.loads(raw.decode("utf-8"))
+        except ValueError as exc:  # includes UnicodeDecodeError
+            raise OutboundError("response is not JSON", permanent=False) from exc
+        return JsonResponse(body=body, headers=dict(response.headers))
