@@ -39,9 +39,7 @@ def check_jwt_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.Ch
     try:
         config = jwt_config()
     except ValueError as exc:
-        messages.append(
-            checks.Error(f"GATEWAY_JWT_ROLE_CAPABILITIES: {exc}", id="auth_app.E004")
-        )
+        messages.append(checks.Error(f"GATEWAY_JWT_ROLE_CAPABILITIES: {exc}", id="auth_app.E004"))
         return messages
     if url and not config.algorithms:
         messages.append(

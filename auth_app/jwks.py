@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jwt import PyJWK
-from jwt.exceptions import PyJWKError
+from jwt.exceptions import PyJWTError
 
 from gateway import http
 
@@ -120,7 +120,7 @@ class JwksClient:
             raise KeyUnusable(f"key {kid!r} is for {declared}, token uses {algorithm}")
         try:
             parsed = PyJWK(jwk, algorithm=algorithm)
-        except (PyJWKError, ValueError, TypeError) as exc:
+        except (PyJWTError, ValueError, TypeError) as exc:
             raise KeyUnusable(f"key {kid!r} cannot verify {algorithm}") from exc
         key_set.parsed[(kid, algorithm)] = parsed
         return parsed
