@@ -89,7 +89,10 @@ def _classify(exc: Exception) -> tuple[str, str, dict[str, Any], dict[str, str]]
     """Returns (code, message, details, extra headers) for an exception."""
     headers: dict[str, str] = {}
     if isinstance(exc, GatewayError):
-        return exc.code, exc.message, exc.details, headers
+        if exc.retry_after is not None:
+            headers["Retry-After"] = str(exc.retry_after)
+        code = exc.code if exc.code in STATUS_BY_CODE else "internal_error"
+        return code, exc.message, exc.details, headers
     if isinstance(exc, drf.ValidationError):
         return "validation_error", "request body is invalid", _as_details(exc.detail), headers
     if isinstance(exc, drf.ParseError):

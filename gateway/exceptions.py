@@ -10,6 +10,8 @@ from typing import Any
 class GatewayError(Exception):
     code = "internal_error"
     default_message = "internal error"
+    # Seconds after which a retry may succeed (sent as Retry-After), when known.
+    retry_after: int | None = None
 
     def __init__(
         self, message: str | None = None, *, details: dict[str, Any] | None = None
@@ -62,3 +64,11 @@ class WhatsAppTimedOut(GatewayError):
 class RunnerUnavailable(GatewayError):
     code = "runner_unavailable"
     default_message = "the session runner cannot be reached"
+
+
+class RemoteError(GatewayError):
+    """An error the session runner answered with, carried over unchanged."""
+
+    def __init__(self, code: str, message: str, *, details: dict[str, Any] | None = None) -> None:
+        self.code = code
+        super().__init__(message, details=details)

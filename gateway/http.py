@@ -17,15 +17,20 @@ MAX_BODY_BYTES = 1024 * 1024
 
 
 class OutboundError(Exception):
-    def __init__(self, message: str, *, permanent: bool) -> None:
+    """``unreachable``: nothing was sent (connection refused, connect timeout), so the
+    request certainly had no effect; otherwise it may have."""
+
+    def __init__(self, message: str, *, permanent: bool, unreachable: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.unreachable = unreachable
 
 
 @dataclass(frozen=True)
 class JsonResponse:
     body: Any
     headers: dict[str, str]
+    status: int = 200
 
 
 def check_url(url: str) -> None:
@@ -68,3 +73,34 @@ def get_json(url: str, *, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> JsonRespo
         except ValueError as exc:  # includes UnicodeDecodeError
             raise OutboundError("response is not JSON", permanent=False) from exc
         return JsonResponse(body=body, headers=dict(response.headers))
+
+
+def post_json(
+    url: str, payload: Any, *, timeout: float, headers: dict[str, str] | None = None
+) -> JsonResponse:
+    """POST a JSON body and read a JSON answer, whatever its status (the caller decides
+    what a status means). Connecting is bounded by 3 s at most; the answer by ``timeout``."""
+    check_url(url)
+    try:
+        response = requests.post(
+            url,
+            json=payload,
+            timeout=(min(timeout, DEFAULT_TIMEOUT_SECONDS), timeout),
+            headers={"Accept": "application/json", **(headers or {})},
+            allow_redirects=False,
+        )
+    except requests.ConnectionError as exc:  # refused, reset, or ConnectTimeout
+        raise OutboundError(
+            f"cannot connect: {exc.__class__.__name__}", permanent=False, unreachable=True
+        ) from exc
+    except requests.Timeout as exc:
+        raise OutboundError(f"no answer within {timeout:g}s", permanent=False) from exc
+    except requests.RequestException as exc:
+        raise OutboundError(f"request failed: {exc.__class__.__name__}", permanent=False) from exc
+    try:
+        body = response.json()
+    except ValueError as exc:
+        raise OutboundError(
+            f"answered HTTP {response.status_code} without JSON", permanent=False
+        ) from exc
+    return JsonResponse(body=body, headers=dict(response.headers), status=response.status_code)

@@ -147,6 +147,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
+# The session runner (`manage.py runsessions`): the one process holding WhatsApp
+# connections. It listens on this loopback URL; web processes call it there.
+GATEWAY_RUNNER_URL = env_str("GATEWAY_RUNNER_URL", "http://127.0.0.1:8001")
+# Shared secret between web and runner; by default derived from SECRET_KEY.
+GATEWAY_RUNNER_SECRET = env_str("GATEWAY_RUNNER_SECRET")
+# Tests only: run the runner's supervisor inside the web process.
+GATEWAY_RUNNER_IN_PROCESS = env_bool("GATEWAY_RUNNER_IN_PROCESS", False)
+
+# WhatsApp device keys (sessions_app/device_store.py): "" = per-session SQLite files
+# under the data folder, or the gateway's own PostgreSQL database when it uses one.
+GATEWAY_DEVICE_STORE = env_str("GATEWAY_DEVICE_STORE")
+
 # API keys: how often last_used_at may be written for one key (seconds).
 GATEWAY_API_KEY_LAST_USED_INTERVAL = 60
 

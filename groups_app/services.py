@@ -1,11 +1,13 @@
 """Operations on groups: live actions through the session's engine, and the store."""
 
+from dataclasses import dataclass
+
 from django.db import transaction
 
 from gateway.exceptions import InvalidInput
 from groups_app.models import Group, GroupParticipant
 from groups_app.rules import MAX_INVITED
-from sessions_app.engines import engine_for
+from sessions_app import live
 from sessions_app.engines.types import GroupInfo
 from sessions_app.exceptions import SessionNotConnected
 from sessions_app.models import WhatsAppSession
@@ -47,8 +49,40 @@ def group_create(*, session: WhatsAppSession, name: str, participants: list[str]
         )
     if not session.is_connected:
         raise SessionNotConnected(details={"status": session.status})
-    info = engine_for(session).create_group(session=session, name=name, participants=invitees)
+    info = live.create_group(session_id=session.id, name=name, participants=invitees)
     return group_store(session=session, info=info)
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    stored: int
+    removed: int
+
+
+def group_sync(*, session: WhatsAppSession) -> SyncResult:
+    """Refreshes the session's stored groups from WhatsApp (a live action)."""
+    if not session.is_connected:
+        raise SessionNotConnected(details={"status": session.status})
+    infos = live.sync_groups(session_id=session.id)
+    return group_store_synced(session_id=session.id, infos=infos, complete=True)
+
+
+def group_store_synced(*, session_id: str, infos: list[GroupInfo], complete: bool) -> SyncResult:
+    """Stores groups WhatsApp reported. ``complete``: these are all the account's groups,
+    so stored groups not among them (left, deleted) are removed."""
+    session = WhatsAppSession(pk=session_id)
+    with transaction.atomic():
+        for info in infos:
+            group_store(session=session, info=info)
+        removed = 0
+        if complete:
+            _, deleted = (
+                Group.objects.filter(session_id=session_id)
+                .exclude(jid__in=[info.jid for info in infos])
+                .delete()
+            )
+            removed = deleted.get(Group._meta.label, 0)
+    return SyncResult(stored=len(infos), removed=removed)
 
 
 @transaction.atomic

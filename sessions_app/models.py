@@ -42,13 +42,21 @@ class WhatsAppSession(models.Model):
     push_name = models.CharField(max_length=200, blank=True)
     connected_at = models.DateTimeField(null=True, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)
+    # The operator wants this number connected: the runner keeps such sessions up.
+    desired_connected = models.BooleanField(default=False)
+    # The current pairing QR while pairing (what the phone scans), and when it expires.
+    qr_code = models.TextField(blank=True)
+    qr_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name = "WhatsApp session"
-        indexes = [models.Index(fields=["organization", "status"])]
+        indexes = [
+            models.Index(fields=["organization", "status"]),
+            models.Index(fields=["desired_connected"], name="session_desired_connected"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name or self.id} ({self.engine})"

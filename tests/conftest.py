@@ -7,8 +7,16 @@ from rest_framework.test import APIClient
 from auth_app.capabilities import parse_capabilities
 from auth_app.models import Organization
 from auth_app.services import api_key_issue
+from sessions_app import live
 from sessions_app.models import WhatsAppSession
 from tests.factories import OrganizationFactory, WhatsAppSessionFactory
+
+
+@pytest.fixture(autouse=True)
+def _fresh_in_process_runner():
+    """Each test starts with a runner supervisor that holds no live session."""
+    yield
+    live.reset_in_process()
 
 
 @pytest.fixture

@@ -30,12 +30,19 @@ class WhatsAppSessionFactory(factory.django.DjangoModelFactory):
     jid = factory.LazyAttribute(lambda s: account_jid(s.id))
     push_name = "Sandbox"
     connected_at = factory.LazyFunction(timezone.now)
+    desired_connected = True
 
     class Params:
         disconnected = factory.Trait(
             status=SessionStatus.DISCONNECTED, status_reason="connection lost"
         )
-        fresh = factory.Trait(status=SessionStatus.NEW, jid="", connected_at=None, push_name="")
+        fresh = factory.Trait(
+            status=SessionStatus.NEW,
+            jid="",
+            connected_at=None,
+            push_name="",
+            desired_connected=False,
+        )
 
 
 class GroupFactory(factory.django.DjangoModelFactory):

@@ -8,6 +8,9 @@ import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 os.environ.setdefault("GATEWAY_DATA_DIR", tempfile.mkdtemp(prefix="gateway-test-"))
+# Live actions run through the runner's supervisor inside the test process; the tests
+# that need a real runner process start `runsessions` themselves.
+os.environ.setdefault("GATEWAY_RUNNER_IN_PROCESS", "1")
 
 from gateway.settings import *  # noqa: F403
 

@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from auth_app.models import ApiKey, Organization
+from sessions_app import live
 from sessions_app.models import SessionStatus, WhatsAppSession
 from tests.factories import OrganizationFactory, WhatsAppSessionFactory
 
@@ -140,6 +141,10 @@ class TestSeedDemo:
         out, _ = run("seeddemo")
         token = next(line.split("=", 1)[1] for line in out.splitlines() if "export TOKEN=" in line)
         session = WhatsAppSession.objects.get()
+        assert session.desired_connected is True
+        assert session.status == SessionStatus.CONNECTING
+        live.in_process_supervisor().reconcile()  # what the runner does within seconds
+        session.refresh_from_db()
         assert session.status == SessionStatus.CONNECTED
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")

@@ -1,6 +1,5 @@
-"""Engines: what a session talks to. Every live action goes through ``Engine``."""
+"""Engines: what a session talks to (WhatsApp through neonize, or the sandbox).
 
-from sessions_app.engines.base import Engine
-from sessions_app.engines.registry import engine_for
-
-__all__ = ["Engine", "engine_for"]
+Engines run only inside the session runner; everything else reaches them through
+``sessions_app.live``.
+"""

@@ -1,15 +1,57 @@
+"""What an engine is: a live session held by the runner, reporting to a state sink.
+
+A ``LiveSession`` is one connection to WhatsApp (or its simulation) for one session. It
+lives only in the runner process (``runsessions``). It reports what happens through a
+``StateSink`` — the runner's sink writes to the database — and performs live actions
+when asked. Actions raise ``gateway.exceptions`` errors (NotConnected, Conflict,
+WhatsAppFailed, WhatsAppRateLimited, WhatsAppTimedOut).
+"""
+
+from collections.abc import Callable
+from datetime import datetime
 from typing import Protocol
 
-from sessions_app.engines.types import AccountInfo, GroupInfo
-from sessions_app.models import WhatsAppSession
+from sessions_app.engines.types import GroupInfo
 
 
-class Engine(Protocol):
-    """The live actions a session can perform. Implementations raise ``gateway.exceptions``
-    errors (WhatsAppFailed, WhatsAppRateLimited, WhatsAppTimedOut, RunnerUnavailable)."""
+class StateSink(Protocol):
+    def status(
+        self,
+        status: str,
+        reason: str = "",
+        *,
+        jid: str | None = None,
+        push_name: str | None = None,
+        keep_connecting: bool = True,
+    ) -> None:
+        """A transition. ``keep_connecting=False`` means the operator must act (logged
+        out, banned, replaced): the runner stops trying."""
 
-    def connect(self, *, session: WhatsAppSession) -> AccountInfo: ...
+    def qr(self, code: str, expires_at: datetime) -> None: ...
 
-    def create_group(
-        self, *, session: WhatsAppSession, name: str, participants: list[str]
-    ) -> GroupInfo: ...
+    def groups(self, infos: list[GroupInfo], *, complete: bool) -> None:
+        """Groups as WhatsApp reported them; ``complete`` when this is every joined group
+        (a full sync: stored groups not listed are gone)."""
+
+
+# Called by a live session when its connection ended; True asks for a retry with backoff.
+EndedCallback = Callable[[bool], None]
+
+
+class LiveSession(Protocol):
+    @property
+    def connected(self) -> bool: ...
+
+    def start(self) -> None:
+        """Begin connecting (returns at once)."""
+
+    def stop(self) -> None:
+        """Close the connection and release the client (idempotent)."""
+
+    def create_group(self, *, name: str, participants: list[str]) -> GroupInfo: ...
+
+    def joined_groups(self) -> list[GroupInfo]: ...
+
+    def pair_code(self, *, phone: str) -> str: ...
+
+    def logout(self) -> None: ...

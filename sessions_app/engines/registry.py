@@ -1,20 +1,29 @@
-"""Which engine performs a session's live actions.
+"""Which engine runs a session: a live session for it, by its ``engine`` field."""
 
-This is the one place that answers "who acts for session X"; moving live actions to a
-separate runner process (or several) changes this function and nothing that calls it.
-"""
-
-from sessions_app.engines.base import Engine
-from sessions_app.engines.runner_only import RunnerOnlyEngine
-from sessions_app.engines.sandbox import SandboxEngine
-from sessions_app.models import Engine as EngineName
-from sessions_app.models import WhatsAppSession
-
-_ENGINES: dict[str, Engine] = {
-    EngineName.SANDBOX: SandboxEngine(),
-    EngineName.WHATSAPP: RunnerOnlyEngine(),
-}
+from gateway.exceptions import RunnerUnavailable
+from sessions_app.engines.base import EndedCallback, LiveSession, StateSink
+from sessions_app.engines.sandbox import SandboxLiveSession
+from sessions_app.models import Engine, WhatsAppSession
 
 
-def engine_for(session: WhatsAppSession) -> Engine:
-    return _ENGINES[session.engine]
+def live_session_for(
+    session: WhatsAppSession,
+    *,
+    sink: StateSink,
+    on_ended: EndedCallback,
+    allow_whatsapp: bool = True,
+) -> LiveSession:
+    if session.engine == Engine.SANDBOX:
+        return SandboxLiveSession(
+            session_id=session.id, name=session.name, sink=sink, on_ended=on_ended
+        )
+    if not allow_whatsapp:
+        raise RunnerUnavailable(
+            "whatsapp sessions are served by the session runner process, which cannot be reached"
+        )
+    # Imported here: only the runner ever loads neonize.
+    from sessions_app.engines.whatsapp import WhatsAppLiveSession
+
+    return WhatsAppLiveSession(
+        session_id=session.id, name=session.name, jid=session.jid, sink=sink, on_ended=on_ended
+    )

@@ -10,7 +10,9 @@ sandbox engine") so integrators can write tests against it:
   adding": WhatsApp skips them with error 403 and an invite code;
 - participants whose number starts with ``1555404`` behave as "not on WhatsApp": skipped
   with error 404;
-- everyone else is added.
+- everyone else is added;
+- a sync returns the groups stored for the session (the sandbox's "WhatsApp" is the
+  gateway's own store); logging out unlinks at once; it never needs pairing.
 """
 
 import hashlib
@@ -19,16 +21,18 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from gateway.exceptions import Conflict
 from sessions_app import jids
+from sessions_app.engines.base import EndedCallback, StateSink
 from sessions_app.engines.types import (
     ADDED,
     NEEDS_INVITE,
     NOT_ON_WHATSAPP,
-    AccountInfo,
     GroupInfo,
     ParticipantInfo,
 )
-from sessions_app.models import WhatsAppSession
+from sessions_app.exceptions import SessionNotConnected
+from sessions_app.models import SessionStatus
 
 ACCOUNT_PREFIX = "1555099"
 PRIVACY_BLOCKED_PREFIX = "1555403"
@@ -52,18 +56,40 @@ def add_result(jid: str) -> int:
     return ADDED
 
 
-class SandboxEngine:
-    def connect(self, *, session: WhatsAppSession) -> AccountInfo:
-        return AccountInfo(
-            jid=account_jid(session.id), push_name=f"Sandbox {session.name or session.id}"
+class SandboxLiveSession:
+    def __init__(
+        self, *, session_id: str, name: str, sink: StateSink, on_ended: EndedCallback
+    ) -> None:
+        self.session_id = session_id
+        self.name = name
+        self.account = account_jid(session_id)
+        self._sink = sink
+        self._on_ended = on_ended
+        self._connected = False
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    def start(self) -> None:
+        self._connected = True
+        self._sink.status(
+            SessionStatus.CONNECTED,
+            jid=self.account,
+            push_name=f"Sandbox {self.name or self.session_id}",
         )
 
-    def create_group(
-        self, *, session: WhatsAppSession, name: str, participants: list[str]
-    ) -> GroupInfo:
+    def stop(self) -> None:
+        self._connected = False
+
+    def _require_connected(self) -> None:
+        if not self._connected:
+            raise SessionNotConnected()
+
+    def create_group(self, *, name: str, participants: list[str]) -> GroupInfo:
+        self._require_connected()
         now = timezone.now()
-        owner = session.jid or account_jid(session.id)
-        members = [ParticipantInfo(jid=owner, is_admin=True, is_super_admin=True)]
+        members = [ParticipantInfo(jid=self.account, is_admin=True, is_super_admin=True)]
         for jid in participants:
             error = add_result(jid)
             invited = error == NEEDS_INVITE
@@ -79,7 +105,20 @@ class SandboxEngine:
         return GroupInfo(
             jid=f"{group_number}@{jids.GROUP_SERVER}",
             subject=name,
-            owner_jid=owner,
+            owner_jid=self.account,
             created_at=now,
             participants=tuple(members),
         )
+
+    def joined_groups(self) -> list[GroupInfo]:
+        self._require_connected()
+        from groups_app.selectors import group_infos  # the sandbox's memory is the store
+
+        return group_infos(session_id=self.session_id)
+
+    def pair_code(self, *, phone: str) -> str:
+        raise Conflict("sandbox sessions connect without pairing")
+
+    def logout(self) -> None:
+        self._connected = False
+        self._sink.status(SessionStatus.LOGGED_OUT, "logged out by request", keep_connecting=False)

@@ -1,14 +1,14 @@
-"""The sandbox engine's documented behaviour."""
+"""The sandbox engine's documented behaviour, through the runner's supervisor."""
 
 import pytest
 
-from gateway.exceptions import RunnerUnavailable
-from sessions_app import jids
-from sessions_app.engines import engine_for
-from sessions_app.engines.sandbox import SandboxEngine, account_jid
+from gateway.exceptions import Conflict, RunnerUnavailable
+from groups_app.services import group_store
+from sessions_app import jids, live
+from sessions_app.engines.sandbox import account_jid
 from sessions_app.models import Engine, SessionStatus
 from sessions_app.services import session_connect
-from tests.factories import WhatsAppSessionFactory
+from tests.factories import GroupFactory, WhatsAppSessionFactory
 
 
 def test_account_jid_is_stable_per_session_and_in_the_documented_range():
@@ -29,18 +29,19 @@ def test_connecting_a_sandbox_session_succeeds_at_once():
     session = WhatsAppSessionFactory(fresh=True)
     connected = session_connect(session=session)
     assert connected.status == SessionStatus.CONNECTED
+    assert connected.desired_connected is True
     assert connected.jid == account_jid(session.id)
     assert connected.connected_at is not None
     assert connected.push_name.startswith("Sandbox")
 
 
 @pytest.mark.django_db
-def test_whatsapp_sessions_need_the_runner():
+def test_a_web_process_never_runs_whatsapp_sessions():
     session = WhatsAppSessionFactory(fresh=True, engine=Engine.WHATSAPP)
     with pytest.raises(RunnerUnavailable):
         session_connect(session=session)
     session.refresh_from_db()
-    assert session.status == SessionStatus.NEW
+    assert session.desired_connected is True  # the runner picks it up when it runs
 
 
 @pytest.mark.django_db
@@ -50,8 +51,8 @@ def test_created_groups_follow_the_documented_ranges():
     private = "15554031234@s.whatsapp.net"
     absent = "15554049999@s.whatsapp.net"
 
-    info = engine_for(session).create_group(
-        session=session, name="Team", participants=[added, private, absent]
+    info = live.create_group(
+        session_id=session.id, name="Team", participants=[added, private, absent]
     )
 
     assert jids.is_group_jid(info.jid)
@@ -61,14 +62,47 @@ def test_created_groups_follow_the_documented_ranges():
     assert by_jid[session.jid].is_super_admin
     assert by_jid[added].error == 0
     assert by_jid[private].error == 403 and by_jid[private].invite_code
+    assert by_jid[private].invite_expires_at is not None
     assert by_jid[absent].error == 404 and not by_jid[absent].invite_code
     assert info.member_count == 2
 
 
+@pytest.mark.django_db
 def test_each_group_gets_its_own_jid():
-    engine = SandboxEngine()
-    session = WhatsAppSessionFactory.build()
+    session = WhatsAppSessionFactory()
     created = {
-        engine.create_group(session=session, name="T", participants=[]).jid for _ in range(50)
+        live.create_group(session_id=session.id, name="T", participants=[]).jid for _ in range(50)
     }
     assert len(created) == 50
+
+
+@pytest.mark.django_db
+def test_sync_returns_the_stored_groups():
+    session = WhatsAppSessionFactory()
+    info = live.create_group(
+        session_id=session.id, name="T", participants=["15551234567@s.whatsapp.net"]
+    )
+    group_store(session=session, info=info)
+    GroupFactory(session=WhatsAppSessionFactory())  # another session's
+
+    synced = live.sync_groups(session_id=session.id)
+
+    assert [g.jid for g in synced] == [info.jid]
+    assert {p.jid for p in synced[0].participants} == {p.jid for p in info.participants}
+
+
+@pytest.mark.django_db
+def test_sandbox_never_pairs():
+    session = WhatsAppSessionFactory()
+    with pytest.raises(Conflict):
+        live.pair_code(session_id=session.id, phone="15551234567")
+
+
+@pytest.mark.django_db
+def test_logout_unlinks_and_stops_connecting():
+    session = WhatsAppSessionFactory()
+    live.logout(session_id=session.id)
+    session.refresh_from_db()
+    assert session.status == SessionStatus.LOGGED_OUT
+    assert session.desired_connected is False
+    assert session.jid == ""

@@ -7,7 +7,7 @@ from auth_app.capabilities import ALL_CAPABILITIES
 from auth_app.models import Organization
 from auth_app.services import api_key_issue, organization_create
 from sessions_app.models import Engine
-from sessions_app.services import session_connect, session_create
+from sessions_app.services import session_create, session_want_connected
 
 DEMO_SLUG = "demo"
 
@@ -34,12 +34,13 @@ class Command(BaseCommand):
             session = session_create(
                 organization=organization, engine=Engine.SANDBOX, name="Demo sandbox"
             )
-        session = session_connect(session=session)
+        # The runner (started beside the web server by `make run`) connects it.
+        session = session_want_connected(session=session)
         self.stdout.write(
             "\n".join(
                 [
-                    "Seeded the demo organization with a connected sandbox session.",
-                    f"  session: {session.id} (account {session.jid})",
+                    "Seeded the demo organization with a sandbox session (the runner connects it).",
+                    f"  session: {session.id}",
                     f"  API key (shown once, store it now): {issued.token}",
                     "",
                     "Try it:",

@@ -1,0 +1,419 @@
+"""The whatsapp engine: a real linked device through neonize (whatsmeow).
+
+Runs only in the runner process. neonize can abort the whole process when misused
+(see the project's neonize notes), which shapes this class:
+
+- one lock serialises creating, stopping and calling the client: the Go-side registries
+  have no locking, and start/stop racing a call kills the interpreter;
+- no call reaches the client before ``ConnectedEv`` (registered and logged in), except
+  pairing by code, which waits for the first QR (the socket is open by then);
+- neonize runs event callbacks on its connect thread, one at a time: they only record
+  and enqueue; a worker thread per session writes to the database and makes follow-up
+  calls (the group sync after every connect);
+- the client stays referenced until it is stopped (garbage collection would stop it).
+"""
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from django.db import close_old_connections
+from django.utils import timezone
+
+from gateway.exceptions import Conflict, WhatsAppTimedOut
+from sessions_app import device_store, jids
+from sessions_app.engines.base import EndedCallback, StateSink
+from sessions_app.engines.types import GroupInfo
+from sessions_app.engines.whatsapp_mapping import group_info, jid_text, whatsapp_error
+from sessions_app.exceptions import SessionNotConnected
+from sessions_app.models import SessionStatus
+
+logger = logging.getLogger(__name__)
+
+# WhatsApp shows the first QR for 60 s and each following one for 20 s; after about
+# 160 s it stops offering codes. neonize only prints that, so the timer is ours.
+QR_FIRST_LIFETIME = timedelta(seconds=60)
+QR_NEXT_LIFETIME = timedelta(seconds=20)
+PAIRING_WINDOW_SECONDS = 160
+# ConnectFailure reasons that are WhatsApp's trouble, not ours: retry with backoff.
+_TRANSIENT_FAILURES = {"INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE", "GENERIC"}
+
+
+class WhatsAppLiveSession:
+    def __init__(
+        self,
+        *,
+        session_id: str,
+        name: str,
+        jid: str,
+        sink: StateSink,
+        on_ended: EndedCallback,
+    ) -> None:
+        self.session_id = session_id
+        self.name = name
+        self.jid = jid
+        self._sink = sink
+        self._on_ended = on_ended
+        self._lock = threading.RLock()
+        self._client: Any = None
+        self._connect_thread: threading.Thread | None = None
+        self._connected = threading.Event()
+        self._qr_seen = threading.Event()
+        self._stopping = False
+        self._terminal = False
+        self._qr_count = 0
+        self._pairing_timer: threading.Timer | None = None
+        self._work: queue.Queue[Callable[[], None]] = queue.Queue()
+        self._worker = threading.Thread(
+            target=self._work_loop, name=f"whatsapp-events-{session_id}", daemon=True
+        )
+        self._worker.start()
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def start(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                return
+            self._stopping = False
+            self._terminal = False
+            self._qr_count = 0
+            self._qr_seen.clear()
+            self._client = self._new_client(device_store.prepare(self.session_id))
+            self._connect_thread = threading.Thread(
+                target=self._run_connect, name=f"whatsapp-{self.session_id}", daemon=True
+            )
+            self._connect_thread.start()
+        self._emit(lambda: self._sink.status(SessionStatus.CONNECTING, "connecting to WhatsApp"))
+
+    def stop(self) -> None:
+        with self._lock:
+            client, self._client = self._client, None
+            if client is None:
+                return
+            self._stopping = True
+            self._cancel_pairing_timer()
+            self._connected.clear()
+            client.stop()
+            thread = self._connect_thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=15)
+
+    def _new_client(self, location: str) -> Any:
+        from neonize.client import ClientFactory, NewClient
+        from neonize.events import (
+            ClientOutdatedEv,
+            ConnectedEv,
+            ConnectFailureEv,
+            DisconnectedEv,
+            GroupInfoEv,
+            JoinedGroupEv,
+            KeepAliveRestoredEv,
+            KeepAliveTimeoutEv,
+            LoggedOutEv,
+            PairStatusEv,
+            StreamReplacedEv,
+            TemporaryBanEv,
+        )
+        from neonize.utils.jid import build_jid
+
+        if device_store.is_shared():
+            # One store for every session: name the device by its JID once paired. A JID
+            # the store does not hold aborts the process, so check before passing it.
+            known = {
+                jid_text(device.JID) for device in ClientFactory.get_all_devices_from_db(location)
+            }
+            if self.jid and self.jid in known:
+                client = NewClient(location, jid=build_jid(jids.user_of(self.jid)))
+            else:
+                client = NewClient(location, uuid=self.session_id, new_device=True)
+        else:
+            # One store per session: its only device, or a fresh one to pair.
+            client = NewClient(location, uuid=self.session_id)
+        client.qr(self._on_qr)
+        handlers = {
+            PairStatusEv: self._on_pair_status,
+            ConnectedEv: self._on_connected,
+            DisconnectedEv: self._on_disconnected,
+            KeepAliveTimeoutEv: self._on_disconnected,
+            KeepAliveRestoredEv: self._on_keepalive_restored,
+            LoggedOutEv: self._on_logged_out,
+            StreamReplacedEv: self._on_stream_replaced,
+            TemporaryBanEv: self._on_temporary_ban,
+            ConnectFailureEv: self._on_connect_failure,
+            ClientOutdatedEv: self._on_client_outdated,
+            JoinedGroupEv: self._on_joined_group,
+            GroupInfoEv: self._on_group_info,
+        }
+        for event, handler in handlers.items():
+            client.event(event)(handler)
+        return client
+
+    def _run_connect(self) -> None:
+        client = self._client
+        failure = ""
+        try:
+            client.connect()
+        except Exception as exc:  # NeonizeError and whatever the FFI raises
+            failure = str(exc)[:300] or exc.__class__.__name__
+        self._connected.clear()
+        if self._stopping or self._terminal:
+            return
+        with self._lock:
+            if self._client is client:
+                self._client = None
+        reason = f"connection failed: {failure}" if failure else "connection closed"
+        self._emit(lambda: self._sink.status(SessionStatus.DISCONNECTED, reason))
+        self._emit(lambda: self._on_ended(True))
+
+    # -- event callbacks (neonize's connect thread: record and enqueue only) ----------
+
+    def _on_qr(self, client: Any, data: bytes) -> None:
+        self._qr_count += 1
+        first = self._qr_count == 1
+        if first:
+            self._start_pairing_timer()
+        expires_at = timezone.now() + (QR_FIRST_LIFETIME if first else QR_NEXT_LIFETIME)
+        code = data.decode("utf-8", errors="replace")
+        self._qr_seen.set()
+        self._emit(lambda: self._sink.qr(code, expires_at))
+
+    def _on_pair_status(self, client: Any, event: Any) -> None:
+        if event.Status == event.SUCCESS:
+            self._cancel_pairing_timer()
+            self.jid = jid_text(event.ID)
+            self._emit(
+                lambda: self._sink.status(
+                    SessionStatus.CONNECTING,
+                    "paired; logging in",
+                    jid=self.jid,
+                    push_name=event.BusinessName or None,
+                )
+            )
+        else:
+            self._terminate(SessionStatus.FAILED, f"pairing failed: {event.Error}")
+
+    def _on_connected(self, client: Any, event: Any) -> None:
+        self._cancel_pairing_timer()
+        self._connected.set()
+        self._emit(lambda: self._sink.status(SessionStatus.CONNECTED, jid=self.jid or None))
+        # Stored groups are refreshed on every connect.
+        self._emit(self._sync_groups)
+
+    def _on_disconnected(self, client: Any, event: Any) -> None:
+        if self._stopping or self._terminal:
+            return
+        self._emit(
+            lambda: self._sink.status(
+                SessionStatus.DISCONNECTED, "connection lost; reconnecting automatically"
+            )
+        )
+
+    def _on_keepalive_restored(self, client: Any, event: Any) -> None:
+        self._emit(lambda: self._sink.status(SessionStatus.CONNECTED))
+
+    def _on_logged_out(self, client: Any, event: Any) -> None:
+        reason = event.DESCRIPTOR.fields_by_name["Reason"].enum_type.values_by_number.get(
+            event.Reason
+        )
+        label = reason.name.lower().replace("_", " ") if reason else "unknown reason"
+        self._terminate(
+            SessionStatus.LOGGED_OUT, f"logged out by WhatsApp ({label})", forget_device=True
+        )
+
+    def _on_stream_replaced(self, client: Any, event: Any) -> None:
+        self._terminate(
+            SessionStatus.FAILED,
+            "stream replaced: another client connected with this device's keys",
+        )
+
+    def _on_temporary_ban(self, client: Any, event: Any) -> None:
+        code = event.DESCRIPTOR.fields_by_name["Code"].enum_type.values_by_number.get(event.Code)
+        label = code.name.lower().replace("_", " ") if code else f"code {event.Code}"
+        until = timezone.now() + timedelta(seconds=max(event.Expire, 0))
+        self._terminate(
+            SessionStatus.BANNED,
+            f"temporarily banned by WhatsApp ({label}) until {until:%Y-%m-%d %H:%M} UTC",
+        )
+
+    def _on_connect_failure(self, client: Any, event: Any) -> None:
+        reason = event.DESCRIPTOR.fields_by_name["Reason"].enum_type.values_by_number.get(
+            event.Reason
+        )
+        name = reason.name if reason else str(event.Reason)
+        text = f"WhatsApp refused the connection ({name.lower().replace('_', ' ')})"
+        if event.Message:
+            text += f": {event.Message}"
+        if name in _TRANSIENT_FAILURES:
+            self._emit(lambda: self._sink.status(SessionStatus.DISCONNECTED, text))
+        elif name == "LOGGED_OUT":
+            self._terminate(SessionStatus.LOGGED_OUT, text, forget_device=True)
+        elif name == "TEMP_BANNED":
+            self._terminate(SessionStatus.BANNED, text)
+        else:
+            self._terminate(SessionStatus.FAILED, text)
+
+    def _on_client_outdated(self, client: Any, event: Any) -> None:
+        self._terminate(
+            SessionStatus.FAILED, "WhatsApp says this client is outdated: upgrade neonize"
+        )
+
+    def _on_joined_group(self, client: Any, event: Any) -> None:
+        info = group_info(event.GroupInfo)
+        self._emit(lambda: self._sink.groups([info], complete=False))
+
+    def _on_group_info(self, client: Any, event: Any) -> None:
+        group_jid = jid_text(event.JID)
+        self._emit(lambda: self._refresh_group(group_jid))
+
+    # -- the worker thread ------------------------------------------------------------
+
+    def _emit(self, work: Callable[[], None]) -> None:
+        self._work.put(work)
+
+    def _work_loop(self) -> None:
+        while True:
+            work = self._work.get()
+            close_old_connections()
+            try:
+                work()
+            except Exception:
+                logger.exception("session %s: handling a WhatsApp event failed", self.session_id)
+
+    def _terminate(self, status: str, reason: str, *, forget_device: bool = False) -> None:
+        """The connection cannot continue without the operator: stop, record why."""
+        self._terminal = True
+
+        def finish() -> None:
+            self.stop()
+            if forget_device:
+                device_store.remove(self.session_id)
+            self._sink.status(status, reason, keep_connecting=False)
+            self._on_ended(False)
+
+        self._emit(finish)
+
+    def _start_pairing_timer(self) -> None:
+        self._cancel_pairing_timer()
+        timer = threading.Timer(PAIRING_WINDOW_SECONDS, self._pairing_timed_out)
+        timer.daemon = True
+        self._pairing_timer = timer
+        timer.start()
+
+    def _cancel_pairing_timer(self) -> None:
+        timer, self._pairing_timer = self._pairing_timer, None
+        if timer is not None:
+            timer.cancel()
+
+    def _pairing_timed_out(self) -> None:
+        if not self._connected.is_set():
+            self._terminate(
+                SessionStatus.DISCONNECTED,
+                f"pairing timed out: nothing scanned within {PAIRING_WINDOW_SECONDS} s; "
+                "connect again for a new QR",
+            )
+
+    def _sync_groups(self) -> None:
+        try:
+            infos = self.joined_groups()
+        except Exception as exc:
+            logger.warning("session %s: group sync failed: %s", self.session_id, exc)
+            return
+        self._sink.groups(infos, complete=True)
+
+    def _refresh_group(self, group_jid: str) -> None:
+        from neonize.utils.jid import build_jid
+
+        client = self._require_client()
+        user, _, server = group_jid.partition("@")
+        try:
+            with self._lock:
+                proto = client.get_group_info(build_jid(user, server))
+        except Exception as exc:
+            # Deleted, or we are no longer a member: the next full sync settles it.
+            logger.info("session %s: group %s not readable: %s", self.session_id, group_jid, exc)
+            return
+        self._sink.groups([group_info(proto)], complete=False)
+
+    # -- live actions (the runner's request threads) ----------------------------------
+
+    def _require_client(self) -> Any:
+        client = self._client
+        if client is None or not self._connected.is_set():
+            raise SessionNotConnected("session is not connected to WhatsApp")
+        return client
+
+    def create_group(self, *, name: str, participants: list[str]) -> GroupInfo:
+        from neonize.utils.jid import build_jid
+
+        client = self._require_client()
+        members = [build_jid(jids.user_of(jid)) for jid in participants]
+        started = time.time()
+        try:
+            with self._lock:
+                proto = client.create_group(name, members)
+        except Exception as exc:
+            error = whatsapp_error(str(exc))
+            if isinstance(error, WhatsAppTimedOut):
+                # whatsmeow can create the group and still time out: look before the
+                # caller retries, so a retry never makes a second group.
+                found = self._find_created(name, since=started - 5)
+                if found is not None:
+                    return found
+            raise error from exc
+        return group_info(proto)
+
+    def _find_created(self, name: str, *, since: float) -> GroupInfo | None:
+        try:
+            groups = self.joined_groups()
+        except Exception:
+            return None
+        matches = [
+            info
+            for info in groups
+            if info.subject == name
+            and info.created_at is not None
+            and info.created_at.timestamp() >= since
+            and (not self.jid or info.owner_jid == self.jid)
+        ]
+        return max(matches, key=lambda info: info.created_at) if matches else None
+
+    def joined_groups(self) -> list[GroupInfo]:
+        client = self._require_client()
+        try:
+            with self._lock:
+                groups = client.get_joined_groups()
+        except Exception as exc:
+            raise whatsapp_error(str(exc)) from exc
+        return [group_info(proto) for proto in groups]
+
+    def pair_code(self, *, phone: str) -> str:
+        client = self._client
+        if client is None or self._connected.is_set() or not self._qr_seen.is_set():
+            raise Conflict("session is not pairing: connect it and wait for the QR first")
+        try:
+            with self._lock:
+                return client.PairPhone(phone, True)
+        except Exception as exc:
+            raise whatsapp_error(str(exc)) from exc
+
+    def logout(self) -> None:
+        client = self._require_client()
+        try:
+            with self._lock:
+                client.logout()
+        except Exception as exc:
+            raise whatsapp_error(str(exc)) from exc
+        self._terminal = True
+        self.stop()
+        device_store.remove(self.session_id)
+        self._sink.status(SessionStatus.LOGGED_OUT, "logged out by request", keep_connecting=False)
+        self._on_ended(False)

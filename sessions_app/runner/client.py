@@ -1,0 +1,43 @@
+"""The web process's side of the runner protocol."""
+
+from typing import Any
+
+from django.conf import settings
+
+from gateway import http
+from gateway.exceptions import RemoteError, RunnerUnavailable, WhatsAppTimedOut
+from sessions_app.runner.protocol import TIMEOUTS, runner_secret
+
+
+def call_runner(session_id: str, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+    url = f"{settings.GATEWAY_RUNNER_URL.rstrip('/')}/v1/sessions/{session_id}/{action}"
+    try:
+        response = http.post_json(
+            url,
+            payload,
+            timeout=TIMEOUTS[action],
+            headers={"Authorization": f"Bearer {runner_secret()}"},
+        )
+    except http.OutboundError as exc:
+        if exc.unreachable:
+            raise RunnerUnavailable(details={"runner": str(exc)}) from exc
+        # The runner took the request and did not answer: it may have acted.
+        raise WhatsAppTimedOut(details={"runner": str(exc)}) from exc
+    body = response.body if isinstance(response.body, dict) else {}
+    if response.status == 200 and isinstance(body.get("result"), dict):
+        return body["result"]
+    if response.status in (401, 403):
+        raise RunnerUnavailable(
+            "the session runner refused this process: check that web and runner share "
+            "SECRET_KEY (or GATEWAY_RUNNER_SECRET)"
+        )
+    error = body.get("error") if isinstance(body.get("error"), dict) else {}
+    remote = RemoteError(
+        str(error.get("code") or "internal_error"),
+        str(error.get("message") or f"the runner answered HTTP {response.status}"),
+        details=error.get("details") if isinstance(error.get("details"), dict) else None,
+    )
+    retry_after = response.headers.get("Retry-After")
+    if retry_after and retry_after.isdigit():
+        remote.retry_after = int(retry_after)
+    raise remote

@@ -1,0 +1,93 @@
+"""The runner's HTTP endpoint for web processes (loopback, shared secret)."""
+
+import json
+import logging
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from django.db import close_old_connections
+
+from gateway.errors import STATUS_BY_CODE, envelope
+from gateway.exceptions import GatewayError
+from sessions_app.runner.protocol import ACTIONS, authorised
+from sessions_app.runner.supervisor import Supervisor
+
+logger = logging.getLogger(__name__)
+
+_PATH_RE = re.compile(r"^/v1/sessions/(?P<session>[0-9A-Za-z]{26})/(?P<action>[a-z_]+)$")
+_MAX_BODY = 1024 * 1024
+
+
+class RunnerServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], supervisor: Supervisor) -> None:
+        self.supervisor = supervisor
+        super().__init__(address, _Handler)
+
+    def serve_in_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self.serve_forever, args=(0.2,), daemon=True)
+        thread.start()
+        return thread
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: RunnerServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.debug("runner request: " + format, *args)
+
+    def _send(
+        self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        if self.path == "/healthz":
+            self._send(200, {"status": "ok", "live": len(self.server.supervisor.live_ids())})
+        else:
+            self._send(404, envelope("not_found", "no such endpoint"))
+
+    def do_POST(self) -> None:
+        if not authorised(self.headers.get("Authorization")):
+            self._send(401, envelope("unauthorized", "runner secret missing or wrong"))
+            return
+        match = _PATH_RE.match(self.path)
+        if match is None or match["action"] not in ACTIONS:
+            self._send(404, envelope("not_found", "no such runner action"))
+            return
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > _MAX_BODY:
+                raise ValueError("body too large")
+            payload = json.loads(self.rfile.read(length) or b"{}")
+            if not isinstance(payload, dict):
+                raise ValueError("body must be an object")
+        except ValueError as exc:
+            self._send(400, envelope("validation_error", f"bad runner request: {exc}"))
+            return
+        close_old_connections()
+        try:
+            result = self.server.supervisor.perform(match["session"], match["action"], payload)
+        except GatewayError as exc:
+            headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+            status = STATUS_BY_CODE.get(exc.code, 500)
+            self._send(status, envelope(exc.code, exc.message, exc.details), headers)
+            return
+        except Exception:
+            logger.exception("runner action %s failed", match["action"])
+            self._send(500, envelope("internal_error", "internal error in the session runner"))
+            return
+        finally:
+            close_old_connections()
+        self._send(200, {"result": result})

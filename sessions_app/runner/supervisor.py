@@ -1,0 +1,172 @@
+"""The runner's heart: which sessions are live in this process, and live actions on them.
+
+The runner loop calls ``reconcile`` every few seconds (a step that says whether it did
+work); the HTTP server calls ``perform``. Starting and stopping a session are serialised
+per session. A connection that ends by failure is retried with capped exponential
+backoff; one that ends because the operator must act (logged out, banned, replaced) is
+not, and its ``desired_connected`` is cleared by the sink.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from gateway.exceptions import InvalidInput
+from sessions_app import device_store
+from sessions_app.engines.base import LiveSession
+from sessions_app.engines.registry import live_session_for
+from sessions_app.exceptions import SessionNotConnected, SessionNotFound
+from sessions_app.models import SessionStatus, WhatsAppSession
+from sessions_app.runner.sink import DatabaseSink
+from sessions_app.services import session_record_status
+
+logger = logging.getLogger(__name__)
+
+BACKOFF_BASE_SECONDS = 2.0
+BACKOFF_CAP_SECONDS = 300.0
+
+
+def backoff_delay(failures: int) -> float:
+    """2, 4, 8 … seconds after the 1st, 2nd, 3rd failure, never more than 5 minutes."""
+    return min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(failures - 1, 0))
+
+
+class Supervisor:
+    def __init__(
+        self, *, clock: Callable[[], float] = time.monotonic, allow_whatsapp: bool = True
+    ) -> None:
+        """``allow_whatsapp=False``: a supervisor inside a web process (tests) serves
+        sandbox sessions only; neonize is never loaded there."""
+        self._clock = clock
+        self._allow_whatsapp = allow_whatsapp
+        self._live: dict[str, LiveSession] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._registry_lock = threading.Lock()
+        self._failures: dict[str, int] = {}
+        self._retry_at: dict[str, float] = {}
+
+    # -- bookkeeping ----------------------------------------------------------------
+
+    def _lock_for(self, session_id: str) -> threading.Lock:
+        with self._registry_lock:
+            return self._locks.setdefault(session_id, threading.Lock())
+
+    def live_ids(self) -> set[str]:
+        return set(self._live)
+
+    def retry_at(self, session_id: str) -> float | None:
+        return self._retry_at.get(session_id)
+
+    def _ended(self, session_id: str, retry: bool) -> None:
+        with self._lock_for(session_id):
+            self._live.pop(session_id, None)
+            if retry:
+                failures = self._failures.get(session_id, 0) + 1
+                self._failures[session_id] = failures
+                delay = backoff_delay(failures)
+                self._retry_at[session_id] = self._clock() + delay
+                logger.info("session %s: retrying in %.0fs", session_id, delay)
+            else:
+                self._failures.pop(session_id, None)
+                self._retry_at.pop(session_id, None)
+
+    # -- steps ----------------------------------------------------------------------
+
+    def reconcile(self) -> bool:
+        """Starts sessions that should be connected (when their retry is due) and stops
+        those that should not. Returns whether it changed anything."""
+        wanted = set(
+            WhatsAppSession.objects.filter(desired_connected=True).values_list("id", flat=True)
+        )
+        changed = False
+        now = self._clock()
+        for session_id in sorted(wanted - self.live_ids()):
+            if now >= self._retry_at.get(session_id, 0):
+                self.start(session_id)
+                changed = True
+        for session_id in self.live_ids() - wanted:
+            self.stop(session_id)
+            changed = True
+        for session_id, live in list(self._live.items()):
+            if live.connected and self._failures.pop(session_id, None) is not None:
+                self._retry_at.pop(session_id, None)
+        return changed
+
+    def start(self, session_id: str) -> LiveSession | None:
+        with self._lock_for(session_id):
+            live = self._live.get(session_id)
+            if live is not None:
+                return live
+            session = WhatsAppSession.objects.filter(pk=session_id).first()
+            if session is None:
+                return None
+            live = live_session_for(
+                session,
+                sink=DatabaseSink(session_id),
+                on_ended=partial(self._ended, session_id),
+                allow_whatsapp=self._allow_whatsapp,
+            )
+            self._live[session_id] = live
+        live.start()
+        return live
+
+    def stop(self, session_id: str) -> None:
+        with self._lock_for(session_id):
+            live = self._live.pop(session_id, None)
+        if live is not None:
+            live.stop()
+
+    def stop_all(self, *, record: bool = True) -> None:
+        """Stops every live session (SIGTERM). ``record`` notes it in their status."""
+        for session_id in list(self._live):
+            self.stop(session_id)
+            if record:
+                session_record_status(
+                    session_id=session_id,
+                    status=SessionStatus.DISCONNECTED,
+                    reason="the session runner stopped",
+                )
+
+    # -- live actions ---------------------------------------------------------------
+
+    def perform(self, session_id: str, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        if action == "connect":
+            if not WhatsAppSession.objects.filter(pk=session_id).exists():
+                raise SessionNotFound()
+            self._retry_at.pop(session_id, None)
+            self._failures.pop(session_id, None)
+            self.start(session_id)
+            return {}
+        if action == "release":
+            self.stop(session_id)
+            device_store.remove(session_id)
+            return {}
+        live = self._live.get(session_id)
+        if (
+            live is None
+            and WhatsAppSession.objects.filter(pk=session_id, desired_connected=True).exists()
+        ):
+            # Wanted but not running here yet (e.g. just after the runner started).
+            live = self.start(session_id)
+        if live is None:
+            raise SessionNotConnected()
+        if action == "create_group":
+            name, participants = payload.get("name"), payload.get("participants")
+            if not isinstance(name, str) or not isinstance(participants, list):
+                raise InvalidInput(details={"body": ["name and participants are required"]})
+            info = live.create_group(name=name, participants=[str(p) for p in participants])
+            return {"group": info.to_dict()}
+        if action == "sync_groups":
+            return {"groups": [info.to_dict() for info in live.joined_groups()]}
+        if action == "pair_code":
+            phone = payload.get("phone")
+            if not isinstance(phone, str):
+                raise InvalidInput(details={"phone": ["required"]})
+            return {"code": live.pair_code(phone=phone)}
+        if action == "logout":
+            live.logout()
+            return {}
+        raise InvalidInput(details={"action": [f"unknown action {action!r}"]})
