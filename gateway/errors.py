@@ -15,6 +15,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
@@ -132,6 +133,11 @@ def _classify(exc: Exception) -> tuple[str, str, dict[str, Any], dict[str, str]]
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     code, message, details, headers = _classify(exc)
+    request = context.get("request")
+    if request is not None:
+        # Errors are JSON even where the endpoint also renders images.
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = JSONRenderer.media_type
     auth_header = getattr(exc, "auth_header", None)
     if auth_header:
         headers["WWW-Authenticate"] = auth_header

@@ -37,6 +37,11 @@ _DESCRIPTIONS: dict[int, tuple[str, str, str]] = {
         "No such session (or group) in your organization.",
         "session not found",
     ),
+    409: (
+        "conflict",
+        "The session is not in a state for this action (e.g. QR asked while not pairing).",
+        "no pairing QR: the session is not pairing",
+    ),
     413: ("payload_too_large", "The body is over the size limit.", "request body is too large"),
     415: (
         "unsupported_media_type",

@@ -7,13 +7,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from auth_app.capabilities import Capability
+from gateway.pagination import GatewayCursorPagination
 from gateway.requests import json_body
 from gateway.schema import error_responses
-from groups_app.pagination import GroupCursorPagination
 from groups_app.selectors import group_get, group_list
 from groups_app.serializers import GroupCreateInputSerializer, GroupInfoSerializer
-from groups_app.services import group_create
+from groups_app.services import group_create, group_sync
 from sessions_app.selectors import session_get
+from sessions_app.serializers import GroupSyncSerializer
 
 CREATE_SESSION_PARAMETER = OpenApiParameter(
     "session",
@@ -95,12 +96,13 @@ Not idempotent — calling twice creates two distinct groups.
 )
 class GroupViewSet(viewsets.GenericViewSet):
     serializer_class = GroupInfoSerializer
-    pagination_class = GroupCursorPagination
+    pagination_class = GatewayCursorPagination
     lookup_url_kwarg = "groupJid"
     required_capabilities = {
         "list": Capability.READ,
         "retrieve": Capability.READ,
         "create": Capability.SEND,
+        "sync": Capability.SEND,
     }
 
     def create(self, request: Request, session: str) -> Response:
@@ -114,6 +116,29 @@ class GroupViewSet(viewsets.GenericViewSet):
         whatsapp_session = session_get(organization=request.user.organization, session_id=session)
         page = self.paginate_queryset(group_list(session=whatsapp_session))
         return self.get_paginated_response(GroupInfoSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="syncGroups",
+        summary="Refresh stored groups from WhatsApp",
+        description=(
+            "Fetches every group the account is in (live action; the session must be "
+            "connected), stores them, and removes stored groups the account has left. The "
+            "runner also does this on every connect. **Capability:** `send`."
+        ),
+        tags=["Groups"],
+        parameters=[SESSION_PARAMETER],
+        request=None,
+        responses={
+            200: GroupSyncSerializer,
+            **error_responses(401, 403, 404, 429, 501, 502, 503, 504),
+        },
+    )
+    def sync(self, request: Request, session: str) -> Response:
+        whatsapp_session = session_get(organization=request.user.organization, session_id=session)
+        result = group_sync(session=whatsapp_session)
+        return Response(
+            GroupSyncSerializer({"synced": result.stored, "removed": result.removed}).data
+        )
 
     def retrieve(self, request: Request, session: str, groupJid: str) -> Response:
         whatsapp_session = session_get(organization=request.user.organization, session_id=session)

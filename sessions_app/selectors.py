@@ -1,5 +1,6 @@
 """Reads of sessions. API code reaches sessions only through the organization-scoped ones."""
 
+from django.db.models import QuerySet
 from ulid import ULID
 
 from auth_app.models import Organization
@@ -26,6 +27,10 @@ def session_get(*, organization: Organization, session_id: str) -> WhatsAppSessi
     if session is None:
         raise SessionNotFound()
     return session
+
+
+def session_list(*, organization: Organization) -> QuerySet[WhatsAppSession]:
+    return WhatsAppSession.objects.filter(organization=organization)
 
 
 def session_get_for_operator(*, session_id: str) -> WhatsAppSession:

@@ -2,14 +2,15 @@
 
 from datetime import datetime
 
-from django.db import close_old_connections
-
 from groups_app.services import group_store_synced
 from sessions_app.engines.types import GroupInfo
 from sessions_app.services import session_record_qr, session_record_status
 
 
 class DatabaseSink:
+    """Synchronous: callers on long-lived threads refresh their database connection
+    (``close_old_connections``) before handing work here."""
+
     def __init__(self, session_id: str) -> None:
         self.session_id = session_id
 
@@ -22,7 +23,6 @@ class DatabaseSink:
         push_name: str | None = None,
         keep_connecting: bool = True,
     ) -> None:
-        close_old_connections()
         session_record_status(
             session_id=self.session_id,
             status=status,
@@ -33,9 +33,7 @@ class DatabaseSink:
         )
 
     def qr(self, code: str, expires_at: datetime) -> None:
-        close_old_connections()
         session_record_qr(session_id=self.session_id, code=code, expires_at=expires_at)
 
     def groups(self, infos: list[GroupInfo], *, complete: bool) -> None:
-        close_old_connections()
         group_store_synced(session_id=self.session_id, infos=infos, complete=complete)

@@ -53,6 +53,7 @@ class Command(BaseCommand):
         self.stdout.flush()
         try:
             while not stopping.is_set():
+                close_old_connections()
                 try:
                     supervisor.reconcile()
                 except DatabaseError as exc:

@@ -1,0 +1,209 @@
+"""Sessions endpoints: /api/v1/sessions[/{session}[/connect|qr|pair-code|logout]]."""
+
+import io
+
+import segno
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from auth_app.capabilities import Capability
+from gateway.pagination import NewestFirstPagination
+from gateway.requests import json_body
+from gateway.schema import error_responses
+from sessions_app.models import WhatsAppSession
+from sessions_app.renderers import PngRenderer, SvgRenderer
+from sessions_app.selectors import session_get, session_list
+from sessions_app.serializers import (
+    PairCodeInputSerializer,
+    PairCodeSerializer,
+    QrSerializer,
+    SessionCreateInputSerializer,
+    SessionSerializer,
+)
+from sessions_app.services import (
+    session_connect,
+    session_create,
+    session_current_qr,
+    session_delete,
+    session_logout,
+    session_pair_code,
+)
+
+SESSION = OpenApiParameter(
+    "session",
+    OpenApiTypes.STR,
+    OpenApiParameter.PATH,
+    description="The WhatsApp session id — one attached WhatsApp number.",
+)
+TAGS = ["Sessions"]
+
+
+class SessionViewSet(viewsets.GenericViewSet):
+    serializer_class = SessionSerializer
+    pagination_class = NewestFirstPagination
+    lookup_url_kwarg = "session"
+    required_capabilities = {
+        "list": Capability.READ,
+        "retrieve": Capability.READ,
+        "create": Capability.MANAGE,
+        "destroy": Capability.MANAGE,
+        "connect": Capability.MANAGE,
+        "qr": Capability.MANAGE,
+        "pair_code": Capability.MANAGE,
+        "logout": Capability.MANAGE,
+    }
+
+    def get_renderers(self) -> list[BaseRenderer]:
+        if self.action == "qr":
+            return [JSONRenderer(), SvgRenderer(), PngRenderer()]
+        return super().get_renderers()
+
+    def _session(self, request: Request, session: str) -> WhatsAppSession:
+        return session_get(organization=request.user.organization, session_id=session)
+
+    @extend_schema(
+        operation_id="listSessions",
+        summary="List sessions",
+        description="Your organization's sessions, newest first. **Capability:** `read`.",
+        tags=TAGS,
+        responses={200: SessionSerializer(many=True), **error_responses(400, 401, 403)},
+    )
+    def list(self, request: Request) -> Response:
+        page = self.paginate_queryset(session_list(organization=request.user.organization))
+        return self.get_paginated_response(SessionSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="createSession",
+        summary="Create a session",
+        description=(
+            "Attaches a new number. `engine` is `whatsapp` unless you ask for `sandbox`. "
+            "The session starts in status `new`; call `connectSession` to pair it. "
+            "**Capability:** `manage`."
+        ),
+        tags=TAGS,
+        request=SessionCreateInputSerializer,
+        responses={201: SessionSerializer, **error_responses(400, 401, 403, 415)},
+    )
+    def create(self, request: Request) -> Response:
+        payload = SessionCreateInputSerializer(data=json_body(request))
+        payload.is_valid(raise_exception=True)
+        session = session_create(organization=request.user.organization, **payload.validated_data)
+        return Response(SessionSerializer(session).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        operation_id="getSession",
+        summary="Get a session",
+        description="One session with its connection state. **Capability:** `read`.",
+        tags=TAGS,
+        parameters=[SESSION],
+        responses={200: SessionSerializer, **error_responses(401, 403, 404)},
+    )
+    def retrieve(self, request: Request, session: str) -> Response:
+        return Response(SessionSerializer(self._session(request, session)).data)
+
+    @extend_schema(
+        operation_id="deleteSession",
+        summary="Delete a session",
+        description=(
+            "Logs a linked number out, stops it, and deletes the session with its device keys "
+            "and stored groups. A linked whatsapp session that is not connected cannot log out: "
+            "409. **Capability:** `manage`."
+        ),
+        tags=TAGS,
+        parameters=[SESSION],
+        responses={204: None, **error_responses(401, 403, 404, 409, 502, 503, 504)},
+    )
+    def destroy(self, request: Request, session: str) -> Response:
+        session_delete(session=self._session(request, session))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        operation_id="connectSession",
+        summary="Connect a session",
+        description=(
+            "Starts connecting: a linked number reconnects; a new one starts pairing (then "
+            "fetch `getSessionQr` or ask `requestPairingCode`). Answers 202 with the session; "
+            "watch `status`. If the runner is down, 503 — the session still connects when it "
+            "starts. **Capability:** `manage`."
+        ),
+        tags=TAGS,
+        parameters=[SESSION],
+        request=None,
+        responses={202: SessionSerializer, **error_responses(401, 403, 404, 503)},
+    )
+    @action(detail=True, methods=["post"])
+    def connect(self, request: Request, session: str) -> Response:
+        connected = session_connect(session=self._session(request, session))
+        return Response(SessionSerializer(connected).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        operation_id="getSessionQr",
+        summary="Current pairing QR",
+        description=(
+            "While the session is pairing: the QR to scan in WhatsApp (Linked devices → Link "
+            "a device). JSON by default; `Accept: image/svg+xml` or `image/png` for a picture. "
+            "Codes rotate (about every 20 s); 409 when the session is not pairing. "
+            "**Capability:** `manage`."
+        ),
+        tags=TAGS,
+        parameters=[SESSION],
+        responses={
+            200: OpenApiResponse(QrSerializer, description="JSON, SVG or PNG by Accept"),
+            **error_responses(401, 403, 404, 409),
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def qr(self, request: Request, session: str) -> Response:
+        code, expires_at = session_current_qr(session=self._session(request, session))
+        image_format = request.accepted_renderer.format
+        if image_format in ("svg", "png"):
+            buffer = io.BytesIO()
+            segno.make_qr(code).save(buffer, kind=image_format, scale=6, border=2)
+            response = Response(buffer.getvalue())
+        else:
+            response = Response(QrSerializer({"qr": code, "expiresAt": expires_at}).data)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @extend_schema(
+        operation_id="requestPairingCode",
+        summary="Pair with a code instead of a QR",
+        description=(
+            "While the session is pairing: a code to type on the phone (Linked devices → Link "
+            "with phone number) — for when scanning is not possible. 409 when not pairing. "
+            "**Capability:** `manage`."
+        ),
+        tags=TAGS,
+        parameters=[SESSION],
+        request=PairCodeInputSerializer,
+        responses={200: PairCodeSerializer, **error_responses(400, 401, 403, 404, 409, 502, 503)},
+    )
+    @action(detail=True, methods=["post"], url_path="pair-code")
+    def pair_code(self, request: Request, session: str) -> Response:
+        whatsapp_session = self._session(request, session)
+        payload = PairCodeInputSerializer(data=json_body(request))
+        payload.is_valid(raise_exception=True)
+        code = session_pair_code(session=whatsapp_session, phone=payload.validated_data["phone"])
+        return Response(PairCodeSerializer({"code": code}).data)
+
+    @extend_schema(
+        operation_id="logoutSession",
+        summary="Log a session out",
+        description=(
+            "Unlinks this device from the WhatsApp account (live action; the session must be "
+            "connected) and stops connecting it. **Capability:** `manage`."
+        ),
+        tags=TAGS,
+        parameters=[SESSION],
+        request=None,
+        responses={200: SessionSerializer, **error_responses(401, 403, 404, 409, 501, 502, 503)},
+    )
+    @action(detail=True, methods=["post"])
+    def logout(self, request: Request, session: str) -> Response:
+        logged_out = session_logout(session=self._session(request, session))
+        return Response(SessionSerializer(logged_out).data)

@@ -1,0 +1,27 @@
+"""Renderers for the pairing QR as an image (the view hands them finished bytes)."""
+
+from typing import Any
+
+from rest_framework.renderers import BaseRenderer
+
+
+class _BytesRenderer(BaseRenderer):
+    def render(
+        self,
+        data: Any,
+        accepted_media_type: str | None = None,
+        renderer_context: dict[str, Any] | None = None,
+    ) -> bytes:
+        return data if isinstance(data, bytes) else b""
+
+
+class SvgRenderer(_BytesRenderer):
+    media_type = "image/svg+xml"
+    format = "svg"
+    charset = None
+
+
+class PngRenderer(_BytesRenderer):
+    media_type = "image/png"
+    format = "png"
+    charset = None

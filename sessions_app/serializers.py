@@ -1,0 +1,64 @@
+import re
+
+from rest_framework import serializers
+
+from gateway.fields import StrictCharField
+from sessions_app.models import Engine
+
+PHONE_RE = re.compile(r"^[1-9][0-9]{4,19}$")
+
+
+class SessionCreateInputSerializer(serializers.Serializer):
+    name = StrictCharField(
+        max_length=200, required=False, allow_blank=True, default="", help_text="A label."
+    )
+    engine = serializers.ChoiceField(
+        choices=Engine.choices,
+        required=False,
+        default=Engine.WHATSAPP,
+        help_text="`whatsapp` (a real number; the default) or `sandbox` (a simulation).",
+    )
+
+
+class PairCodeInputSerializer(serializers.Serializer):
+    phone = StrictCharField(
+        help_text="The account's number: country code and number, digits only (no '+').",
+    )
+
+    def validate_phone(self, value: str) -> str:
+        if not PHONE_RE.match(value):
+            raise serializers.ValidationError(
+                "digits only: country code and number, 5 to 20 digits, no '+'"
+            )
+        return value
+
+
+class PairCodeSerializer(serializers.Serializer):
+    code = serializers.CharField(
+        help_text="Enter it in WhatsApp: Linked devices → Link with phone number."
+    )
+
+
+class QrSerializer(serializers.Serializer):
+    qr = serializers.CharField(help_text="The QR payload; render it as a QR code to scan.")
+    expiresAt = serializers.DateTimeField(help_text="When this code stops being valid.")
+
+
+class SessionSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="The session id (a ULID).")
+    name = serializers.CharField()
+    engine = serializers.ChoiceField(choices=Engine.choices)
+    status = serializers.CharField(
+        help_text="new, pairing, connecting, connected, disconnected, logged_out, banned, failed"
+    )
+    statusReason = serializers.CharField(source="status_reason")
+    jid = serializers.CharField(help_text="The account's JID once linked; empty before.")
+    pushName = serializers.CharField(source="push_name")
+    connectedAt = serializers.DateTimeField(source="connected_at", allow_null=True)
+    lastSeenAt = serializers.DateTimeField(source="last_seen_at", allow_null=True)
+    createdAt = serializers.DateTimeField(source="created_at")
+
+
+class GroupSyncSerializer(serializers.Serializer):
+    synced = serializers.IntegerField(help_text="Groups WhatsApp reported (all stored).")
+    removed = serializers.IntegerField(help_text="Stored groups the account is no longer in.")
