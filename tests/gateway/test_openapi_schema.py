@@ -26,10 +26,26 @@ def resolve(schema: dict, ref_or_schema: dict) -> dict:
     return schema["components"]["schemas"][ref.rsplit("/", 1)[1]]
 
 
-def test_paths_are_exactly_the_groups_endpoints(schema):
-    assert set(schema["paths"]) == {GROUPS, GROUP}
-    assert set(schema["paths"][GROUPS]) == {"get", "post"}
-    assert set(schema["paths"][GROUP]) == {"get"}
+def test_paths_and_operations(schema):
+    operations = {
+        (path, method): operation["operationId"]
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+    }
+    assert operations == {
+        (GROUPS, "post"): "createGroup",
+        (GROUPS, "get"): "listGroups",
+        (GROUP, "get"): "getGroup",
+        (GROUPS + "/sync", "post"): "syncGroups",
+        ("/api/v1/sessions", "get"): "listSessions",
+        ("/api/v1/sessions", "post"): "createSession",
+        ("/api/v1/sessions/{session}", "get"): "getSession",
+        ("/api/v1/sessions/{session}", "delete"): "deleteSession",
+        ("/api/v1/sessions/{session}/connect", "post"): "connectSession",
+        ("/api/v1/sessions/{session}/qr", "get"): "getSessionQr",
+        ("/api/v1/sessions/{session}/pair-code", "post"): "requestPairingCode",
+        ("/api/v1/sessions/{session}/logout", "post"): "logoutSession",
+    }
 
 
 def test_operation_ids(schema):
