@@ -176,7 +176,8 @@ class TestLogoutAndDelete:
         api.post(url(session.id, "/logout"))
         assert_error(api.post(url(session.id, "/logout")), 409, "conflict")
 
-    def test_delete_removes_the_session_its_groups_and_device_keys(self, api, session):
+    def test_delete_removes_the_session_its_groups_and_device_keys(self, api, session, settings):
+        settings.GATEWAY_DEVICE_STORE = "sqlite"  # per-session files, whatever the database
         GroupFactory(session=session)
         store = device_store.file_path(session.id)
         store.parent.mkdir(parents=True, exist_ok=True)
