@@ -29,7 +29,8 @@ class ParticipantInfo:
 
     @property
     def is_member(self) -> bool:
-        return self.error == ADDED
+        """In the group: added now, or already there (409). Refused ones are not."""
+        return self.error in (ADDED, ALREADY_MEMBER)
 
 
 @dataclass(frozen=True)

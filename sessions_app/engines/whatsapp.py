@@ -52,12 +52,16 @@ class WhatsAppLiveSession:
         jid: str,
         sink: StateSink,
         on_ended: EndedCallback,
+        client_factory: Callable[[str], Any] | None = None,
     ) -> None:
+        """``client_factory(store_location)`` builds the neonize client; the default is the
+        real one (tests replace the WhatsApp network here, and only here)."""
         self.session_id = session_id
         self.name = name
         self.jid = jid
         self._sink = sink
         self._on_ended = on_ended
+        self._client_factory = client_factory or self._neonize_client
         self._lock = threading.RLock()
         self._client: Any = None
         self._connect_thread: threading.Thread | None = None
@@ -88,11 +92,16 @@ class WhatsAppLiveSession:
             self._qr_count = 0
             self._qr_seen.clear()
             self._client = self._new_client(device_store.prepare(self.session_id))
+            self._register_handlers(self._client)
+            # Queued before the connect thread exists, so it can never land after the
+            # events that follow it.
+            self._emit(
+                lambda: self._sink.status(SessionStatus.CONNECTING, "connecting to WhatsApp")
+            )
             self._connect_thread = threading.Thread(
                 target=self._run_connect, name=f"whatsapp-{self.session_id}", daemon=True
             )
             self._connect_thread.start()
-        self._emit(lambda: self._sink.status(SessionStatus.CONNECTING, "connecting to WhatsApp"))
 
     def stop(self) -> None:
         with self._lock:
@@ -108,7 +117,26 @@ class WhatsAppLiveSession:
             thread.join(timeout=15)
 
     def _new_client(self, location: str) -> Any:
+        return self._client_factory(location)
+
+    def _neonize_client(self, location: str) -> Any:
         from neonize.client import ClientFactory, NewClient
+        from neonize.utils.jid import build_jid
+
+        if device_store.is_shared():
+            # One store for every session: name the device by its JID once paired. A JID
+            # the store does not hold aborts the process, so check before passing it.
+            known = {
+                jid_text(device.JID) for device in ClientFactory.get_all_devices_from_db(location)
+            }
+            if self.jid and self.jid in known:
+                return NewClient(location, jid=build_jid(jids.user_of(self.jid)))
+            return NewClient(location, uuid=self.session_id, new_device=True)
+        # One store per session: its only device, or a fresh one to pair.
+        return NewClient(location, uuid=self.session_id)
+
+    def _register_handlers(self, client: Any) -> None:
+        """Event handlers, registered before connect() as neonize requires."""
         from neonize.events import (
             ClientOutdatedEv,
             ConnectedEv,
@@ -123,21 +151,6 @@ class WhatsAppLiveSession:
             StreamReplacedEv,
             TemporaryBanEv,
         )
-        from neonize.utils.jid import build_jid
-
-        if device_store.is_shared():
-            # One store for every session: name the device by its JID once paired. A JID
-            # the store does not hold aborts the process, so check before passing it.
-            known = {
-                jid_text(device.JID) for device in ClientFactory.get_all_devices_from_db(location)
-            }
-            if self.jid and self.jid in known:
-                client = NewClient(location, jid=build_jid(jids.user_of(self.jid)))
-            else:
-                client = NewClient(location, uuid=self.session_id, new_device=True)
-        else:
-            # One store per session: its only device, or a fresh one to pair.
-            client = NewClient(location, uuid=self.session_id)
         client.qr(self._on_qr)
         handlers = {
             PairStatusEv: self._on_pair_status,
@@ -155,7 +168,6 @@ class WhatsAppLiveSession:
         }
         for event, handler in handlers.items():
             client.event(event)(handler)
-        return client
 
     def _run_connect(self) -> None:
         client = self._client
@@ -167,9 +179,8 @@ class WhatsAppLiveSession:
         self._connected.clear()
         if self._stopping or self._terminal:
             return
-        with self._lock:
-            if self._client is client:
-                self._client = None
+        # The ended client stays referenced (calls on it fail cleanly) until stop(); the
+        # supervisor retries with a new live session.
         reason = f"connection failed: {failure}" if failure else "connection closed"
         self._emit(lambda: self._sink.status(SessionStatus.DISCONNECTED, reason))
         self._emit(lambda: self._on_ended(True))

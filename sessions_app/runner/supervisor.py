@@ -36,12 +36,17 @@ def backoff_delay(failures: int) -> float:
 
 class Supervisor:
     def __init__(
-        self, *, clock: Callable[[], float] = time.monotonic, allow_whatsapp: bool = True
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        allow_whatsapp: bool = True,
+        factory: Callable[..., LiveSession] = live_session_for,
     ) -> None:
         """``allow_whatsapp=False``: a supervisor inside a web process (tests) serves
         sandbox sessions only; neonize is never loaded there."""
         self._clock = clock
         self._allow_whatsapp = allow_whatsapp
+        self._factory = factory
         self._live: dict[str, LiveSession] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._registry_lock = threading.Lock()
@@ -103,7 +108,7 @@ class Supervisor:
             session = WhatsAppSession.objects.filter(pk=session_id).first()
             if session is None:
                 return None
-            live = live_session_for(
+            live = self._factory(
                 session,
                 sink=DatabaseSink(session_id),
                 on_ended=partial(self._ended, session_id),

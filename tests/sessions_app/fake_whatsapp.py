@@ -1,0 +1,114 @@
+"""The WhatsApp network, faked at the neonize client: the only thing tests replace.
+
+``FakeNeonizeClient`` has the neonize ``NewClient`` surface the whatsapp engine uses
+and answers with neonize's own protobufs and exception classes, worded as whatsmeow
+words its errors. Events are delivered through the handlers the engine registered,
+exactly as neonize's dispatcher calls them.
+"""
+
+import threading
+import time
+from typing import Any
+
+from neonize.events import ConnectedEv
+from neonize.exc import CreateGroupError, GetJoinedGroupsError, LogoutError, NeonizeError
+from neonize.proto.Neonize_pb2 import (
+    JID,
+    GroupAnnounce,
+    GroupInfo,
+    GroupLocked,
+    GroupName,
+    GroupParticipant,
+    GroupParticipantAddRequest,
+    GroupTopic,
+)
+
+OWN = "15550001111"
+
+
+def jid(user: str, server: str = "s.whatsapp.net") -> JID:
+    return JID(User=user, Server=server, RawAgent=0, Device=0, Integrator=0, IsEmpty=False)
+
+
+def group_proto(
+    name: str,
+    members: list[tuple[str, int]],
+    *,
+    group_user: str = "120363000000000001",
+    created: float | None = None,
+) -> GroupInfo:
+    """A GroupInfo as WhatsApp returns it: the owner first, then each member with its
+    add result (0 added, 403 needs an invite, 409 already in)."""
+    participants = [GroupParticipant(JID=jid(OWN), IsAdmin=True, IsSuperAdmin=True)]
+    for user, error in members:
+        participant = GroupParticipant(JID=jid(user), Error=error)
+        if error == 403:
+            participant.AddRequest.CopyFrom(
+                GroupParticipantAddRequest(Code="invite-code", Expiration=time.time() + 86400)
+            )
+        participants.append(participant)
+    return GroupInfo(
+        JID=jid(group_user, "g.us"),
+        OwnerJID=jid(OWN),
+        GroupName=GroupName(Name=name),
+        GroupTopic=GroupTopic(Topic=""),
+        GroupLocked=GroupLocked(isLocked=False),
+        GroupAnnounce=GroupAnnounce(IsAnnounce=False),
+        GroupCreated=created if created is not None else time.time(),
+        Participants=participants,
+    )
+
+
+class FakeNeonizeClient:
+    def __init__(self) -> None:
+        self.handlers: dict[type, Any] = {}
+        self.qr_handler: Any = None
+        self._stopped = threading.Event()
+        self.create_error: str | None = None
+        self.create_result: GroupInfo | None = None
+        self.joined: list[GroupInfo] = []
+        self.created: list[tuple[str, list[str]]] = []
+        self.dial_error: str | None = None
+
+    # registration, as neonize's Event API
+    def qr(self, handler: Any) -> None:
+        self.qr_handler = handler
+
+    def event(self, event_type: type) -> Any:
+        def register(handler: Any) -> None:
+            self.handlers[event_type] = handler
+
+        return register
+
+    def deliver(self, event: Any) -> None:
+        self.handlers[type(event)](self, event)
+
+    # lifecycle
+    def connect(self) -> None:
+        if self.dial_error:
+            raise NeonizeError(self.dial_error)
+        self.deliver(ConnectedEv(status=True))
+        self._stopped.wait()
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    # calls
+    def create_group(self, name: str, participants: list[JID]) -> GroupInfo:
+        self.created.append((name, [p.User for p in participants]))
+        if self.create_error:
+            raise CreateGroupError(self.create_error)
+        assert self.create_result is not None
+        return self.create_result
+
+    def get_joined_groups(self) -> list[GroupInfo]:
+        if self.create_error == "websocket not connected":
+            raise GetJoinedGroupsError("websocket not connected")
+        return list(self.joined)
+
+    def PairPhone(self, phone: str, show_push_notification: bool) -> str:
+        return "ABCD-EFGH"
+
+    def logout(self) -> None:
+        if self.create_error == "websocket not connected":
+            raise LogoutError("websocket not connected")

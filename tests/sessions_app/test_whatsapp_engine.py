@@ -1,0 +1,302 @@
+"""The whatsapp engine with neonize's own protobufs and errors; the network is faked
+at the neonize client (tests/sessions_app/fake_whatsapp.py)."""
+
+import time
+from collections.abc import Callable
+
+import pytest
+from neonize.events import (
+    DisconnectedEv,
+    JoinedGroupEv,
+    LoggedOutEv,
+    PairStatusEv,
+    StreamReplacedEv,
+    TemporaryBanEv,
+)
+from neonize.proto.Neonize_pb2 import ConnectFailureReason, GroupParticipant
+
+from gateway.errors import STATUS_BY_CODE
+from gateway.exceptions import (
+    NotConnected,
+    WhatsAppFailed,
+    WhatsAppRateLimited,
+    WhatsAppTimedOut,
+)
+from groups_app.models import Group
+from groups_app.serializers import GroupInfoSerializer
+from groups_app.services import group_store
+from sessions_app import device_store
+from sessions_app.engines.whatsapp import WhatsAppLiveSession
+from sessions_app.engines.whatsapp_mapping import group_info, whatsapp_error
+from sessions_app.models import Engine, SessionStatus
+from sessions_app.runner.sink import DatabaseSink
+from sessions_app.runner.supervisor import Supervisor, backoff_delay
+from tests.factories import WhatsAppSessionFactory
+from tests.sessions_app.fake_whatsapp import OWN, FakeNeonizeClient, group_proto, jid
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+class TestMapping:
+    def test_group_info_protobuf_to_the_gateways(self):
+        proto = group_proto(
+            "Team", [("15551230001", 0), ("15551230002", 403), ("15551230003", 409)]
+        )
+        info = group_info(proto)
+        assert info.jid == "120363000000000001@g.us"
+        assert info.subject == "Team"
+        assert info.owner_jid == f"{OWN}@s.whatsapp.net"
+        by_jid = {p.jid.split("@")[0]: p for p in info.participants}
+        assert by_jid[OWN].is_super_admin and by_jid[OWN].is_admin
+        assert by_jid["15551230002"].error == 403
+        assert by_jid["15551230002"].invite_code == "invite-code"
+        assert by_jid["15551230002"].invite_expires_at is not None
+        # owner + added + already a member; the one needing an invite is not in
+        assert info.member_count == 3
+
+    def test_lid_members_are_stored_by_phone_number(self):
+        proto = group_proto("Team", [])
+        proto.Participants.append(
+            GroupParticipant(
+                JID=jid("987654321", "lid"), PhoneNumber=jid("15551230009"), IsAdmin=False
+            )
+        )
+        assert "15551230009@s.whatsapp.net" in {p.jid for p in group_info(proto).participants}
+
+    @pytest.mark.django_db
+    def test_stored_and_answered_count_excludes_refused_numbers(self):
+        session = WhatsAppSessionFactory(engine=Engine.WHATSAPP)
+        info = group_info(group_proto("Team", [("15551230001", 0), ("15551230002", 403)]))
+        group = group_store(session=session, info=info)
+        assert GroupInfoSerializer(group).data["participants"] == 2
+        assert group.participants.get(jid="15551230002@s.whatsapp.net").add_error == 403
+
+
+class TestErrorMapping:
+    @pytest.mark.parametrize(
+        ("message", "kind", "status"),
+        [
+            ("info query returned status 429: rate-overlimit", WhatsAppRateLimited, 429),
+            ("info query timed out", WhatsAppTimedOut, 504),
+            ("websocket not connected", NotConnected, 501),
+            ("info query returned status 401: not-authorized", WhatsAppFailed, 502),
+            ("info query returned status 400: bad-request", WhatsAppFailed, 502),
+            ("info query returned status 406: not-acceptable", WhatsAppFailed, 502),
+            ("failed to send usync query: something odd", WhatsAppFailed, 502),
+        ],
+    )
+    def test_each_class(self, message, kind, status):
+        error = whatsapp_error(message)
+        assert type(error) is kind
+        assert STATUS_BY_CODE[error.code] == status
+        assert error.details["whatsappError"] == message
+
+    def test_reason_and_retry_after(self):
+        limited = whatsapp_error("info query returned status 429: rate-overlimit")
+        assert limited.retry_after == 60
+        assert limited.details["reason"] == "rate-overlimit"
+        refused = whatsapp_error("info query returned status 401: not-authorized")
+        assert (refused.details["status"], refused.details["reason"]) == (401, "not-authorized")
+
+
+@pytest.fixture
+def whatsapp_session(db, settings):
+    settings.GATEWAY_DEVICE_STORE = "sqlite"
+    return WhatsAppSessionFactory(engine=Engine.WHATSAPP, fresh=True, desired_connected=True)
+
+
+@pytest.fixture
+def engine(whatsapp_session):
+    """A started whatsapp live session on the fake network; yields (live, fake, ended)."""
+    fake = FakeNeonizeClient()
+    ended: list[bool] = []
+    live = WhatsAppLiveSession(
+        session_id=whatsapp_session.id,
+        name="n",
+        jid="",
+        sink=DatabaseSink(whatsapp_session.id),
+        on_ended=ended.append,
+        client_factory=lambda location: fake,
+    )
+    live.start()
+    wait_for(lambda: live.connected, "ConnectedEv")
+    wait_for(
+        lambda: (
+            whatsapp_session.__class__.objects.get(pk=whatsapp_session.pk).status
+            == SessionStatus.CONNECTED
+        ),
+        "the connected status",
+    )
+    yield live, fake, ended
+    live.stop()
+
+
+def reload(session):
+    session.refresh_from_db()
+    return session
+
+
+@pytest.mark.django_db(transaction=True)
+class TestLiveSession:
+    def test_connect_records_status_and_syncs_groups(self, whatsapp_session, settings):
+        settings.GATEWAY_DEVICE_STORE = "sqlite"
+        fake = FakeNeonizeClient()
+        fake.joined = [group_proto("Old", [("15551230001", 0)], group_user="120363000000000077")]
+        live = WhatsAppLiveSession(
+            session_id=whatsapp_session.id,
+            name="n",
+            jid="",
+            sink=DatabaseSink(whatsapp_session.id),
+            on_ended=lambda retry: None,
+            client_factory=lambda location: fake,
+        )
+        live.start()
+        wait_for(lambda: Group.objects.filter(session=whatsapp_session).exists(), "the sync")
+        assert reload(whatsapp_session).status == SessionStatus.CONNECTED
+        store = device_store.file_path(whatsapp_session.id)
+        assert store.exists() and store.stat().st_mode & 0o077 == 0
+        live.stop()
+
+    def test_create_group(self, engine):
+        live, fake, _ = engine
+        fake.create_result = group_proto("Team", [("15551230001", 0), ("15551230002", 403)])
+        info = live.create_group(
+            name="Team",
+            participants=["15551230001@s.whatsapp.net", "15551230002@s.whatsapp.net"],
+        )
+        assert fake.created == [("Team", ["15551230001", "15551230002"])]
+        assert info.member_count == 2
+
+    @pytest.mark.parametrize(
+        ("message", "kind"),
+        [
+            ("info query returned status 429: rate-overlimit", WhatsAppRateLimited),
+            ("info query returned status 500: internal-server-error", WhatsAppFailed),
+            ("info query timed out", WhatsAppTimedOut),
+        ],
+    )
+    def test_create_group_errors(self, engine, message, kind):
+        live, fake, _ = engine
+        fake.create_error = message
+        with pytest.raises(kind) as raised:
+            live.create_group(name="Team", participants=["15551230001@s.whatsapp.net"])
+        assert raised.value.details["whatsappError"] == message
+
+    def test_timeout_after_whatsapp_created_it_returns_the_group(self, engine):
+        live, fake, _ = engine
+        fake.create_error = "info query timed out"
+        fake.joined = [group_proto("Team", [("15551230001", 0)], group_user="120363000000000042")]
+        info = live.create_group(name="Team", participants=["15551230001@s.whatsapp.net"])
+        assert info.jid == "120363000000000042@g.us"
+
+    def test_pairing_qr_and_pair_status(self, whatsapp_session, settings):
+        settings.GATEWAY_DEVICE_STORE = "sqlite"
+        fake = FakeNeonizeClient()
+        fake.connect = lambda: fake._stopped.wait()  # waits to be paired
+        live = WhatsAppLiveSession(
+            session_id=whatsapp_session.id,
+            name="n",
+            jid="",
+            sink=DatabaseSink(whatsapp_session.id),
+            on_ended=lambda retry: None,
+            client_factory=lambda location: fake,
+        )
+        live.start()
+        fake.qr_handler(fake, b"2@first-code")
+        wait_for(lambda: reload(whatsapp_session).status == SessionStatus.PAIRING, "pairing")
+        assert whatsapp_session.qr_code == "2@first-code"
+        assert live.pair_code(phone="15550001111") == "ABCD-EFGH"
+        fake.deliver(PairStatusEv(ID=jid(OWN), Status=PairStatusEv.SUCCESS))
+        wait_for(lambda: reload(whatsapp_session).jid == f"{OWN}@s.whatsapp.net", "the jid")
+        assert whatsapp_session.qr_code == ""
+        live.stop()
+
+    def test_joined_group_event_is_stored(self, engine, whatsapp_session):
+        _, fake, _ = engine
+        proto = group_proto("Joined", [("15551230001", 0)], group_user="120363000000000055")
+        fake.deliver(JoinedGroupEv(GroupInfo=proto))
+        wait_for(lambda: Group.objects.filter(jid="120363000000000055@g.us").exists(), "the group")
+        assert Group.objects.get(jid="120363000000000055@g.us").subject == "Joined"
+
+    def test_disconnect_is_transient(self, engine, whatsapp_session):
+        _, fake, ended = engine
+        fake.deliver(DisconnectedEv())
+        wait_for(lambda: reload(whatsapp_session).status == SessionStatus.DISCONNECTED, "status")
+        assert whatsapp_session.desired_connected is True
+        assert ended == []
+
+    @pytest.mark.parametrize(
+        ("event", "status", "reason_part"),
+        [
+            (
+                LoggedOutEv(Reason=ConnectFailureReason.Value("LOGGED_OUT")),
+                SessionStatus.LOGGED_OUT,
+                "logged out",
+            ),
+            (
+                TemporaryBanEv(Code=TemporaryBanEv.SEND_TO_TOO_MANY_PEOPLE, Expire=3600),
+                SessionStatus.BANNED,
+                "send to too many people",
+            ),
+            (StreamReplacedEv(), SessionStatus.FAILED, "stream replaced"),
+        ],
+    )
+    def test_terminal_events_stop_and_say_why(
+        self, engine, whatsapp_session, event, status, reason_part
+    ):
+        live, fake, ended = engine
+        fake.deliver(event)
+        wait_for(lambda: reload(whatsapp_session).status == status, f"status {status}")
+        assert reason_part in whatsapp_session.status_reason
+        assert whatsapp_session.desired_connected is False
+        wait_for(lambda: ended == [False], "the runner to be told")
+        assert fake._stopped.is_set()
+        if status == SessionStatus.LOGGED_OUT:
+            assert not device_store.file_path(whatsapp_session.id).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_failed_dials_are_retried_with_capped_backoff(settings):
+    settings.GATEWAY_DEVICE_STORE = "sqlite"
+    session = WhatsAppSessionFactory(engine=Engine.WHATSAPP, fresh=True, desired_connected=True)
+    now = [1000.0]
+    fakes: list[FakeNeonizeClient] = []
+
+    def failing_factory(location):
+        fake = FakeNeonizeClient()
+        fake.dial_error = "failed to dial whatsapp web websocket: no such host"
+        fakes.append(fake)
+        return fake
+
+    def factory(session, *, sink, on_ended, allow_whatsapp):
+        return WhatsAppLiveSession(
+            session_id=session.id,
+            name=session.name,
+            jid=session.jid,
+            sink=sink,
+            on_ended=on_ended,
+            client_factory=failing_factory,
+        )
+
+    supervisor = Supervisor(clock=lambda: now[0], factory=factory)
+    supervisor.reconcile()
+    wait_for(lambda: supervisor.retry_at(session.id) is not None, "the retry to be scheduled")
+    assert supervisor.retry_at(session.id) == 1000.0 + backoff_delay(1)
+    assert "failed to dial" in reload(session).status_reason
+    assert session.status == SessionStatus.DISCONNECTED
+
+    supervisor.reconcile()  # not due yet
+    assert len(fakes) == 1
+    now[0] += backoff_delay(1)
+    supervisor.reconcile()
+    wait_for(lambda: supervisor.retry_at(session.id) == now[0] + backoff_delay(2), "2nd retry")
+    assert len(fakes) == 2
+    assert [backoff_delay(n) for n in (1, 2, 3, 20)] == [2, 4, 8, 300]
+    supervisor.stop_all(record=False)
