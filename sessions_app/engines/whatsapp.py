@@ -39,6 +39,8 @@ logger = logging.getLogger(__name__)
 QR_FIRST_LIFETIME = timedelta(seconds=60)
 QR_NEXT_LIFETIME = timedelta(seconds=20)
 PAIRING_WINDOW_SECONDS = 160
+# neonize's GroupCreated is a 32-bit float: about 128 s of precision at today's epoch.
+CREATED_AT_PRECISION_SECONDS = 300
 # ConnectFailure reasons that are WhatsApp's trouble, not ours: retry with backoff.
 _TRANSIENT_FAILURES = {"INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE", "GENERIC"}
 
@@ -151,6 +153,7 @@ class WhatsAppLiveSession:
             StreamReplacedEv,
             TemporaryBanEv,
         )
+
         client.qr(self._on_qr)
         handlers = {
             PairStatusEv: self._on_pair_status,
@@ -383,16 +386,24 @@ class WhatsAppLiveSession:
         return group_info(proto)
 
     def _find_created(self, name: str, *, since: float) -> GroupInfo | None:
+        """The group a timed-out create made after all, if WhatsApp lists one: same
+        subject, ours, created around the call, and not a group the store already has.
+        (neonize carries the creation time as a 32-bit float, precise to about two
+        minutes, hence the wide window.)"""
+        from groups_app.models import Group
+
         try:
             groups = self.joined_groups()
         except Exception:
             return None
+        known = set(Group.objects.filter(session_id=self.session_id).values_list("jid", flat=True))
         matches = [
             info
             for info in groups
             if info.subject == name
+            and info.jid not in known
             and info.created_at is not None
-            and info.created_at.timestamp() >= since
+            and info.created_at.timestamp() >= since - CREATED_AT_PRECISION_SECONDS
             and (not self.jid or info.owner_jid == self.jid)
         ]
         return max(matches, key=lambda info: info.created_at) if matches else None

@@ -112,3 +112,37 @@ class FakeNeonizeClient:
     def logout(self) -> None:
         if self.create_error == "websocket not connected":
             raise LogoutError("websocket not connected")
+
+
+def complete(message: Any) -> Any:
+    """Fills every required field neonize's proto2 messages leave unset with its zero
+    value (WhatsApp always sends them), so the message serialises like a real one."""
+    import re
+
+    for path in message.FindInitializationErrors():
+        target = message
+        parts = path.split(".")
+        for part in parts[:-1]:
+            match = re.fullmatch(r"(\w+)\[(\d+)\]", part)
+            target = (
+                getattr(target, match.group(1))[int(match.group(2))]
+                if match
+                else getattr(target, part)
+            )
+        leaf = parts[-1]
+        field = target.DESCRIPTOR.fields_by_name[leaf]
+        if field.message_type is not None:
+            getattr(target, leaf).SetInParent()
+        elif field.enum_type is not None:
+            setattr(target, leaf, field.enum_type.values[0].number)
+        elif field.type == field.TYPE_STRING:
+            setattr(target, leaf, "")
+        elif field.type == field.TYPE_BOOL:
+            setattr(target, leaf, False)
+        elif field.type == field.TYPE_BYTES:
+            setattr(target, leaf, b"")
+        else:
+            setattr(target, leaf, 0)
+    if message.FindInitializationErrors():
+        return complete(message)  # nested messages just created have their own
+    return message

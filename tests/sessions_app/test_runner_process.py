@@ -1,49 +1,21 @@
 """Web ↔ runner over a real loopback connection: `runsessions` as a subprocess."""
 
-import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
-from django.conf import settings
-from django.db import connection
 
 from groups_app.models import Group
 from sessions_app.models import SessionStatus, WhatsAppSession
 from tests.factories import WhatsAppSessionFactory
 from tests.helpers import assert_error
+from tests.processes import ROOT, free_port, process_env, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 ALICE = "15551230001@s.whatsapp.net"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Runner:
@@ -53,16 +25,7 @@ class Runner:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "gateway.settings",
-            "SECRET_KEY": settings.SECRET_KEY,
-            "DATABASE_URL": database_url(),
-            "GATEWAY_DATA_DIR": str(settings.DATA_DIR),
-            "GATEWAY_RUNNER_URL": self.url,
-            "GATEWAY_RUNNER_IN_PROCESS": "0",
-            "DEBUG": "0",
-        }
+        env = process_env(GATEWAY_RUNNER_URL=self.url)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "manage.py", "runsessions", "--interval", "0.3"],

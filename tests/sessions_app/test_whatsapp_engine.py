@@ -251,7 +251,7 @@ class TestLiveSession:
     def test_terminal_events_stop_and_say_why(
         self, engine, whatsapp_session, event, status, reason_part
     ):
-        live, fake, ended = engine
+        _, fake, ended = engine
         fake.deliver(event)
         wait_for(lambda: reload(whatsapp_session).status == status, f"status {status}")
         assert reason_part in whatsapp_session.status_reason
@@ -300,3 +300,92 @@ def test_failed_dials_are_retried_with_capped_backoff(settings):
     assert len(fakes) == 2
     assert [backoff_delay(n) for n in (1, 2, 3, 20)] == [2, 4, 8, 300]
     supervisor.stop_all(record=False)
+
+
+@pytest.mark.django_db(transaction=True)
+class TestThroughTheRunnerProtocol:
+    """WhatsApp's refusals reach the API caller unchanged across the web ↔ runner hop."""
+
+    @pytest.fixture
+    def served(self, settings, whatsapp_session):
+        import socket
+
+        from sessions_app.runner.server import RunnerServer
+
+        fake = FakeNeonizeClient()
+
+        def factory(session, *, sink, on_ended, allow_whatsapp):
+            return WhatsAppLiveSession(
+                session_id=session.id,
+                name=session.name,
+                jid=session.jid,
+                sink=sink,
+                on_ended=on_ended,
+                client_factory=lambda location: fake,
+            )
+
+        supervisor = Supervisor(factory=factory)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        server = RunnerServer(("127.0.0.1", port), supervisor)
+        server.serve_in_thread()
+        settings.GATEWAY_RUNNER_IN_PROCESS = False
+        settings.GATEWAY_RUNNER_URL = f"http://127.0.0.1:{port}"
+        live = supervisor.start(whatsapp_session.id)
+        wait_for(lambda: live.connected, "the session to connect")
+        wait_for(lambda: reload(whatsapp_session).status == SessionStatus.CONNECTED, "status")
+        yield fake
+        server.shutdown()
+        server.server_close()
+        supervisor.stop_all(record=False)
+
+    def create(self, api, session):
+        return api.post(
+            f"/api/v1/sessions/{session.id}/groups",
+            {"name": "Team", "participants": ["15551230001@s.whatsapp.net"]},
+            format="json",
+        )
+
+    def test_rate_limit_is_429_with_retry_after(self, served, client_for, whatsapp_session):
+        served.create_error = "info query returned status 429: rate-overlimit"
+        response = self.create(client_for(whatsapp_session.organization), whatsapp_session)
+        assert response.status_code == 429
+        assert response.json()["error"]["code"] == "rate_limited"
+        assert response["Retry-After"] == "60"
+        assert not Group.objects.exists()
+
+    def test_refusal_is_502_with_whatsapps_reason(self, served, client_for, whatsapp_session):
+        served.create_error = "info query returned status 403: forbidden"
+        response = self.create(client_for(whatsapp_session.organization), whatsapp_session)
+        assert response.status_code == 502
+        error = response.json()["error"]
+        assert error["code"] == "whatsapp_error"
+        assert error["details"]["reason"] == "forbidden"
+
+    def test_timeout_is_504_and_stores_nothing(self, served, client_for, whatsapp_session):
+        served.create_error = "info query timed out"
+        response = self.create(client_for(whatsapp_session.organization), whatsapp_session)
+        assert response.status_code == 504
+        assert response.json()["error"]["code"] == "whatsapp_timeout"
+        assert not Group.objects.exists()
+
+    def test_success_is_201_with_the_count_whatsapp_reported(
+        self, served, client_for, whatsapp_session
+    ):
+        served.create_result = group_proto("Team", [("15551230001", 0), ("15551230002", 403)])
+        response = self.create(client_for(whatsapp_session.organization), whatsapp_session)
+        assert response.status_code == 201
+        assert response.json()["participants"] == 2
+        assert response.json()["groupJid"] == "120363000000000001@g.us"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_timeout_never_returns_a_group_the_store_already_has(engine, whatsapp_session):
+    live, fake, _ = engine
+    existing = group_proto("Team", [("15551230001", 0)], group_user="120363000000000043")
+    group_store(session=whatsapp_session, info=group_info(existing))
+    fake.create_error = "info query timed out"
+    fake.joined = [existing]
+    with pytest.raises(WhatsAppTimedOut):
+        live.create_group(name="Team", participants=["15551230001@s.whatsapp.net"])

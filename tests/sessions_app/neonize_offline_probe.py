@@ -1,0 +1,134 @@
+"""Drives the whatsapp engine on the real neonize library, offline, in its own process.
+
+Run by test_neonize_offline.py (neonize can abort an interpreter, so never in pytest's).
+Arguments: the ids of four whatsapp sessions in the test database. Prints one JSON
+object with what it observed; the test reads the database for the rest.
+"""
+
+import ctypes
+import json
+import sys
+import time
+
+import django
+
+django.setup()
+
+from neonize.events import (  # noqa: E402
+    EVENT_TO_INT,
+    ConnectedEv,
+    JoinedGroupEv,
+    LoggedOutEv,
+    PairStatusEv,
+    StreamReplacedEv,
+    TemporaryBanEv,
+)
+from neonize.proto.Neonize_pb2 import (  # noqa: E402
+    JID,
+    ConnectFailureReason,
+    GroupInfo,
+    GroupName,
+    GroupParticipant,
+)
+
+from sessions_app.engines.whatsapp import WhatsAppLiveSession  # noqa: E402
+from sessions_app.models import SessionStatus, WhatsAppSession  # noqa: E402
+from sessions_app.runner.sink import DatabaseSink  # noqa: E402
+from sessions_app.runner.supervisor import Supervisor  # noqa: E402
+from tests.sessions_app.fake_whatsapp import complete  # noqa: E402
+
+
+def wait(condition, what: str, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"timed out waiting for {what}")
+
+
+def status(session_id: str) -> str:
+    return WhatsAppSession.objects.get(pk=session_id).status
+
+
+def inject(client, event) -> None:
+    """Through neonize's own dispatcher, as the Go side delivers events."""
+    data = complete(event).SerializeToString()
+    buffer = ctypes.create_string_buffer(data, len(data))
+    client.event.execute(b"x", ctypes.addressof(buffer), len(data), EVENT_TO_INT[type(event)])
+
+
+def jid(user: str, server: str = "s.whatsapp.net") -> JID:
+    return JID(User=user, Server=server, RawAgent=0, Device=0, Integrator=0, IsEmpty=False)
+
+
+def offline_live_session(session_id: str) -> tuple[WhatsAppLiveSession, object]:
+    """A live session whose real dial has failed (no network here): the client is
+    registered on the Go side, so events and calls on it are safe."""
+    ended: list[bool] = []
+    live = WhatsAppLiveSession(
+        session_id=session_id,
+        name="probe",
+        jid="",
+        sink=DatabaseSink(session_id),
+        on_ended=ended.append,
+    )
+    live.start()
+    wait(lambda: ended == [True], f"{session_id}: the dial to fail")
+    return live, live._client
+
+
+def main() -> None:
+    dial, events, replaced, banned = sys.argv[1:5]
+    report: dict[str, object] = {}
+
+    # 1. Dial failure through the supervisor: disconnected with the reason, retry planned.
+    supervisor = Supervisor()
+    supervisor.start(dial)
+    wait(lambda: supervisor.retry_at(dial) is not None, "the retry to be scheduled")
+    report["retry_in"] = round(supervisor.retry_at(dial) - time.monotonic())
+    supervisor.stop_all(record=False)
+
+    # 2. Pairing, connecting, a joined group, then a logout — injected events.
+    live, client = offline_live_session(events)
+    inject(client, PairStatusEv(ID=jid("15550001111"), Status=PairStatusEv.SUCCESS))
+    wait(lambda: WhatsAppSession.objects.get(pk=events).jid != "", "the paired jid")
+    inject(client, ConnectedEv(status=True))
+    wait(lambda: status(events) == SessionStatus.CONNECTED, "connected")
+    group = GroupInfo(
+        JID=jid("120363000000000099", "g.us"),
+        OwnerJID=jid("15550001111"),
+        GroupName=GroupName(Name="Injected"),
+        GroupCreated=time.time(),
+        Participants=[
+            GroupParticipant(JID=jid("15550001111"), IsAdmin=True, IsSuperAdmin=True),
+            GroupParticipant(JID=jid("15551230001")),
+            GroupParticipant(JID=jid("15551230002"), Error=403),
+        ],
+    )
+    inject(client, JoinedGroupEv(GroupInfo=group))
+    from groups_app.models import Group
+
+    wait(lambda: Group.objects.filter(jid="120363000000000099@g.us").exists(), "the group")
+    # The sync that followed ConnectedEv met a socket that is not there, and said so.
+    try:
+        live.joined_groups()
+    except Exception as exc:
+        report["call_on_dead_socket"] = type(exc).__name__
+    inject(client, LoggedOutEv(Reason=ConnectFailureReason.Value("LOGGED_OUT")))
+    wait(lambda: status(events) == SessionStatus.LOGGED_OUT, "logged out")
+
+    # 3. Stream replaced and 4. temporary ban: terminal, each on its own session.
+    _, client = offline_live_session(replaced)
+    inject(client, StreamReplacedEv())
+    wait(lambda: status(replaced) == SessionStatus.FAILED, "stream replaced")
+    _, client = offline_live_session(banned)
+    inject(client, TemporaryBanEv(Code=TemporaryBanEv.CREATED_TOO_MANY_GROUPS, Expire=7200))
+    wait(lambda: status(banned) == SessionStatus.BANNED, "banned")
+
+    report["finished"] = True
+    print(json.dumps(report))
+
+
+if __name__ == "__main__":
+    main()
