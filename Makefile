@@ -17,12 +17,14 @@ $(VENV)/.installed: requirements.txt
 install: $(VENV)/.installed
 
 # Local development: DEBUG on (a development SECRET_KEY is allowed), SQLite under var/,
-# the sandbox demo seeded on first run.
+# the sandbox demo seeded on first run; the web server and the session runner together
+# (Procfile, run by honcho; Ctrl-C stops both).
 run: export DEBUG ?= 1
+run: export HOST := $(HOST)
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seeddemo
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	$(BIN)/honcho start --port $(PORT)
 
 # pytest exits 5 when it collects no test (e.g. a PYTEST_ARGS selection that matches
 # nothing): that is not a failure of the code.

@@ -1,24 +1,104 @@
+import time
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import BaseCommand
+import segno
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 
 from gateway.commands import command_error
-from gateway.exceptions import GatewayError
+from gateway.exceptions import GatewayError, RunnerUnavailable
+from sessions_app import live
+from sessions_app.models import SessionStatus, WhatsAppSession
 from sessions_app.selectors import session_get_for_operator
+from sessions_app.serializers import PHONE_RE
 from sessions_app.services import session_connect
+
+_GIVE_UP = {SessionStatus.LOGGED_OUT, SessionStatus.BANNED, SessionStatus.FAILED}
+
+
+def watch_connection(
+    session: WhatsAppSession,
+    *,
+    out: OutputWrapper,
+    phone: str | None,
+    timeout: float,
+    poll_seconds: float = 1.0,
+) -> WhatsAppSession:
+    """Follows the session's stored state until it is connected: prints each status
+    change, each new pairing QR (or, with ``phone``, a pairing code once). Raises
+    CommandError when it gives up or time runs out."""
+    deadline = time.monotonic() + timeout
+    last_status = last_qr = ""
+    code_shown = False
+    while True:
+        session.refresh_from_db()
+        if session.status != last_status:
+            reason = f" — {session.status_reason}" if session.status_reason else ""
+            out.write(f"status: {session.status}{reason}")
+            last_status = session.status
+        if session.status == SessionStatus.CONNECTED:
+            out.write(f"connected as {session.jid or 'the account'}")
+            return session
+        if session.status in _GIVE_UP and not session.desired_connected:
+            raise CommandError(f"{session.status}: {session.status_reason}")
+        if session.status == SessionStatus.PAIRING and session.qr_code:
+            if phone and not code_shown:
+                code = live.pair_code(session_id=session.id, phone=phone)
+                out.write(
+                    f"Pairing code: {code}\nOn the phone: WhatsApp → Linked devices → Link a "
+                    "device → Link with phone number instead, then type the code."
+                )
+                code_shown = True
+            elif not phone and session.qr_code != last_qr:
+                out.write("Scan with the phone: WhatsApp → Linked devices → Link a device")
+                segno.make_qr(session.qr_code).terminal(out=out, compact=True)
+                last_qr = session.qr_code
+        if time.monotonic() >= deadline:
+            raise CommandError(
+                f"timed out after {timeout:g}s (status: {session.status}); the runner keeps "
+                "trying — run this again to watch"
+            )
+        time.sleep(poll_seconds)
 
 
 class Command(BaseCommand):
-    help = "Connect a session. A sandbox session connects at once."
+    help = (
+        "Connect a session and watch it until it is connected. A sandbox session connects at "
+        "once; a new whatsapp session pairs: the pairing QR is printed here to scan (or, with "
+        "--phone, a pairing code to type on the phone). Needs the runner (runsessions)."
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("session_id", help="the session's id")
+        parser.add_argument(
+            "--phone", help="pair by code instead of QR: the account's number, digits only"
+        )
+        parser.add_argument(
+            "--timeout", type=float, default=180, help="seconds to wait (default 180)"
+        )
+        parser.add_argument(
+            "--no-wait", action="store_true", help="ask the runner to connect and return"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        phone = options["phone"]
+        if phone is not None and not PHONE_RE.match(phone):
+            raise CommandError("--phone: digits only, country code first, no '+'")
         try:
             session = session_get_for_operator(session_id=options["session_id"])
             session = session_connect(session=session)
+        except RunnerUnavailable as exc:
+            raise CommandError(
+                f"the session runner is not reachable at {settings.GATEWAY_RUNNER_URL}: start "
+                "`manage.py runsessions` (the session connects when it does)"
+            ) from exc
         except GatewayError as exc:
             raise command_error(exc) from exc
-        self.stdout.write(f"{session.id} {session.status} as {session.jid}")
+        if options["no_wait"]:
+            self.stdout.write(f"{session.id} {session.status}")
+            return
+        try:
+            watch_connection(session, out=self.stdout, phone=phone, timeout=options["timeout"])
+        except GatewayError as exc:
+            raise command_error(exc) from exc

@@ -1,0 +1,24 @@
+from argparse import ArgumentParser
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from gateway.commands import command_error
+from gateway.exceptions import GatewayError
+from sessions_app.selectors import session_get_for_operator
+from sessions_app.services import session_logout
+
+
+class Command(BaseCommand):
+    help = "Log a session out: unlink the device from its WhatsApp account (needs the runner)."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("session_id", help="the session's id")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            session = session_get_for_operator(session_id=options["session_id"])
+            session = session_logout(session=session)
+        except GatewayError as exc:
+            raise command_error(exc) from exc
+        self.stdout.write(f"{session.id} {session.status}")
