@@ -11,7 +11,13 @@ import time
 from typing import Any
 
 from neonize.events import ConnectedEv
-from neonize.exc import CreateGroupError, GetJoinedGroupsError, LogoutError, NeonizeError
+from neonize.exc import (
+    CreateGroupError,
+    GetGroupInfoError,
+    GetJoinedGroupsError,
+    LogoutError,
+    NeonizeError,
+)
 from neonize.proto.Neonize_pb2 import (
     JID,
     GroupAnnounce,
@@ -105,6 +111,12 @@ class FakeNeonizeClient:
         if self.create_error == "websocket not connected":
             raise GetJoinedGroupsError("websocket not connected")
         return list(self.joined)
+
+    def get_group_info(self, group: JID) -> GroupInfo:
+        for info in self.joined:
+            if info.JID.User == group.User:
+                return info
+        raise GetGroupInfoError("info query returned status 404: item-not-found")
 
     def PairPhone(self, phone: str, show_push_notification: bool) -> str:
         return "ABCD-EFGH"

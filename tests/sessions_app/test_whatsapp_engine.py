@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 from neonize.events import (
     DisconnectedEv,
+    GroupInfoEv,
     JoinedGroupEv,
     LoggedOutEv,
     PairStatusEv,
@@ -224,6 +225,22 @@ class TestLiveSession:
         fake.deliver(JoinedGroupEv(GroupInfo=proto))
         wait_for(lambda: Group.objects.filter(jid="120363000000000055@g.us").exists(), "the group")
         assert Group.objects.get(jid="120363000000000055@g.us").subject == "Joined"
+
+    def test_group_info_event_refreshes_the_stored_group(self, engine, whatsapp_session):
+        _, fake, _ = engine
+        before = group_proto("Before", [("15551230001", 0)], group_user="120363000000000066")
+        group_store(session=whatsapp_session, info=group_info(before))
+        fake.joined = [
+            group_proto(
+                "After", [("15551230001", 0), ("15551230002", 0)], group_user="120363000000000066"
+            )
+        ]
+        fake.deliver(GroupInfoEv(JID=jid("120363000000000066", "g.us")))
+        wait_for(
+            lambda: Group.objects.get(jid="120363000000000066@g.us").subject == "After",
+            "the refresh",
+        )
+        assert Group.objects.get(jid="120363000000000066@g.us").participant_count == 3
 
     def test_disconnect_is_transient(self, engine, whatsapp_session):
         _, fake, ended = engine
