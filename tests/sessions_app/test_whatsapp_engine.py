@@ -107,6 +107,18 @@ class TestErrorMapping:
         assert (refused.details["status"], refused.details["reason"]) == (401, "not-authorized")
 
 
+def live_on(session, fake: FakeNeonizeClient, on_ended=lambda retry: None) -> WhatsAppLiveSession:
+    """The whatsapp engine for ``session`` with the network faked by ``fake``."""
+    return WhatsAppLiveSession(
+        session_id=session.id,
+        name=session.name,
+        jid=session.jid,
+        sink=DatabaseSink(session.id),
+        on_ended=on_ended,
+        client_factory=lambda location: fake,
+    )
+
+
 @pytest.fixture
 def whatsapp_session(db, settings):
     settings.GATEWAY_DEVICE_STORE = "sqlite"
@@ -118,14 +130,7 @@ def engine(whatsapp_session):
     """A started whatsapp live session on the fake network; yields (live, fake, ended)."""
     fake = FakeNeonizeClient()
     ended: list[bool] = []
-    live = WhatsAppLiveSession(
-        session_id=whatsapp_session.id,
-        name="n",
-        jid="",
-        sink=DatabaseSink(whatsapp_session.id),
-        on_ended=ended.append,
-        client_factory=lambda location: fake,
-    )
+    live = live_on(whatsapp_session, fake, on_ended=ended.append)
     live.start()
     wait_for(lambda: live.connected, "ConnectedEv")
     wait_for(
@@ -150,14 +155,7 @@ class TestLiveSession:
         settings.GATEWAY_DEVICE_STORE = "sqlite"
         fake = FakeNeonizeClient()
         fake.joined = [group_proto("Old", [("15551230001", 0)], group_user="120363000000000077")]
-        live = WhatsAppLiveSession(
-            session_id=whatsapp_session.id,
-            name="n",
-            jid="",
-            sink=DatabaseSink(whatsapp_session.id),
-            on_ended=lambda retry: None,
-            client_factory=lambda location: fake,
-        )
+        live = live_on(whatsapp_session, fake)
         live.start()
         wait_for(lambda: Group.objects.filter(session=whatsapp_session).exists(), "the sync")
         assert reload(whatsapp_session).status == SessionStatus.CONNECTED
@@ -201,14 +199,7 @@ class TestLiveSession:
         settings.GATEWAY_DEVICE_STORE = "sqlite"
         fake = FakeNeonizeClient()
         fake.connect = lambda: fake._stopped.wait()  # waits to be paired
-        live = WhatsAppLiveSession(
-            session_id=whatsapp_session.id,
-            name="n",
-            jid="",
-            sink=DatabaseSink(whatsapp_session.id),
-            on_ended=lambda retry: None,
-            client_factory=lambda location: fake,
-        )
+        live = live_on(whatsapp_session, fake)
         live.start()
         fake.qr_handler(fake, b"2@first-code")
         wait_for(lambda: reload(whatsapp_session).status == SessionStatus.PAIRING, "pairing")
