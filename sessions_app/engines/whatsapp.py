@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from gateway.exceptions import Conflict, WhatsAppTimedOut
@@ -73,11 +73,8 @@ class WhatsAppLiveSession:
         self._terminal = False
         self._qr_count = 0
         self._pairing_timer: threading.Timer | None = None
-        self._work: queue.Queue[Callable[[], None]] = queue.Queue()
-        self._worker = threading.Thread(
-            target=self._work_loop, name=f"whatsapp-events-{session_id}", daemon=True
-        )
-        self._worker.start()
+        self._work: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self._worker: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -91,6 +88,7 @@ class WhatsAppLiveSession:
                 return
             self._stopping = False
             self._terminal = False
+            self._ensure_worker()
             self._qr_count = 0
             self._qr_seen.clear()
             self._client = self._new_client(device_store.prepare(self.session_id))
@@ -114,6 +112,7 @@ class WhatsAppLiveSession:
             self._cancel_pairing_timer()
             self._connected.clear()
             client.stop()
+            self._finish_worker()
             thread = self._connect_thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=15)
@@ -187,6 +186,7 @@ class WhatsAppLiveSession:
         reason = f"connection failed: {failure}" if failure else "connection closed"
         self._emit(lambda: self._sink.status(SessionStatus.DISCONNECTED, reason))
         self._emit(lambda: self._on_ended(True))
+        self._finish_worker()  # this live session is over; the runner starts a new one
 
     # -- event callbacks (neonize's connect thread: record and enqueue only) ----------
 
@@ -293,14 +293,34 @@ class WhatsAppLiveSession:
     def _emit(self, work: Callable[[], None]) -> None:
         self._work.put(work)
 
-    def _work_loop(self) -> None:
-        while True:
-            work = self._work.get()
-            close_old_connections()
-            try:
-                work()
-            except Exception:
-                logger.exception("session %s: handling a WhatsApp event failed", self.session_id)
+    def _ensure_worker(self) -> None:
+        if self._worker is None or not self._worker.is_alive():
+            self._work = queue.Queue()
+            self._worker = threading.Thread(
+                target=self._work_loop,
+                args=(self._work,),
+                name=f"whatsapp-events-{self.session_id}",
+                daemon=True,
+            )
+            self._worker.start()
+
+    def _finish_worker(self) -> None:
+        """The worker ends after what is queued so far (and closes its database
+        connection); it is the last item."""
+        self._work.put(None)
+
+    def _work_loop(self, work_queue: "queue.Queue[Callable[[], None] | None]") -> None:
+        try:
+            while (work := work_queue.get()) is not None:
+                close_old_connections()
+                try:
+                    work()
+                except Exception:
+                    logger.exception(
+                        "session %s: handling a WhatsApp event failed", self.session_id
+                    )
+        finally:
+            connections.close_all()
 
     def _terminate(self, status: str, reason: str, *, forget_device: bool = False) -> None:
         """The connection cannot continue without the operator: stop, record why."""

@@ -7,7 +7,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
 from gateway.errors import STATUS_BY_CODE, envelope
 from gateway.exceptions import GatewayError
@@ -89,5 +89,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(500, envelope("internal_error", "internal error in the session runner"))
             return
         finally:
-            close_old_connections()
+            # Each request has its own thread: its database connection ends with it.
+            connections.close_all()
         self._send(200, {"result": result})

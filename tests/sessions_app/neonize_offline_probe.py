@@ -75,6 +75,9 @@ def offline_live_session(session_id: str) -> tuple[WhatsAppLiveSession, object]:
     )
     live.start()
     wait(lambda: ended == [True], f"{session_id}: the dial to fail")
+    # The failed dial ended the session's event worker (the runner would start a new live
+    # session); open it again so the events injected below are handled.
+    live._ensure_worker()
     return live, live._client
 
 
