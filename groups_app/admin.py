@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from groups_app.models import Group, GroupParticipant
 
@@ -8,10 +9,8 @@ class GroupParticipantInline(admin.TabularInline):
     fields = ["jid", "is_admin", "is_super_admin", "add_result", "invite_expires_at"]
     readonly_fields = fields
     extra = 0
+    max_num = 0
     can_delete = False
-
-    def has_add_permission(self, request: object, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(Group)
@@ -22,18 +21,24 @@ class GroupAdmin(admin.ModelAdmin):
         "subject",
         "jid",
         "session",
+        "organization",
         "participant_count",
         "is_announce",
         "is_locked",
         "updated_at",
     ]
-    list_select_related = ["session"]
-    list_filter = ["is_announce", "is_locked", "session__organization"]
+    list_select_related = ["session", "session__organization"]
+    list_filter = ["session__organization", "session", "is_announce", "is_locked"]
     search_fields = ["subject", "jid"]
     inlines = [GroupParticipantInline]
+    list_per_page = 100
 
-    def has_add_permission(self, request: object) -> bool:
+    @admin.display(description="organization", ordering="session__organization__slug")
+    def organization(self, group: Group) -> str:
+        return group.session.organization.slug
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: object, obj: object = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

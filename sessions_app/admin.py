@@ -1,6 +1,33 @@
-from django.contrib import admin
+from collections.abc import Callable
 
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html
+
+from gateway.exceptions import GatewayError, RunnerUnavailable
+from groups_app.models import Group
+from groups_app.services import group_sync
 from sessions_app.models import WhatsAppSession
+from sessions_app.services import session_connect, session_logout
+
+
+def status_badge(session: WhatsAppSession) -> str:
+    return format_html(
+        '<span class="badge status-{}">{}</span>', session.status, session.get_status_display()
+    )
+
+
+class StoredGroupInline(admin.TabularInline):
+    model = Group
+    fields = ["subject", "jid", "participant_count", "is_announce", "is_locked", "updated_at"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    show_change_link = True
+    ordering = ["-id"]
+    verbose_name_plural = "stored groups"
 
 
 @admin.register(WhatsAppSession)
@@ -10,7 +37,7 @@ class WhatsAppSessionAdmin(admin.ModelAdmin):
         "name",
         "organization",
         "engine",
-        "status",
+        "status_display",
         "jid",
         "connected_at",
         "last_seen_at",
@@ -21,12 +48,70 @@ class WhatsAppSessionAdmin(admin.ModelAdmin):
     search_fields = ["id", "name", "jid"]
     readonly_fields = [
         "id",
-        "status",
+        "status_display",
         "status_reason",
+        "desired_connected",
         "jid",
         "push_name",
         "connected_at",
         "last_seen_at",
+        "qr_expires_at",
         "created_at",
         "updated_at",
     ]
+    fields = ["organization", "name", "engine", *readonly_fields]
+    inlines = [StoredGroupInline]
+    actions = ["connect", "sync_groups", "log_out"]
+    list_per_page = 100
+
+    class Media:
+        css = {"all": ["gateway/admin.css"]}
+
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: WhatsAppSession | None = None
+    ) -> list[str]:
+        # The engine and organization are chosen once, at creation.
+        return [*self.readonly_fields, "organization", "engine"] if obj else self.readonly_fields
+
+    @admin.display(description="status", ordering="status")
+    def status_display(self, session: WhatsAppSession) -> str:
+        return status_badge(session)
+
+    def _each(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[WhatsAppSession],
+        operation: Callable[[WhatsAppSession], str],
+    ) -> None:
+        """Runs a live action per session; every outcome becomes a message, never a 500."""
+        for session in queryset:
+            try:
+                done = operation(session)
+            except RunnerUnavailable:
+                self.message_user(
+                    request,
+                    "The session runner cannot be reached: start `manage.py runsessions` "
+                    f"(nothing was done for {session}).",
+                    messages.ERROR,
+                )
+                return
+            except GatewayError as exc:
+                self.message_user(request, f"{session}: {exc.message}", messages.WARNING)
+            else:
+                self.message_user(request, f"{session}: {done}", messages.SUCCESS)
+
+    @admin.action(description="Connect selected sessions")
+    def connect(self, request: HttpRequest, queryset: QuerySet[WhatsAppSession]) -> None:
+        self._each(request, queryset, lambda s: f"connecting ({session_connect(session=s).status})")
+
+    @admin.action(description="Sync groups from WhatsApp")
+    def sync_groups(self, request: HttpRequest, queryset: QuerySet[WhatsAppSession]) -> None:
+        def sync(session: WhatsAppSession) -> str:
+            result = group_sync(session=session)
+            return f"{result.stored} groups stored, {result.removed} removed"
+
+        self._each(request, queryset, sync)
+
+    @admin.action(description="Log out selected sessions")
+    def log_out(self, request: HttpRequest, queryset: QuerySet[WhatsAppSession]) -> None:
+        self._each(request, queryset, lambda s: session_logout(session=s).status)

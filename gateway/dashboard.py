@@ -1,0 +1,71 @@
+"""What the admin index shows: the state of every number and tenant at a glance."""
+
+from typing import Any
+
+from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from auth_app.models import ApiKey, Organization
+from groups_app.models import Group
+from sessions_app.models import SessionStatus, WhatsAppSession
+
+NOT_CONNECTED = [
+    SessionStatus.DISCONNECTED,
+    SessionStatus.LOGGED_OUT,
+    SessionStatus.BANNED,
+    SessionStatus.FAILED,
+]
+
+
+def _count(queryset: Any) -> Any:
+    return Coalesce(Subquery(queryset.values("n")[:1], output_field=IntegerField()), Value(0))
+
+
+def organizations_with_counts() -> Any:
+    sessions = (
+        WhatsAppSession.objects.filter(organization=OuterRef("pk"))
+        .order_by()
+        .values("organization")
+        .annotate(n=Count("id"))
+    )
+    groups = (
+        Group.objects.filter(session__organization=OuterRef("pk"))
+        .order_by()
+        .values("session__organization")
+        .annotate(n=Count("id"))
+    )
+    keys = (
+        ApiKey.objects.filter(organization=OuterRef("pk"), revoked_at__isnull=True)
+        .order_by()
+        .values("organization")
+        .annotate(n=Count("id"))
+    )
+    return Organization.objects.annotate(
+        session_count=_count(sessions), group_count=_count(groups), key_count=_count(keys)
+    )
+
+
+def dashboard_context() -> dict[str, Any]:
+    counts = dict(WhatsAppSession.objects.order_by().values_list("status").annotate(n=Count("id")))
+    by_status = [
+        {"status": status, "label": label, "count": counts.get(status, 0)}
+        for status, label in SessionStatus.choices
+    ]
+    troubled = (
+        WhatsAppSession.objects.filter(status__in=NOT_CONNECTED)
+        .select_related("organization")
+        .order_by("-updated_at")[:10]
+    )
+    connected = counts.get(SessionStatus.CONNECTED, 0)
+    return {
+        "dashboard": {
+            "by_status": by_status,
+            "total": sum(counts.values()),
+            "connected": connected,
+            "troubled": list(troubled),
+            "organizations": list(organizations_with_counts().order_by("slug")[:50]),
+            "wanted_but_down": WhatsAppSession.objects.filter(
+                Q(desired_connected=True) & ~Q(status=SessionStatus.CONNECTED)
+            ).count(),
+        }
+    }
