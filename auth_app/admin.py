@@ -108,10 +108,12 @@ class ApiKeyAdmin(admin.ModelAdmin):
     @admin.display(description="state")
     def state(self, api_key: ApiKey) -> str:
         if api_key.revoked_at is not None:
-            return format_html('<span class="badge status-failed">revoked</span>')
-        if api_key.is_expired():
-            return format_html('<span class="badge status-logged_out">expired</span>')
-        return format_html('<span class="badge status-connected">active</span>')
+            css, label = "failed", "revoked"
+        elif api_key.is_expired():
+            css, label = "logged_out", "expired"
+        else:
+            css, label = "connected", "active"
+        return format_html('<span class="badge status-{}">{}</span>', css, label)
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
         if change:

@@ -1,0 +1,252 @@
+"""The operator console through Django's test client: every page, action and the
+show-once key flow, with query counts pinned on 200-row changelists."""
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+
+from auth_app import keys
+from auth_app.capabilities import Capability
+from auth_app.models import ApiKey
+from auth_app.services import api_key_issue
+from groups_app.models import Group
+from sessions_app.models import Engine, SessionStatus, WhatsAppSession
+from tests.factories import (
+    GroupFactory,
+    GroupParticipantFactory,
+    OrganizationFactory,
+    WhatsAppSessionFactory,
+)
+
+
+@pytest.fixture
+def staff(db) -> Client:
+    user = User.objects.create_superuser("operator", "ops@example.com", "pw-operator-1")
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def changelist(model: str) -> str:
+    return reverse(f"admin:{model}_changelist")
+
+
+@pytest.mark.django_db
+class TestAccess:
+    def test_anonymous_is_sent_to_login(self):
+        response = Client().get(reverse("admin:index"))
+        assert response.status_code == 302
+        assert "/admin/login/" in response["Location"]
+
+    def test_non_staff_cannot_enter(self):
+        User.objects.create_user("someone", password="pw-someone-1")
+        client = Client()
+        client.login(username="someone", password="pw-someone-1")
+        assert client.get(reverse("admin:index")).status_code == 302
+
+
+@pytest.mark.django_db
+class TestDashboard:
+    def test_counts_by_status_recent_troubles_and_organizations(self, staff):
+        acme = OrganizationFactory(slug="acme")
+        WhatsAppSessionFactory.create_batch(3, organization=acme)
+        down = WhatsAppSessionFactory(
+            organization=acme,
+            name="Support line",
+            disconnected=True,
+            status_reason="connection failed: no route to host",
+        )
+        GroupFactory.create_batch(2, session=down)
+        api_key_issue(organization=acme, capabilities=frozenset({Capability.READ}))
+
+        page = staff.get(reverse("admin:index")).content.decode()
+
+        assert "3 of 4 numbers connected" in page
+        assert "Support line" in page and "connection failed: no route to host" in page
+        assert "status-disconnected" in page
+        organizations = page[page.index("<h2>Organizations</h2>") :]
+        row = organizations[organizations.index(">acme<") :][:300]
+        assert "<td>4</td><td>2</td><td>1</td>" in row
+
+    def test_dashboard_queries_do_not_grow_with_data(self, staff, django_assert_max_num_queries):
+        for _n in range(20):
+            organization = OrganizationFactory()
+            WhatsAppSessionFactory(organization=organization, disconnected=True)
+        with django_assert_max_num_queries(12):
+            assert staff.get(reverse("admin:index")).status_code == 200
+
+
+@pytest.mark.django_db
+class TestChangelistsStayFast:
+    """200 rows each; the count is the same as with a handful (no per-row queries)."""
+
+    @pytest.mark.parametrize(
+        ("model", "make"),
+        [
+            ("sessions_app_whatsappsession", lambda: WhatsAppSessionFactory.create_batch(200)),
+            ("groups_app_group", lambda: GroupFactory.create_batch(200)),
+            (
+                "auth_app_organization",
+                lambda: [GroupFactory(session=WhatsAppSessionFactory()) for _ in range(200)],
+            ),
+            (
+                "auth_app_apikey",
+                lambda: [
+                    api_key_issue(
+                        organization=OrganizationFactory(),
+                        capabilities=frozenset({Capability.READ}),
+                    )
+                    for _ in range(200)
+                ],
+            ),
+        ],
+    )
+    def test_query_count(self, staff, model, make, django_assert_max_num_queries):
+        make()
+        with django_assert_max_num_queries(12):
+            response = staff.get(changelist(model))
+        assert response.status_code == 200
+        assert response.context["cl"].result_count == 200
+
+
+@pytest.mark.django_db
+class TestSessions:
+    def test_list_shows_badge_reason_and_filters(self, staff):
+        WhatsAppSessionFactory(name="Main line")
+        WhatsAppSessionFactory(name="Backup", disconnected=True, status_reason="stream replaced")
+        page = staff.get(changelist("sessions_app_whatsappsession")).content.decode()
+        assert '<span class="badge status-connected">Connected</span>' in page
+        assert "stream replaced" in page
+        filtered = staff.get(
+            changelist("sessions_app_whatsappsession") + "?status__exact=disconnected"
+        )
+        assert (
+            "Backup" in filtered.content.decode() and "Main line" not in filtered.content.decode()
+        )
+
+    def test_search_by_jid(self, staff):
+        session = WhatsAppSessionFactory(name="Findme")
+        WhatsAppSessionFactory(name="Other")
+        page = staff.get(changelist("sessions_app_whatsappsession") + f"?q={session.jid}")
+        assert "Findme" in page.content.decode() and "Other" not in page.content.decode()
+
+    def test_detail_shows_stored_groups(self, staff):
+        session = WhatsAppSessionFactory()
+        GroupFactory(session=session, subject="Night shift")
+        page = staff.get(reverse("admin:sessions_app_whatsappsession_change", args=[session.pk]))
+        assert page.status_code == 200
+        assert "Night shift" in page.content.decode()
+
+    def action(self, staff, name, sessions):
+        return staff.post(
+            changelist("sessions_app_whatsappsession"),
+            {"action": name, "_selected_action": [s.pk for s in sessions]},
+            follow=True,
+        )
+
+    def test_connect_action(self, staff):
+        session = WhatsAppSessionFactory(fresh=True)
+        response = self.action(staff, "connect", [session])
+        assert "connecting (connected)" in response.content.decode()
+        session.refresh_from_db()
+        assert session.status == SessionStatus.CONNECTED
+
+    def test_sync_and_logout_actions(self, staff):
+        session = WhatsAppSessionFactory()
+        page = self.action(staff, "sync_groups", [session]).content.decode()
+        assert "0 groups stored, 0 removed" in page
+        page = self.action(staff, "log_out", [session]).content.decode()
+        assert "logged_out" in page
+        session.refresh_from_db()
+        assert session.status == SessionStatus.LOGGED_OUT
+
+    def test_runner_down_is_a_message_not_a_500(self, staff):
+        session = WhatsAppSessionFactory(fresh=True, engine=Engine.WHATSAPP)
+        response = self.action(staff, "connect", [session])
+        assert response.status_code == 200
+        assert "session runner cannot be reached" in response.content.decode()
+
+    def test_action_refused_by_state_is_a_warning(self, staff):
+        session = WhatsAppSessionFactory(disconnected=True)
+        page = self.action(staff, "log_out", [session]).content.decode()
+        assert "session is not connected" in page
+
+
+@pytest.mark.django_db
+class TestGroups:
+    def test_read_only_with_participants_and_their_add_result(self, staff):
+        group = GroupFactory(subject="Team")
+        GroupParticipantFactory(group=group, jid="15554030001@s.whatsapp.net", add_error=403)
+        page = staff.get(reverse("admin:groups_app_group_change", args=[group.pk])).content.decode()
+        assert "needs invite (privacy settings)" in page
+        assert 'name="subject"' not in page  # no editable field
+        assert staff.get(reverse("admin:groups_app_group_add")).status_code == 403
+
+    def test_filter_by_session_and_search(self, staff):
+        mine = GroupFactory(subject="Alpha")
+        GroupFactory(subject="Beta")
+        page = staff.get(changelist("groups_app_group") + f"?session__id__exact={mine.session_id}")
+        assert "Alpha" in page.content.decode() and "Beta" not in page.content.decode()
+        page = staff.get(changelist("groups_app_group") + "?q=Beta")
+        assert "Beta" in page.content.decode() and "Alpha" not in page.content.decode()
+
+
+@pytest.mark.django_db
+class TestApiKeys:
+    def test_issue_shows_the_key_once_and_never_again(self, staff):
+        organization = OrganizationFactory(slug="acme")
+        response = staff.post(
+            reverse("admin:auth_app_apikey_add"),
+            {"organization": organization.pk, "name": "ci", "can_read": "on", "can_send": "on"},
+        )
+        assert response.status_code == 200
+        assert "no-store" in response["Cache-Control"]
+        page = response.content.decode()
+        token = page.split('id="api-key-secret"')[1].split(">", 1)[1].split("<", 1)[0]
+        assert keys.parse(token) is not None
+        api_key = ApiKey.objects.get()
+        assert api_key.capabilities == {"read", "send"}
+        assert api_key.secret_hash == keys.hash_key(token)
+
+        for url in (
+            changelist("auth_app_apikey"),
+            reverse("admin:auth_app_apikey_change", args=[api_key.pk]),
+        ):
+            later = staff.get(url).content.decode()
+            assert token not in later
+            assert api_key.secret_hash not in later
+            assert api_key.display in later
+
+    def test_needs_a_capability(self, staff):
+        organization = OrganizationFactory()
+        response = staff.post(
+            reverse("admin:auth_app_apikey_add"), {"organization": organization.pk, "name": "x"}
+        )
+        assert "at least one capability" in response.content.decode()
+        assert not ApiKey.objects.exists()
+
+    def test_revoke_action(self, staff):
+        issued = api_key_issue(
+            organization=OrganizationFactory(), capabilities=frozenset({Capability.READ})
+        )
+        staff.post(
+            changelist("auth_app_apikey"),
+            {"action": "revoke", "_selected_action": [issued.api_key.pk]},
+        )
+        issued.api_key.refresh_from_db()
+        assert issued.api_key.revoked_at is not None
+        assert "revoked" in staff.get(changelist("auth_app_apikey")).content.decode()
+
+
+def test_all_models_are_registered():
+    from django.contrib import admin
+
+    registered = {model._meta.label for model in admin.site._registry}
+    assert {
+        "auth_app.Organization",
+        "auth_app.ApiKey",
+        "sessions_app.WhatsAppSession",
+        "groups_app.Group",
+    } <= registered
+    assert WhatsAppSession and Group  # imported for the labels above
