@@ -151,6 +151,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
                 **self.admin_site.each_context(request),
                 "title": "API key issued",
                 "api_key": obj,
+                "capabilities": self.capability_list(obj),
                 "token": token,
                 "opts": self.model._meta,
             },

@@ -9,7 +9,7 @@ from gateway.exceptions import GatewayError, RunnerUnavailable
 from groups_app.models import Group
 from groups_app.services import group_sync
 from sessions_app.models import WhatsAppSession
-from sessions_app.services import session_connect, session_logout
+from sessions_app.services import session_connect, session_create, session_logout
 
 
 def status_badge(session: WhatsAppSession) -> str:
@@ -33,16 +33,16 @@ class StoredGroupInline(admin.TabularInline):
 @admin.register(WhatsAppSession)
 class WhatsAppSessionAdmin(admin.ModelAdmin):
     list_display = [
-        "id",
-        "name",
+        "name_or_id",
+        "status_display",
+        "status_reason",
         "organization",
         "engine",
-        "status_display",
         "jid",
         "connected_at",
         "last_seen_at",
-        "status_reason",
     ]
+    list_display_links = ["name_or_id"]
     list_select_related = ["organization"]
     list_filter = ["status", "engine", "organization"]
     search_fields = ["id", "name", "jid"]
@@ -72,6 +72,20 @@ class WhatsAppSessionAdmin(admin.ModelAdmin):
     ) -> list[str]:
         # The engine and organization are chosen once, at creation.
         return [*self.readonly_fields, "organization", "engine"] if obj else self.readonly_fields
+
+    def save_model(
+        self, request: HttpRequest, obj: WhatsAppSession, form: object, change: bool
+    ) -> None:
+        if change:
+            obj.save(update_fields=["name", "updated_at"])
+            return
+        created = session_create(organization=obj.organization, engine=obj.engine, name=obj.name)
+        obj.pk = created.pk
+        obj.__dict__.update(created.__dict__)
+
+    @admin.display(description="session", ordering="name")
+    def name_or_id(self, session: WhatsAppSession) -> str:
+        return session.name or session.id
 
     @admin.display(description="status", ordering="status")
     def status_display(self, session: WhatsAppSession) -> str:

@@ -250,3 +250,21 @@ def test_all_models_are_registered():
         "groups_app.Group",
     } <= registered
     assert WhatsAppSession and Group  # imported for the labels above
+
+
+@pytest.mark.django_db
+def test_adding_a_session_in_the_admin_uses_the_service(staff):
+    organization = OrganizationFactory()
+    response = staff.post(
+        reverse("admin:sessions_app_whatsappsession_add"),
+        {
+            "organization": organization.pk,
+            "name": "Added by ops",
+            "engine": "sandbox",
+            "groups-TOTAL_FORMS": "0",
+            "groups-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    session = WhatsAppSession.objects.get(name="Added by ops")
+    assert (session.engine, session.status, len(session.id)) == ("sandbox", "new", 26)

@@ -1,0 +1,141 @@
+"""The operator console in a real browser: headless Chromium (Debian's) against a live
+server. Screenshots land in docs/img/ for the README's operator guide.
+
+Without Chromium these tests skip with a message; with GATEWAY_BROWSER_TESTS=required
+(set by .ci/run, which installs the browser) a missing browser is a failure.
+"""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import User
+
+from auth_app import keys
+from auth_app.models import ApiKey
+from tests.factories import GroupFactory, OrganizationFactory, WhatsAppSessionFactory
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "img"
+
+if not (CHROMIUM and CHROMEDRIVER):
+    message = "Chromium and chromedriver not found (apt-get install chromium chromium-driver)"
+    if os.environ.get("GATEWAY_BROWSER_TESTS") == "required":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message, allow_module_level=True)
+
+from selenium import webdriver  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def browser():
+    profile = tempfile.mkdtemp(prefix="gateway-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1600,1000",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def shot(browser, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
+
+
+def text(browser) -> str:
+    return browser.find_element(By.TAG_NAME, "body").text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_operator_walkthrough(browser, live_server):
+    User.objects.create_superuser("operator", "ops@example.com", "a-long-operator-password")
+    acme = OrganizationFactory(slug="acme", name="Acme")
+    main = WhatsAppSessionFactory(organization=acme, name="Main line")
+    WhatsAppSessionFactory(
+        organization=acme,
+        name="Backup line",
+        disconnected=True,
+        status_reason="connection failed: no route to host",
+    )
+    for subject in ("Night shift", "Sales team", "Support"):
+        GroupFactory(session=main, subject=subject, participant_count=5)
+    GroupFactory(session=WhatsAppSessionFactory(organization=acme), subject="Elsewhere")
+    wait = WebDriverWait(browser, 15)
+
+    # Log in as staff.
+    browser.get(f"{live_server.url}/admin/login/")
+    browser.find_element(By.NAME, "username").send_keys("operator")
+    browser.find_element(By.NAME, "password").send_keys("a-long-operator-password")
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    wait.until(expected_conditions.presence_of_element_located((By.ID, "gateway-dashboard")))
+
+    # The dashboard: numbers by status, the one that is down and why, tenants.
+    page = text(browser)
+    assert "2 of 3 numbers connected" in page
+    assert "Backup line" in page and "connection failed: no route to host" in page
+    shot(browser, "dashboard")
+
+    # The sessions list: a connected and a disconnected number with its reason.
+    browser.get(f"{live_server.url}/admin/sessions_app/whatsappsession/")
+    page = text(browser)
+    assert "Main line" in page and "Backup line" in page
+    badges = [b.text for b in browser.find_elements(By.CSS_SELECTOR, ".badge")]
+    assert "Connected" in badges and "Disconnected" in badges
+    assert "connection failed: no route to host" in page
+    shot(browser, "sessions")
+
+    # One session's page, with its stored groups.
+    browser.get(f"{live_server.url}/admin/sessions_app/whatsappsession/{main.pk}/change/")
+    page = text(browser)
+    assert "Night shift" in page and "Sales team" in page and "Elsewhere" not in page
+    shot(browser, "session")
+
+    # The groups list filtered to that session.
+    browser.get(f"{live_server.url}/admin/groups_app/group/?session__id__exact={main.pk}")
+    page = text(browser)
+    assert "3 groups" in page
+    assert "Support" in page and "Elsewhere" not in page
+    shot(browser, "groups")
+
+    # Issue an API key: the secret is shown once.
+    browser.get(f"{live_server.url}/admin/auth_app/apikey/add/")
+    Select(browser.find_element(By.NAME, "organization")).select_by_visible_text("acme")
+    browser.find_element(By.NAME, "name").send_keys("billing service")
+    browser.find_element(By.NAME, "can_read").click()
+    browser.find_element(By.NAME, "can_send").click()
+    browser.find_element(By.NAME, "_save").click()
+    secret = wait.until(
+        expected_conditions.presence_of_element_located((By.ID, "api-key-secret"))
+    ).text
+    assert keys.parse(secret) is not None
+    api_key = ApiKey.objects.get(name="billing service")
+    assert keys.matches(secret, api_key.secret_hash)
+    assert "only time it is shown" in text(browser)
+    shot(browser, "api-key-issued")
+
+    browser.get(f"{live_server.url}/admin/auth_app/apikey/{api_key.pk}/change/")
+    assert secret not in browser.page_source
+    assert api_key.display in text(browser)
