@@ -164,9 +164,9 @@ class TestSeedDemo:
 class TestExitCodes:
     """Run as an operator would: a one-line error and a non-zero exit, never a traceback."""
 
-    def test_bad_capability_exits_1_with_one_line(self):
+    def test_bad_capability_is_bad_usage_exit_2_with_one_line(self):
         result = manage("createapikey", "--org", "acme", "--capabilities", "everything")
-        assert result.returncode == 1
+        assert result.returncode == 2
         assert "Traceback" not in result.stderr
         assert result.stderr.strip().count("\n") == 0
         assert "unknown capability" in result.stderr

@@ -2,13 +2,14 @@ from argparse import ArgumentParser
 from datetime import timedelta
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from auth_app.capabilities import parse_capabilities
+from auth_app.management.commands.listapikeys import key_data
 from auth_app.selectors import organization_get_by_slug
 from auth_app.services import api_key_issue
-from gateway.commands import command_error
+from gateway.commands import add_json_flag, command_error, usage_error, write_json
 from gateway.exceptions import GatewayError
 
 
@@ -29,15 +30,16 @@ class Command(BaseCommand):
         parser.add_argument(
             "--expires-in-days", type=int, default=None, help="expire after this many days"
         )
+        add_json_flag(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             capabilities = parse_capabilities(options["capabilities"])
         except ValueError as exc:
-            raise CommandError(f"--capabilities: {exc}") from exc
+            raise usage_error(f"--capabilities: {exc}") from exc
         days = options["expires_in_days"]
         if days is not None and days <= 0:
-            raise CommandError("--expires-in-days must be a positive number of days")
+            raise usage_error("--expires-in-days must be a positive number of days")
         try:
             organization = organization_get_by_slug(slug=options["org"])
             issued = api_key_issue(
@@ -49,6 +51,9 @@ class Command(BaseCommand):
         except GatewayError as exc:
             raise command_error(exc) from exc
         key = issued.api_key
+        if options["json"]:
+            write_json(self, {**key_data(key), "key": issued.token})
+            return
         caps = ",".join(sorted(c.value for c in key.capabilities))
         expiry = key.expires_at.isoformat() if key.expires_at else "never"
         self.stderr.write(

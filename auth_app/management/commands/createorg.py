@@ -4,7 +4,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 
 from auth_app.services import organization_create
-from gateway.commands import command_error
+from gateway.commands import add_json_flag, command_error, write_json
 from gateway.exceptions import GatewayError
 
 
@@ -19,6 +19,7 @@ class Command(BaseCommand):
             default=None,
             help="the organization's id in the frontend's login JWTs (the org claim)",
         )
+        add_json_flag(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -27,4 +28,15 @@ class Command(BaseCommand):
             )
         except GatewayError as exc:
             raise command_error(exc) from exc
-        self.stdout.write(organization.slug)
+        if options["json"]:
+            write_json(
+                self,
+                {
+                    "id": organization.pk,
+                    "slug": organization.slug,
+                    "name": organization.name,
+                    "externalId": organization.external_id,
+                },
+            )
+        else:
+            self.stdout.write(organization.slug)

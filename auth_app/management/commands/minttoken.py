@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from auth_app import dev_signing
 from auth_app.jwt_config import jwt_config
 from auth_app.selectors import organization_get_by_slug
-from gateway.commands import command_error
+from gateway.commands import add_json_flag, command_error, usage_error, write_json
 from gateway.exceptions import GatewayError
 
 
@@ -21,6 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--role", required=True, help="e.g. owner, admin, member, viewer")
         parser.add_argument("--ttl", type=int, default=3600, help="lifetime in seconds")
         parser.add_argument("--sub", default="dev-user", help="the person's id (sub claim)")
+        add_json_flag(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         config = jwt_config()
@@ -29,7 +30,7 @@ class Command(BaseCommand):
                 "development signing is off: set GATEWAY_JWT_DEV_SIGNING=1 (never in production)"
             )
         if options["ttl"] <= 0:
-            raise CommandError("--ttl must be a positive number of seconds")
+            raise usage_error("--ttl must be a positive number of seconds")
         try:
             organization = organization_get_by_slug(slug=options["org"])
         except GatewayError as exc:
@@ -48,4 +49,7 @@ class Command(BaseCommand):
         )
         if not config.capabilities_for(options["role"]):
             self.stderr.write(f"note: role {options['role']!r} maps to no capability")
-        self.stdout.write(token)
+        if options["json"]:
+            write_json(self, {"token": token, "expiresIn": options["ttl"]})
+        else:
+            self.stdout.write(token)

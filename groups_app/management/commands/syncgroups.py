@@ -4,6 +4,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from gateway.commands import add_json_flag, write_json
 from gateway.exceptions import GatewayError
 from groups_app.services import group_sync
 from sessions_app.models import SessionStatus, WhatsAppSession
@@ -20,6 +21,7 @@ class Command(BaseCommand):
         target = parser.add_mutually_exclusive_group(required=True)
         target.add_argument("session_id", nargs="?", help="the session's id")
         target.add_argument("--all", action="store_true", help="every connected session")
+        add_json_flag(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["all"]:
@@ -32,19 +34,33 @@ class Command(BaseCommand):
             except GatewayError as exc:
                 raise CommandError(exc.message) from exc
         failures = 0
+        results: list[dict[str, Any]] = []
         progress = tqdm(sessions, desc="syncing groups", unit="session", file=self.stderr._out)
         for session in progress:
             try:
                 result = group_sync(session=session)
             except GatewayError as exc:
                 failures += 1
+                results.append({"session": session.id, "ok": False, "error": exc.message})
                 progress.write(f"{session.id}: failed — {exc.message}", file=self.stderr._out)
                 continue
-            progress.write(
-                f"{session.id}: {result.stored} groups, {result.removed} removed",
-                file=self.stdout._out,
+            results.append(
+                {
+                    "session": session.id,
+                    "ok": True,
+                    "synced": result.stored,
+                    "removed": result.removed,
+                }
             )
+            if not options["json"]:
+                progress.write(
+                    f"{session.id}: {result.stored} groups, {result.removed} removed",
+                    file=self.stdout._out,
+                )
         progress.close()
-        self.stdout.write(f"synced {len(sessions) - failures} of {len(sessions)} sessions")
+        if options["json"]:
+            write_json(self, results)
+        else:
+            self.stdout.write(f"synced {len(sessions) - failures} of {len(sessions)} sessions")
         if failures:
             raise CommandError(f"{failures} session(s) failed")

@@ -6,9 +6,10 @@ import segno
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 
-from gateway.commands import command_error
+from gateway.commands import add_json_flag, command_error, usage_error, write_json
 from gateway.exceptions import GatewayError, RunnerUnavailable
 from sessions_app import live
+from sessions_app.management.commands.listsessions import session_data
 from sessions_app.models import SessionStatus, WhatsAppSession
 from sessions_app.selectors import session_get_for_operator
 from sessions_app.serializers import PHONE_RE
@@ -80,11 +81,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-wait", action="store_true", help="ask the runner to connect and return"
         )
+        add_json_flag(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         phone = options["phone"]
         if phone is not None and not PHONE_RE.match(phone):
-            raise CommandError("--phone: digits only, country code first, no '+'")
+            raise usage_error("--phone: digits only, country code first, no '+'")
         try:
             session = session_get_for_operator(session_id=options["session_id"])
             session = session_connect(session=session)
@@ -95,10 +97,16 @@ class Command(BaseCommand):
             ) from exc
         except GatewayError as exc:
             raise command_error(exc) from exc
-        if options["no_wait"]:
+        if not options["no_wait"]:
+            # With --json the progress goes to stderr and the final state to stdout.
+            progress = self.stderr if options["json"] else self.stdout
+            try:
+                session = watch_connection(
+                    session, out=progress, phone=phone, timeout=options["timeout"]
+                )
+            except GatewayError as exc:
+                raise command_error(exc) from exc
+        if options["json"]:
+            write_json(self, session_data(session))
+        elif options["no_wait"]:
             self.stdout.write(f"{session.id} {session.status}")
-            return
-        try:
-            watch_connection(session, out=self.stdout, phone=phone, timeout=options["timeout"])
-        except GatewayError as exc:
-            raise command_error(exc) from exc

@@ -3,8 +3,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from gateway.commands import command_error
+from gateway.commands import add_json_flag, command_error, write_json
 from gateway.exceptions import GatewayError
+from sessions_app.management.commands.listsessions import session_data
 from sessions_app.selectors import session_get_for_operator
 from sessions_app.services import session_logout
 
@@ -14,6 +15,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("session_id", help="the session's id")
+        add_json_flag(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -21,4 +23,7 @@ class Command(BaseCommand):
             session = session_logout(session=session)
         except GatewayError as exc:
             raise command_error(exc) from exc
-        self.stdout.write(f"{session.id} {session.status}")
+        if options["json"]:
+            write_json(self, session_data(session))
+        else:
+            self.stdout.write(f"{session.id} {session.status}")
