@@ -1,5 +1,7 @@
 """Groups endpoints: /api/v1/sessions/{session}/groups[/{groupJid}]."""
 
+from datetime import datetime
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
@@ -13,6 +15,8 @@ from gateway.schema import error_responses
 from groups_app.selectors import group_get, group_list
 from groups_app.serializers import GroupCreateInputSerializer, GroupInfoSerializer
 from groups_app.services import group_create, group_sync
+from sessions_app.live_actions import perform_live
+from sessions_app.models import LiveAction
 from sessions_app.selectors import session_get
 from sessions_app.serializers import GroupSyncSerializer
 
@@ -106,11 +110,22 @@ class GroupViewSet(viewsets.GenericViewSet):
     }
 
     def create(self, request: Request, session: str) -> Response:
-        whatsapp_session = session_get(organization=request.user.organization, session_id=session)
-        payload = GroupCreateInputSerializer(data=json_body(request))
-        payload.is_valid(raise_exception=True)
-        group = group_create(session=whatsapp_session, **payload.validated_data)
-        return Response(GroupInfoSerializer(group).data, status=status.HTTP_201_CREATED)
+        def create_group(after_unknown_since: datetime | None) -> Response:
+            whatsapp_session = session_get(
+                organization=request.user.organization, session_id=session
+            )
+            payload = GroupCreateInputSerializer(data=json_body(request))
+            payload.is_valid(raise_exception=True)
+            group = group_create(
+                session=whatsapp_session,
+                **payload.validated_data,
+                look_first_since=after_unknown_since,
+            )
+            return Response(GroupInfoSerializer(group).data, status=status.HTTP_201_CREATED)
+
+        return perform_live(
+            request, session_ref=session, action=LiveAction.CREATE_GROUP, handler=create_group
+        )
 
     def list(self, request: Request, session: str) -> Response:
         whatsapp_session = session_get(organization=request.user.organization, session_id=session)
@@ -134,10 +149,17 @@ class GroupViewSet(viewsets.GenericViewSet):
         },
     )
     def sync(self, request: Request, session: str) -> Response:
-        whatsapp_session = session_get(organization=request.user.organization, session_id=session)
-        result = group_sync(session=whatsapp_session)
-        return Response(
-            GroupSyncSerializer({"synced": result.stored, "removed": result.removed}).data
+        def sync_groups(after_unknown_since: datetime | None) -> Response:
+            whatsapp_session = session_get(
+                organization=request.user.organization, session_id=session
+            )
+            result = group_sync(session=whatsapp_session)
+            return Response(
+                GroupSyncSerializer({"synced": result.stored, "removed": result.removed}).data
+            )
+
+        return perform_live(
+            request, session_ref=session, action=LiveAction.SYNC_GROUPS, handler=sync_groups
         )
 
     def retrieve(self, request: Request, session: str, groupJid: str) -> Response:

@@ -1,6 +1,7 @@
 """Operations on groups: live actions through the session's engine, and the store."""
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import transaction
 
@@ -31,12 +32,20 @@ def _invitees(participants: list[str], *, own_jid: str) -> list[str]:
     return list(unique)
 
 
-def group_create(*, session: WhatsAppSession, name: str, participants: list[str]) -> Group:
+def group_create(
+    *,
+    session: WhatsAppSession,
+    name: str,
+    participants: list[str],
+    look_first_since: datetime | None = None,
+) -> Group:
     """Creates a group on WhatsApp through the session and stores it.
 
     ``name`` and ``participants`` are already well-formed (the API's input serializer);
     this applies the rules that depend on the session and on WhatsApp's limits. Not
-    idempotent: every call creates a new group.
+    idempotent: every call creates a new group — except that with ``look_first_since``
+    (retrying an attempt whose outcome is unknown) a group WhatsApp made since then with
+    this subject is found and stored instead of making another.
     """
     invitees = _invitees(participants, own_jid=session.jid)
     if not invitees:
@@ -49,6 +58,10 @@ def group_create(*, session: WhatsAppSession, name: str, participants: list[str]
         )
     if not session.is_connected:
         raise SessionNotConnected(details={"status": session.status})
+    if look_first_since is not None:
+        found = live.find_created_group(session_id=session.id, name=name, since=look_first_since)
+        if found is not None:
+            return group_store(session=session, info=found)
     info = live.create_group(session_id=session.id, name=name, participants=invitees)
     return group_store(session=session, info=info)
 

@@ -8,7 +8,7 @@ from django.utils.html import format_html
 from gateway.exceptions import GatewayError, RunnerUnavailable
 from groups_app.models import Group
 from groups_app.services import group_sync
-from sessions_app.models import WhatsAppSession
+from sessions_app.models import LiveActionRecord, WhatsAppSession
 from sessions_app.services import session_connect, session_create, session_logout
 
 
@@ -129,3 +129,36 @@ class WhatsAppSessionAdmin(admin.ModelAdmin):
     @admin.action(description="Log out selected sessions")
     def log_out(self, request: HttpRequest, queryset: QuerySet[WhatsAppSession]) -> None:
         self._each(request, queryset, lambda s: session_logout(session=s).status)
+
+
+@admin.register(LiveActionRecord)
+class LiveActionRecordAdmin(admin.ModelAdmin):
+    """The audit trail of live actions: read-only."""
+
+    list_display = [
+        "started_at",
+        "action",
+        "session_ref",
+        "organization",
+        "principal",
+        "state",
+        "status_code",
+        "error_code",
+        "duration_ms",
+        "idempotency_key",
+    ]
+    list_select_related = ["organization"]
+    list_filter = ["action", "state", "organization"]
+    search_fields = ["session_ref", "principal_id", "idempotency_key"]
+    date_hierarchy = "started_at"
+    list_per_page = 100
+
+    @admin.display(description="by")
+    def principal(self, record: LiveActionRecord) -> str:
+        return f"{record.principal_kind}:{record.principal_id}"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

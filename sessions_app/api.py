@@ -1,6 +1,7 @@
 """Sessions endpoints: /api/v1/sessions[/{session}[/connect|qr|pair-code|logout]]."""
 
 import io
+from datetime import datetime
 
 import segno
 from drf_spectacular.types import OpenApiTypes
@@ -15,7 +16,8 @@ from auth_app.capabilities import Capability
 from gateway.pagination import NewestFirstPagination
 from gateway.requests import json_body
 from gateway.schema import error_responses
-from sessions_app.models import WhatsAppSession
+from sessions_app.live_actions import perform_live
+from sessions_app.models import LiveAction, WhatsAppSession
 from sessions_app.renderers import PngRenderer, SvgRenderer
 from sessions_app.selectors import session_get, session_list
 from sessions_app.serializers import (
@@ -138,8 +140,13 @@ class SessionViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def connect(self, request: Request, session: str) -> Response:
-        connected = session_connect(session=self._session(request, session))
-        return Response(SessionSerializer(connected).data, status=status.HTTP_202_ACCEPTED)
+        def connect(after_unknown_since: datetime | None) -> Response:
+            connected = session_connect(session=self._session(request, session))
+            return Response(SessionSerializer(connected).data, status=status.HTTP_202_ACCEPTED)
+
+        return perform_live(
+            request, session_ref=session, action=LiveAction.CONNECT, handler=connect
+        )
 
     @extend_schema(
         operation_id="getSessionQr",
@@ -185,11 +192,16 @@ class SessionViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"], url_path="pair-code")
     def pair_code(self, request: Request, session: str) -> Response:
-        whatsapp_session = self._session(request, session)
-        payload = PairCodeInputSerializer(data=json_body(request))
-        payload.is_valid(raise_exception=True)
-        code = session_pair_code(session=whatsapp_session, phone=payload.validated_data["phone"])
-        return Response(PairCodeSerializer({"code": code}).data)
+        def pair(after_unknown_since: datetime | None) -> Response:
+            whatsapp_session = self._session(request, session)
+            payload = PairCodeInputSerializer(data=json_body(request))
+            payload.is_valid(raise_exception=True)
+            code = session_pair_code(
+                session=whatsapp_session, phone=payload.validated_data["phone"]
+            )
+            return Response(PairCodeSerializer({"code": code}).data)
+
+        return perform_live(request, session_ref=session, action=LiveAction.PAIR_CODE, handler=pair)
 
     @extend_schema(
         operation_id="logoutSession",
@@ -205,5 +217,8 @@ class SessionViewSet(viewsets.GenericViewSet):
     )
     @action(detail=True, methods=["post"])
     def logout(self, request: Request, session: str) -> Response:
-        logged_out = session_logout(session=self._session(request, session))
-        return Response(SessionSerializer(logged_out).data)
+        def logout(after_unknown_since: datetime | None) -> Response:
+            logged_out = session_logout(session=self._session(request, session))
+            return Response(SessionSerializer(logged_out).data)
+
+        return perform_live(request, session_ref=session, action=LiveAction.LOGOUT, handler=logout)

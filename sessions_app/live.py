@@ -8,6 +8,7 @@ a runner supervisor inside this process answers instead, through the same code.
 """
 
 import threading
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
@@ -52,6 +53,12 @@ def connect(*, session_id: str) -> None:
 def create_group(*, session_id: str, name: str, participants: list[str]) -> GroupInfo:
     result = _perform(session_id, "create_group", {"name": name, "participants": participants})
     return GroupInfo.from_dict(result["group"])
+
+
+def find_created_group(*, session_id: str, name: str, since: datetime) -> GroupInfo | None:
+    """A group with this subject WhatsApp made since ``since`` that the store lacks."""
+    result = _perform(session_id, "find_created_group", {"name": name, "since": since.timestamp()})
+    return GroupInfo.from_dict(result["group"]) if result.get("group") else None
 
 
 def sync_groups(*, session_id: str) -> list[GroupInfo]:

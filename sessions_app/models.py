@@ -64,3 +64,59 @@ class WhatsAppSession(models.Model):
     @property
     def is_connected(self) -> bool:
         return self.status == SessionStatus.CONNECTED
+
+
+class LiveAction(models.TextChoices):
+    CREATE_GROUP = "create_group", "create group"
+    SYNC_GROUPS = "sync_groups", "sync groups"
+    CONNECT = "connect", "connect"
+    LOGOUT = "logout", "log out"
+    PAIR_CODE = "pair_code", "pairing code"
+
+
+class ActionState(models.TextChoices):
+    IN_PROGRESS = "in_progress", "in progress"
+    SUCCEEDED = "succeeded", "succeeded"
+    FAILED = "failed", "failed"
+    # WhatsApp did not answer in time: it may or may not have acted.
+    UNKNOWN = "unknown", "outcome unknown"
+
+
+class LiveActionRecord(models.Model):
+    """The audit trail of live actions (every live POST), and the claim on its
+    Idempotency-Key. Records are kept; a key is claimed for 24 hours."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="live_actions"
+    )
+    # The path's session id as asked (the record exists even when it matched nothing).
+    session_ref = models.CharField(max_length=64)
+    action = models.CharField(max_length=20, choices=LiveAction.choices)
+    principal_kind = models.CharField(max_length=16)
+    principal_id = models.CharField(max_length=200)
+    fingerprint = models.CharField(max_length=64)
+    # NULL, not "", when absent: the claim is a unique constraint over non-null keys.
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
+    state = models.CharField(
+        max_length=16, choices=ActionState.choices, default=ActionState.IN_PROGRESS
+    )
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error_code = models.CharField(max_length=40, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="idempotency_key_claimed_once_per_org",
+            )
+        ]
+        indexes = [models.Index(fields=["organization", "-started_at"], name="action_org_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.action} on {self.session_ref} ({self.state})"

@@ -50,6 +50,10 @@ class LiveSession(Protocol):
 
     def create_group(self, *, name: str, participants: list[str]) -> GroupInfo: ...
 
+    def find_created_group(self, *, name: str, since: float) -> GroupInfo | None:
+        """After a create whose outcome is unknown: the group WhatsApp made after all
+        (subject ``name``, created since the Unix time ``since``), if any."""
+
     def joined_groups(self) -> list[GroupInfo]: ...
 
     def pair_code(self, *, phone: str) -> str: ...

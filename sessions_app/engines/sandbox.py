@@ -110,6 +110,9 @@ class SandboxLiveSession:
             participants=tuple(members),
         )
 
+    def find_created_group(self, *, name: str, since: float) -> GroupInfo | None:
+        return None  # the sandbox always answers: no create's outcome is ever unknown
+
     def joined_groups(self) -> list[GroupInfo]:
         self._require_connected()
         from groups_app.selectors import group_infos  # the sandbox's memory is the store

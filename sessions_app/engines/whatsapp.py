@@ -405,6 +405,10 @@ class WhatsAppLiveSession:
             raise error from exc
         return group_info(proto)
 
+    def find_created_group(self, *, name: str, since: float) -> GroupInfo | None:
+        self._require_client()
+        return self._find_created(name, since=since)
+
     def _find_created(self, name: str, *, since: float) -> GroupInfo | None:
         """The group a timed-out create made after all, if WhatsApp lists one: same
         subject, ours, created around the call, and not a group the store already has.

@@ -11,13 +11,22 @@ import hmac
 
 from django.conf import settings
 
-ACTIONS = ("connect", "create_group", "sync_groups", "pair_code", "logout", "release")
+ACTIONS = (
+    "connect",
+    "create_group",
+    "find_created_group",
+    "sync_groups",
+    "pair_code",
+    "logout",
+    "release",
+)
 
 # How long the web process waits for each action. WhatsApp's own queries time out at
 # 75 s, so actions that query it get a little more than that.
 TIMEOUTS: dict[str, float] = {
     "connect": 10,
     "create_group": 90,
+    "find_created_group": 90,
     "sync_groups": 90,
     "pair_code": 30,
     "logout": 30,

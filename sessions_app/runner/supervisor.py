@@ -164,6 +164,12 @@ class Supervisor:
                 raise InvalidInput(details={"body": ["name and participants are required"]})
             info = live.create_group(name=name, participants=[str(p) for p in participants])
             return {"group": info.to_dict()}
+        if action == "find_created_group":
+            name, since = payload.get("name"), payload.get("since")
+            if not isinstance(name, str) or not isinstance(since, int | float):
+                raise InvalidInput(details={"body": ["name and since are required"]})
+            found = live.find_created_group(name=name, since=float(since))
+            return {"group": found.to_dict() if found else None}
         if action == "sync_groups":
             return {"groups": [info.to_dict() for info in live.joined_groups()]}
         if action == "pair_code":

@@ -397,3 +397,46 @@ def test_timeout_never_returns_a_group_the_store_already_has(engine, whatsapp_se
     fake.joined = [existing]
     with pytest.raises(WhatsAppTimedOut):
         live.create_group(name="Team", participants=["15551230001@s.whatsapp.net"])
+
+
+@pytest.mark.django_db(transaction=True)
+class TestRetryAfterTimeout:
+    def test_the_retry_finds_the_group_whatsapp_made_and_creates_no_second(
+        self, settings, whatsapp_session, client_for
+    ):
+        fake = FakeNeonizeClient()
+
+        def factory(session, *, sink, on_ended, allow_whatsapp):
+            return live_on(session, fake, on_ended=on_ended)
+
+        supervisor = Supervisor(factory=factory)
+        settings.GATEWAY_RUNNER_IN_PROCESS = True
+        from sessions_app import live as live_module
+
+        original = live_module._in_process
+        live_module._in_process = supervisor
+        try:
+            started = supervisor.start(whatsapp_session.id)
+            wait_for(lambda: started.connected, "connected")
+            wait_for(lambda: reload(whatsapp_session).status == SessionStatus.CONNECTED, "status")
+            api = client_for(whatsapp_session.organization)
+            body = {"name": "Team", "participants": ["15551230001@s.whatsapp.net"]}
+            url = f"/api/v1/sessions/{whatsapp_session.id}/groups"
+
+            fake.create_error = "info query timed out"  # and WhatsApp lists nothing yet
+            first = api.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+            assert first.status_code == 504
+
+            # WhatsApp had made it after all; it shows up in the account's groups.
+            fake.joined = [
+                group_proto("Team", [("15551230001", 0)], group_user="120363000000000077")
+            ]
+            retry = api.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+
+            assert retry.status_code == 201
+            assert retry.json()["groupJid"] == "120363000000000077@g.us"
+            assert len(fake.created) == 1  # looked, found, did not create again
+            assert Group.objects.filter(session=whatsapp_session).count() == 1
+        finally:
+            supervisor.stop_all(record=False)
+            live_module._in_process = original

@@ -1,0 +1,187 @@
+"""Live POSTs: the audit record of each, and ``Idempotency-Key`` (API.md, "Safe retries").
+
+Every live POST (create group, sync, connect, logout, pairing code) leaves a
+``LiveActionRecord``: who, which session, what, a fingerprint of the request, the
+outcome and how long it took. With an ``Idempotency-Key`` header the record also claims
+the key for the organization — by a unique constraint, so two racing requests cannot
+both claim it — and for 24 hours:
+
+- same key, same request, finished → the first answer is replayed
+  (``Idempotent-Replayed: true``), nothing runs again;
+- same key, different request → 422 ``idempotency_key_reused``;
+- same key while the first is still running → 409 ``idempotency_in_progress``;
+- the first ended with WhatsApp not answering (504, outcome unknown) → the retry runs,
+  but looks on WhatsApp first (a group it did create is found and returned);
+- the first failed for a reason a retry may fix (any other 5xx) → the key is released
+  and the retry runs afresh.
+"""
+
+import hashlib
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from auth_app.principal import Principal
+from gateway.errors import api_exception_handler
+from gateway.exceptions import GatewayError, InvalidInput
+from sessions_app.models import ActionState, LiveActionRecord
+
+KEY_HEADER = "Idempotency-Key"
+REPLAYED_HEADER = "Idempotent-Replayed"
+KEY_LIFETIME = timedelta(hours=24)
+# A claim whose request died with its process is taken over after this long.
+STALE_CLAIM = timedelta(minutes=10)
+_KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
+
+
+class IdempotencyInProgress(GatewayError):
+    code = "idempotency_in_progress"
+    default_message = "a request with this Idempotency-Key is still running; retry later"
+
+
+class IdempotencyKeyReused(GatewayError):
+    code = "idempotency_key_reused"
+    default_message = "this Idempotency-Key was used with a different request"
+
+
+@dataclass(frozen=True)
+class Claim:
+    record: LiveActionRecord
+    # The finished record whose answer is replayed instead of running again.
+    replay: LiveActionRecord | None = None
+    # The first attempt's outcome is unknown: check WhatsApp before acting again.
+    after_unknown_since: datetime | None = None
+
+
+def fingerprint(request: Request) -> str:
+    digest = hashlib.sha256(f"{request.method} {request.path}\n".encode())
+    digest.update(request.body or b"")
+    return digest.hexdigest()
+
+
+def action_begin(
+    *,
+    principal: Principal,
+    session_ref: str,
+    action: str,
+    request_fingerprint: str,
+    key: str | None,
+) -> Claim:
+    fields = {
+        "organization": principal.organization,
+        "session_ref": session_ref[:64],
+        "action": action,
+        "principal_kind": principal.kind,
+        "principal_id": principal.identifier,
+        "fingerprint": request_fingerprint,
+    }
+    if key is None:
+        return Claim(LiveActionRecord.objects.create(**fields))
+    if not _KEY_RE.match(key):
+        raise InvalidInput(
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            details={KEY_HEADER: ["1 to 255 visible ASCII characters"]},
+        )
+    for _ in range(3):
+        try:
+            with transaction.atomic():
+                return Claim(LiveActionRecord.objects.create(**fields, idempotency_key=key))
+        except IntegrityError:
+            pass
+        existing = LiveActionRecord.objects.filter(
+            organization=principal.organization, idempotency_key=key
+        ).first()
+        if existing is None:
+            continue  # released meanwhile: claim again
+        now = timezone.now()
+        if existing.started_at <= now - KEY_LIFETIME:
+            _release(existing)
+            continue
+        if existing.fingerprint != request_fingerprint:
+            raise IdempotencyKeyReused()
+        if existing.state in (ActionState.SUCCEEDED, ActionState.FAILED):
+            return Claim(existing, replay=existing)
+        stale = existing.started_at <= now - STALE_CLAIM
+        if existing.state == ActionState.IN_PROGRESS and not stale:
+            raise IdempotencyInProgress()
+        # Outcome unknown (or its request died): exactly one retry takes it over.
+        taken = LiveActionRecord.objects.filter(pk=existing.pk, state=existing.state).update(
+            state=ActionState.IN_PROGRESS, finished_at=None
+        )
+        if not taken:
+            raise IdempotencyInProgress()
+        return Claim(existing, after_unknown_since=existing.started_at)
+    raise IdempotencyInProgress()
+
+
+def _release(record: LiveActionRecord) -> None:
+    LiveActionRecord.objects.filter(pk=record.pk, idempotency_key=record.idempotency_key).update(
+        idempotency_key=None
+    )
+
+
+def action_finish(*, record: LiveActionRecord, response: Response, started: float) -> None:
+    status = response.status_code
+    body = response.data if isinstance(response.data, dict | list) else None
+    error = body.get("error") if isinstance(body, dict) else None
+    error_code = error.get("code", "") if isinstance(error, dict) else ""
+    if status < 400:
+        state = ActionState.SUCCEEDED
+    elif error_code == "whatsapp_timeout":
+        state = ActionState.UNKNOWN
+    else:
+        state = ActionState.FAILED
+    updates: dict[str, Any] = {
+        "state": state,
+        "status_code": status,
+        "error_code": error_code,
+        "response_body": body,
+        "finished_at": timezone.now(),
+        "duration_ms": int((time.monotonic() - started) * 1000),
+    }
+    if status >= 500 and state != ActionState.UNKNOWN:
+        # The runner or the database was away: a retry should run, not replay this.
+        updates["idempotency_key"] = None
+    LiveActionRecord.objects.filter(pk=record.pk).update(**updates)
+
+
+def perform_live(
+    request: Request,
+    *,
+    session_ref: str,
+    action: str,
+    handler: Callable[[datetime | None], Response],
+) -> Response:
+    """Runs a live POST's ``handler`` under its audit record and idempotency claim.
+
+    ``handler(after_unknown_since)`` gets the first attempt's start when an earlier try
+    with the same key ended with the outcome unknown, so it can check WhatsApp first.
+    """
+    principal: Principal = request.user
+    claim = action_begin(
+        principal=principal,
+        session_ref=session_ref,
+        action=action,
+        request_fingerprint=fingerprint(request),
+        key=request.headers.get(KEY_HEADER),
+    )
+    if claim.replay is not None:
+        replayed = Response(claim.replay.response_body, status=claim.replay.status_code)
+        replayed[REPLAYED_HEADER] = "true"
+        return replayed
+    started = time.monotonic()
+    try:
+        response = handler(claim.after_unknown_since)
+    except Exception as exc:
+        # The one exception handler answers; the record keeps what the caller got.
+        response = api_exception_handler(exc, {"request": request})
+    action_finish(record=claim.record, response=response, started=started)
+    return response
