@@ -116,9 +116,31 @@ STORAGES = {
 # bodies through request.body, where Django enforces this limit).
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("GATEWAY_MAX_BODY_BYTES", 256 * 1024)
 
+# The shared cache: rate-limit counters across every web process.
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+else:
+    # Needs its table: `manage.py createcachetable` (make run and the tests do it).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "gateway_cache",
+        }
+    }
+
+# Per principal (API key or person), per window: "60/minute", "10/second", or "off".
+GATEWAY_RATE_LIMITS = {
+    "live": env_str("GATEWAY_RATE_LIMIT_LIVE", "60/minute"),
+    "read": env_str("GATEWAY_RATE_LIMIT_READ", "600/minute"),
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["auth_app.authentication.BearerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["auth_app.permissions.HasCapability"],
+    "DEFAULT_THROTTLE_CLASSES": ["gateway.throttling.PrincipalRateThrottle"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -97,10 +97,10 @@ class TestList:
     def test_constant_queries_as_groups_grow(self, api, session, django_assert_num_queries):
         api.get(list_url(session.id))  # the key's first use writes last_used_at
         GroupFactory.create_batch(3, session=session)
-        with django_assert_num_queries(3):  # key, session, page
+        with django_assert_num_queries(4):  # key, rate-limit counter, session, page
             assert len(api.get(list_url(session.id)).json()["results"]) == 3
         GroupFactory.create_batch(60, session=session)
-        with django_assert_num_queries(3):
+        with django_assert_num_queries(4):
             assert len(api.get(list_url(session.id)).json()["results"]) == 50
 
 
@@ -157,7 +157,7 @@ class TestGet:
         group = GroupFactory(session=session)
         url = f"{list_url(session.id)}/{group.jid}"
         api.get(url)
-        with django_assert_num_queries(3):  # key, session, group
+        with django_assert_num_queries(4):  # key, rate-limit counter, session, group
             assert api.get(url).status_code == 200
 
     def test_post_to_a_group_is_405(self, api, session):

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections
 
+from gateway.throttling import prune_expired_counters
 from sessions_app.runner.server import RunnerServer
 from sessions_app.runner.supervisor import Supervisor
 
@@ -56,6 +57,7 @@ class Command(BaseCommand):
                 close_old_connections()
                 try:
                     supervisor.reconcile()
+                    prune_expired_counters()  # the runner is the web's janitor too
                 except DatabaseError as exc:
                     logger.warning("runner: database unavailable (%s); retrying", exc)
                     close_old_connections()
