@@ -20,6 +20,7 @@ install: $(VENV)/.installed
 # the sandbox demo seeded on first run; the web server and the session runner together
 # (Procfile, run by honcho; Ctrl-C stops both).
 run: export DEBUG ?= 1
+run: export LOG_FORMAT ?= text
 run: export HOST := $(HOST)
 run: install
 	$(BIN)/python manage.py migrate --noinput

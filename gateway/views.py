@@ -1,8 +1,10 @@
 """Endpoints of the gateway itself: health and the /api/ catch-all."""
 
+from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
 
+from gateway import http
 from gateway.errors import json_error
 
 
@@ -12,13 +14,18 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 
 def readyz(request: HttpRequest) -> JsonResponse:
-    """The process can do useful work: its database answers."""
+    """The process can do useful work: its database and the session runner answer."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
     except DatabaseError:
         return json_error(503, "database_unavailable", "the database cannot be reached")
-    return JsonResponse({"status": "ok", "database": "ok"})
+    if not settings.GATEWAY_RUNNER_IN_PROCESS:
+        try:
+            http.get_json(f"{settings.GATEWAY_RUNNER_URL.rstrip('/')}/healthz", timeout=1)
+        except http.OutboundError:
+            return json_error(503, "runner_unavailable", "the session runner cannot be reached")
+    return JsonResponse({"status": "ok", "database": "ok", "runner": "ok"})
 
 
 def api_not_found(request: HttpRequest) -> JsonResponse:

@@ -11,6 +11,8 @@ os.environ.setdefault("GATEWAY_DATA_DIR", tempfile.mkdtemp(prefix="gateway-test-
 # Live actions run through the runner's supervisor inside the test process; the tests
 # that need a real runner process start `runsessions` themselves.
 os.environ.setdefault("GATEWAY_RUNNER_IN_PROCESS", "1")
+# The test client and live server speak plain HTTP.
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 
 from gateway.settings import *  # noqa: F403
 

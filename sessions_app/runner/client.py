@@ -4,7 +4,7 @@ from typing import Any
 
 from django.conf import settings
 
-from gateway import http
+from gateway import http, request_context
 from gateway.exceptions import RemoteError, RunnerUnavailable, WhatsAppTimedOut
 from sessions_app.runner.protocol import TIMEOUTS, runner_secret
 
@@ -16,7 +16,10 @@ def call_runner(session_id: str, action: str, payload: dict[str, Any]) -> dict[s
             url,
             payload,
             timeout=TIMEOUTS[action],
-            headers={"Authorization": f"Bearer {runner_secret()}"},
+            headers={
+                "Authorization": f"Bearer {runner_secret()}",
+                request_context.HEADER: request_context.request_id.get(),
+            },
         )
     except http.OutboundError as exc:
         if exc.unreachable:

@@ -11,6 +11,7 @@ from django.db import close_old_connections, connections
 
 from gateway.errors import STATUS_BY_CODE, envelope
 from gateway.exceptions import GatewayError
+from gateway.request_context import HEADER, accept_or_make, request_id
 from sessions_app.runner.protocol import ACTIONS, authorised
 from sessions_app.runner.supervisor import Supervisor
 
@@ -77,6 +78,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, envelope("validation_error", f"bad runner request: {exc}"))
             return
         close_old_connections()
+        request_id.set(accept_or_make(self.headers.get(HEADER)))
         try:
             result = self.server.supervisor.perform(match["session"], match["action"], payload)
         except GatewayError as exc:

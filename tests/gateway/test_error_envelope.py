@@ -79,4 +79,9 @@ class TestHealth:
         assert client.get("/healthz").json() == {"status": "ok"}
 
     def test_readyz(self, client):
-        assert client.get("/readyz").json() == {"status": "ok", "database": "ok"}
+        assert client.get("/readyz").json() == {"status": "ok", "database": "ok", "runner": "ok"}
+
+    def test_readyz_without_the_runner_is_503(self, client, settings):
+        settings.GATEWAY_RUNNER_IN_PROCESS = False
+        settings.GATEWAY_RUNNER_URL = "http://127.0.0.1:9"  # nothing listens there
+        assert_error(client.get("/readyz"), 503, "runner_unavailable")

@@ -1,0 +1,95 @@
+"""Operations: request ids, JSON logs, no secret in any log, `check --deploy` clean."""
+
+import json
+import logging
+import subprocess
+import sys
+
+import pytest
+from django.test import Client
+
+from gateway.logging import JsonFormatter, RequestIdFilter
+from tests.processes import ROOT
+
+
+@pytest.mark.django_db
+class TestRequestId:
+    def test_every_response_has_one(self, api, session):
+        first = api.get(f"/api/v1/sessions/{session.id}/groups")
+        second = Client().get("/api/v1/nope")
+        assert len(first["X-Request-Id"]) == 32
+        assert second["X-Request-Id"] and second["X-Request-Id"] != first["X-Request-Id"]
+
+    def test_a_proxys_id_is_kept_and_a_bad_one_replaced(self):
+        assert Client().get("/healthz", HTTP_X_REQUEST_ID="lb-1234.abc")["X-Request-Id"] == (
+            "lb-1234.abc"
+        )
+        assert Client().get("/healthz", HTTP_X_REQUEST_ID="bad id\n")["X-Request-Id"] != (
+            "bad id\n"
+        )
+
+    def test_log_lines_are_json_with_the_request_id(self, api, session, caplog):
+        caplog.set_level(logging.WARNING, logger="django.request")
+        response = api.get("/api/v1/sessions/01HZ0SESSION0000000000000Z/groups")
+        record = next(r for r in caplog.records if r.name == "django.request")
+        RequestIdFilter().filter(record)  # what the console handler does
+        line = json.loads(JsonFormatter().format(record))
+        assert line["level"] == "WARNING"
+        assert "Not Found" in line["message"]
+        assert set(line) >= {"time", "logger", "message", "request_id"}
+        assert response["X-Request-Id"]
+
+
+@pytest.mark.django_db
+def test_no_key_or_token_ever_reaches_the_logs(api, session, issue_token, org, caplog, settings):
+    """Every log record at every level during successes, refusals and failures."""
+    caplog.set_level(logging.DEBUG)
+    key = issue_token(org, "read")
+    revoked_key = issue_token(org, "read")
+    from auth_app.models import ApiKey
+    from auth_app.services import api_key_revoke
+
+    api_key_revoke(api_key=ApiKey.objects.order_by("-id").first())
+    fake_jwt = "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+    url = f"/api/v1/sessions/{session.id}/groups"
+    for token in (key, revoked_key, fake_jwt, key[:-2] + "zz"):
+        client = Client()
+        client.get(url, HTTP_AUTHORIZATION=f"Bearer {token}")
+        client.post(
+            url, "{bad json", content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
+        )
+    settings.GATEWAY_RUNNER_IN_PROCESS = False
+    settings.GATEWAY_RUNNER_URL = "http://127.0.0.1:9"
+    Client().post(
+        url,
+        {"name": "T", "participants": ["15551234567@s.whatsapp.net"]},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {key}",
+    )
+    logged = "\n".join(
+        f"{r.getMessage()} {r.args!r} {getattr(r, 'request', '')!r}" for r in caplog.records
+    )
+    assert caplog.records  # something was logged: the check below is not vacuous
+    for secret in (key, revoked_key, fake_jwt, key.split("_", 2)[2]):
+        assert secret not in logged
+
+
+def test_check_deploy_is_clean_under_production_settings(tmp_path):
+    env = {
+        "DJANGO_SETTINGS_MODULE": "gateway.settings",
+        "SECRET_KEY": "k3y-" + "x7Qz" * 16,
+        "ALLOWED_HOSTS": "gateway.example.com",
+        "GATEWAY_DATA_DIR": str(tmp_path),
+        "PATH": "/usr/bin:/bin",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
