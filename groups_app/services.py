@@ -1,9 +1,10 @@
 """Operations on groups: live actions through the session's engine, and the store."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.utils import timezone
 
 from gateway.exceptions import InvalidInput
 from groups_app.models import Group, GroupParticipant
@@ -12,6 +13,8 @@ from sessions_app import live
 from sessions_app.engines.types import GroupInfo
 from sessions_app.exceptions import SessionNotConnected
 from sessions_app.models import WhatsAppSession
+
+REMOVAL_GRACE = timedelta(minutes=1)
 
 _STORED_FIELDS = [
     "subject",
@@ -76,24 +79,38 @@ def group_sync(*, session: WhatsAppSession) -> SyncResult:
     """Refreshes the session's stored groups from WhatsApp (a live action)."""
     if not session.is_connected:
         raise SessionNotConnected(details={"status": session.status})
+    fetch_started = timezone.now()
     infos = live.sync_groups(session_id=session.id)
-    return group_store_synced(session_id=session.id, infos=infos, complete=True)
+    return group_store_synced(
+        session_id=session.id, infos=infos, complete=True, fetch_started=fetch_started
+    )
 
 
-def group_store_synced(*, session_id: str, infos: list[GroupInfo], complete: bool) -> SyncResult:
+def group_store_synced(
+    *,
+    session_id: str,
+    infos: list[GroupInfo],
+    complete: bool,
+    fetch_started: datetime | None = None,
+) -> SyncResult:
     """Stores groups WhatsApp reported. ``complete``: these are all the account's groups,
-    so stored groups not among them (left, deleted) are removed."""
+    so stored groups not among them (left, deleted) are removed — but only those not
+    stored since ``fetch_started``: a group created while the list was being fetched is
+    not in it, and must not be removed (the race a sync runs against creations). A group
+    stored within REMOVAL_GRACE before the fetch is kept too: its row can be stamped
+    before the fetch yet committed after it; the next sync removes it if it is gone."""
     session = WhatsAppSession(pk=session_id)
     with transaction.atomic():
         for info in infos:
             group_store(session=session, info=info)
         removed = 0
         if complete:
-            _, deleted = (
-                Group.objects.filter(session_id=session_id)
-                .exclude(jid__in=[info.jid for info in infos])
-                .delete()
+            gone = Group.objects.filter(session_id=session_id).exclude(
+                jid__in=[info.jid for info in infos]
             )
+            if fetch_started is not None:
+                gone = gone.filter(updated_at__lt=fetch_started - REMOVAL_GRACE)
+            _, deleted = gone.delete()
             removed = deleted.get(Group._meta.label, 0)
     return SyncResult(stored=len(infos), removed=removed)
 

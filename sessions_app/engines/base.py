@@ -29,9 +29,11 @@ class StateSink(Protocol):
 
     def qr(self, code: str, expires_at: datetime) -> None: ...
 
-    def groups(self, infos: list[GroupInfo], *, complete: bool) -> None:
+    def groups(
+        self, infos: list[GroupInfo], *, complete: bool, fetch_started: datetime | None = None
+    ) -> None:
         """Groups as WhatsApp reported them; ``complete`` when this is every joined group
-        (a full sync: stored groups not listed are gone)."""
+        (a full sync, fetched from ``fetch_started``: stored groups not listed are gone)."""
 
 
 # Called by a live session when its connection ended; True asks for a retry with backoff.

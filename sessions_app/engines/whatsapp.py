@@ -356,12 +356,13 @@ class WhatsAppLiveSession:
             )
 
     def _sync_groups(self) -> None:
+        fetch_started = timezone.now()
         try:
             infos = self.joined_groups()
         except Exception as exc:
             logger.warning("session %s: group sync failed: %s", self.session_id, exc)
             return
-        self._sink.groups(infos, complete=True)
+        self._sink.groups(infos, complete=True, fetch_started=fetch_started)
 
     def _refresh_group(self, group_jid: str) -> None:
         from neonize.utils.jid import build_jid

@@ -35,5 +35,12 @@ class DatabaseSink:
     def qr(self, code: str, expires_at: datetime) -> None:
         session_record_qr(session_id=self.session_id, code=code, expires_at=expires_at)
 
-    def groups(self, infos: list[GroupInfo], *, complete: bool) -> None:
-        group_store_synced(session_id=self.session_id, infos=infos, complete=complete)
+    def groups(
+        self, infos: list[GroupInfo], *, complete: bool, fetch_started: datetime | None = None
+    ) -> None:
+        group_store_synced(
+            session_id=self.session_id,
+            infos=infos,
+            complete=complete,
+            fetch_started=fetch_started,
+        )

@@ -165,3 +165,28 @@ class TestGet:
         response = api.post(f"{list_url(session.id)}/{group.jid}", {}, format="json")
         assert_error(response, 405, "method_not_allowed")
         assert "GET" in response["Allow"]
+
+
+@pytest.mark.django_db
+def test_a_complete_sync_removes_groups_left_but_keeps_ones_just_created():
+    from django.utils import timezone
+
+    from groups_app.models import Group
+    from groups_app.selectors import group_infos
+    from groups_app.services import group_store_synced
+
+    session = GroupFactory().session
+    left = Group.objects.get(session=session)
+    kept = GroupFactory(session=session)
+    just_created = GroupFactory(session=session)
+    Group.objects.filter(pk__in=[left.pk, kept.pk]).update(
+        updated_at=timezone.now() - timezone.timedelta(minutes=5)
+    )
+    reported = [info for info in group_infos(session_id=session.id) if info.jid == kept.jid]
+
+    result = group_store_synced(
+        session_id=session.id, infos=reported, complete=True, fetch_started=timezone.now()
+    )
+
+    assert (result.stored, result.removed) == (1, 1)
+    assert set(Group.objects.values_list("jid", flat=True)) == {kept.jid, just_created.jid}
