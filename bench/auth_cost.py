@@ -22,6 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SECRET_KEY", "bench-only-secret")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
+os.environ.setdefault("GATEWAY_RATE_LIMIT_READ", "off")
+os.environ.setdefault("LOG_LEVEL", "ERROR")
 os.environ.setdefault("GATEWAY_DATA_DIR", tempfile.mkdtemp(prefix="gateway-bench-"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gateway.settings")
 

@@ -94,3 +94,21 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
 def drop_trailing_slash_aliases(endpoints: list[tuple], **kwargs: object) -> list[tuple]:
     """Routes accept an optional trailing slash; the schema lists each path once, without."""
     return [endpoint for endpoint in endpoints if not endpoint[0].endswith("/")]
+
+
+NO_NUL_PATTERN = r"^[^\u0000]*$"
+# Required text: not only whitespace either (it is trimmed, then must not be empty).
+NO_NUL_NOT_BLANK_PATTERN = r"^(?=[^\u0000]*\S)[^\u0000]*$"
+
+
+def strings_without_nul(result: dict, **kwargs: object) -> dict:
+    """Request strings may not contain NUL (DRF refuses it; PostgreSQL cannot store it):
+    the schema says so, so generated clients and fuzzers agree with the server."""
+    for name, component in result.get("components", {}).get("schemas", {}).items():
+        if not name.endswith("Request"):
+            continue
+        for prop in component.get("properties", {}).values():
+            if prop.get("type") == "string" and "pattern" not in prop and "enum" not in prop:
+                blank_refused = prop.get("minLength", 0) >= 1
+                prop["pattern"] = NO_NUL_NOT_BLANK_PATTERN if blank_refused else NO_NUL_PATTERN
+    return result

@@ -12,8 +12,12 @@ from auth_app.capabilities import Capability
 from gateway.pagination import GatewayCursorPagination
 from gateway.requests import json_body
 from gateway.schema import error_responses
-from groups_app.selectors import group_get, group_list
-from groups_app.serializers import GroupCreateInputSerializer, GroupInfoSerializer
+from groups_app.selectors import group_get, group_info_rows
+from groups_app.serializers import (
+    GroupCreateInputSerializer,
+    GroupInfoSerializer,
+    group_info,
+)
 from groups_app.services import group_create, group_sync
 from sessions_app.live_actions import perform_live
 from sessions_app.models import LiveAction
@@ -129,8 +133,8 @@ class GroupViewSet(viewsets.GenericViewSet):
 
     def list(self, request: Request, session: str) -> Response:
         whatsapp_session = session_get(organization=request.user.organization, session_id=session)
-        page = self.paginate_queryset(group_list(session=whatsapp_session))
-        return self.get_paginated_response(GroupInfoSerializer(page, many=True).data)
+        page = self.paginate_queryset(group_info_rows(session=whatsapp_session))
+        return self.get_paginated_response([group_info(row) for row in page])
 
     @extend_schema(
         operation_id="syncGroups",

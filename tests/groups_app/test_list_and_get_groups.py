@@ -190,3 +190,12 @@ def test_a_complete_sync_removes_groups_left_but_keeps_ones_just_created():
 
     assert (result.stored, result.removed) == (1, 1)
     assert set(Group.objects.values_list("jid", flat=True)) == {kept.jid, just_created.jid}
+
+
+@pytest.mark.django_db
+def test_the_list_rows_match_the_serializer_exactly(api, session):
+    from groups_app.serializers import GroupInfoSerializer
+
+    group = GroupFactory(session=session, description="d", is_locked=True, participant_count=9)
+    listed = api.get(list_url(session.id)).json()["results"]
+    assert listed == [GroupInfoSerializer(group).data]
