@@ -323,14 +323,7 @@ class TestThroughTheRunnerProtocol:
         fake = FakeNeonizeClient()
 
         def factory(session, *, sink, on_ended, allow_whatsapp):
-            return WhatsAppLiveSession(
-                session_id=session.id,
-                name=session.name,
-                jid=session.jid,
-                sink=sink,
-                on_ended=on_ended,
-                client_factory=lambda location: fake,
-            )
+            return live_on(session, fake, on_ended=on_ended)
 
         supervisor = Supervisor(factory=factory)
         with socket.socket() as probe:
