@@ -1,6 +1,6 @@
 """Resolves an API key to a principal."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
@@ -39,7 +39,7 @@ def resolve(token: str) -> Principal:
     )
 
 
-def _touch(api_key: ApiKey, now: "timezone.datetime") -> None:
+def _touch(api_key: ApiKey, now: datetime) -> None:
     """Records use at most once per interval, so reads do not turn into writes.
 
     The conditional UPDATE makes concurrent requests write at most once between them.

@@ -8,7 +8,7 @@ from django.utils.html import format_html
 from gateway.exceptions import GatewayError, RunnerUnavailable
 from groups_app.models import Group
 from groups_app.services import group_sync
-from sessions_app.models import LiveActionRecord, WhatsAppSession
+from sessions_app.models import LiveActionRecord, SessionEvent, WhatsAppSession
 from sessions_app.services import session_connect, session_create, session_logout
 
 
@@ -28,6 +28,16 @@ class StoredGroupInline(admin.TabularInline):
     show_change_link = True
     ordering = ["-id"]
     verbose_name_plural = "stored groups"
+
+
+class SessionEventInline(admin.TabularInline):
+    model = SessionEvent
+    fields = ["at", "status", "reason"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    verbose_name_plural = "connection history (newest first)"
 
 
 @admin.register(WhatsAppSession)
@@ -60,7 +70,7 @@ class WhatsAppSessionAdmin(admin.ModelAdmin):
         "updated_at",
     ]
     fields = ["organization", "name", "engine", *readonly_fields]
-    inlines = [StoredGroupInline]
+    inlines = [SessionEventInline, StoredGroupInline]
     actions = ["connect", "sync_groups", "log_out"]
     list_per_page = 100
 

@@ -120,3 +120,21 @@ class LiveActionRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} on {self.session_ref} ({self.state})"
+
+
+class SessionEvent(models.Model):
+    """Connection history: one row per status change, newest kept (see HISTORY_KEPT)."""
+
+    HISTORY_KEPT = 100
+
+    session = models.ForeignKey(WhatsAppSession, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=16, choices=SessionStatus.choices)
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["session", "-at"], name="session_event_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.status}"

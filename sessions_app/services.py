@@ -14,7 +14,7 @@ from auth_app.models import Organization
 from gateway.exceptions import Conflict, InvalidInput, RunnerUnavailable
 from sessions_app import device_store, live
 from sessions_app.exceptions import SessionNotConnected
-from sessions_app.models import Engine, SessionStatus, WhatsAppSession
+from sessions_app.models import Engine, SessionEvent, SessionStatus, WhatsAppSession
 
 # After these the operator must act; connecting again starts afresh.
 _TERMINAL = {SessionStatus.LOGGED_OUT, SessionStatus.BANNED, SessionStatus.FAILED}
@@ -140,6 +140,7 @@ def session_record_status(
     if not keep_connecting:
         updates["desired_connected"] = False
     with transaction.atomic():
+        _record_event(session_id=session_id, status=status, reason=reason)
         if status == SessionStatus.CONNECTED:
             # "Connected since": set on the transition, kept while it stays connected.
             WhatsAppSession.objects.filter(pk=session_id).exclude(
@@ -149,11 +150,35 @@ def session_record_status(
 
 
 def session_record_qr(*, session_id: str, code: str, expires_at: datetime) -> None:
-    WhatsAppSession.objects.filter(pk=session_id).update(
-        status=SessionStatus.PAIRING,
-        status_reason="waiting for the QR to be scanned (or a pairing code)",
-        qr_code=code,
-        qr_expires_at=expires_at,
-        last_seen_at=timezone.now(),
-        updated_at=timezone.now(),
+    reason = "waiting for the QR to be scanned (or a pairing code)"
+    with transaction.atomic():
+        _record_event(session_id=session_id, status=SessionStatus.PAIRING, reason=reason)
+        WhatsAppSession.objects.filter(pk=session_id).update(
+            status=SessionStatus.PAIRING,
+            status_reason=reason,
+            qr_code=code,
+            qr_expires_at=expires_at,
+            last_seen_at=timezone.now(),
+            updated_at=timezone.now(),
+        )
+
+
+def _record_event(*, session_id: str, status: str, reason: str) -> None:
+    """Appends to the connection history when the status or its reason changes (a QR
+    rotating or a repeated report is not news), keeping the newest HISTORY_KEPT."""
+    current = (
+        WhatsAppSession.objects.select_for_update()
+        .filter(pk=session_id)
+        .values_list("status", "status_reason")
+        .first()
     )
+    if current is None or current == (status, reason):
+        return
+    SessionEvent.objects.create(session_id=session_id, status=status, reason=reason)
+    stale = list(
+        SessionEvent.objects.filter(session_id=session_id).values_list("id", flat=True)[
+            SessionEvent.HISTORY_KEPT :
+        ]
+    )
+    if stale:
+        SessionEvent.objects.filter(id__in=stale).delete()

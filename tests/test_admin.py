@@ -131,12 +131,19 @@ class TestSessions:
         page = staff.get(changelist("sessions_app_whatsappsession") + f"?q={session.jid}")
         assert "Findme" in page.content.decode() and "Other" not in page.content.decode()
 
-    def test_detail_shows_stored_groups(self, staff):
+    def test_detail_shows_stored_groups_and_connection_history(self, staff):
+        from sessions_app.services import session_record_status
+
         session = WhatsAppSessionFactory()
         GroupFactory(session=session, subject="Night shift")
+        session_record_status(
+            session_id=session.id, status=SessionStatus.DISCONNECTED, reason="keepalive timeout"
+        )
         page = staff.get(reverse("admin:sessions_app_whatsappsession_change", args=[session.pk]))
         assert page.status_code == 200
         assert "Night shift" in page.content.decode()
+        assert "connection history" in page.content.decode().lower()
+        assert "keepalive timeout" in page.content.decode()
 
     def action(self, staff, name, sessions):
         return staff.post(
@@ -263,6 +270,8 @@ def test_adding_a_session_in_the_admin_uses_the_service(staff):
             "engine": "sandbox",
             "groups-TOTAL_FORMS": "0",
             "groups-INITIAL_FORMS": "0",
+            "events-TOTAL_FORMS": "0",
+            "events-INITIAL_FORMS": "0",
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]

@@ -106,3 +106,42 @@ def test_logout_unlinks_and_stops_connecting():
     assert session.status == SessionStatus.LOGGED_OUT
     assert session.desired_connected is False
     assert session.jid == ""
+
+
+@pytest.mark.django_db
+def test_connection_history_records_each_change_once():
+    from sessions_app.models import SessionEvent
+    from sessions_app.services import session_record_qr, session_record_status
+
+    session = WhatsAppSessionFactory(fresh=True, engine=Engine.WHATSAPP)
+    expires = session.created_at
+    session_record_status(session_id=session.id, status=SessionStatus.CONNECTING)
+    session_record_qr(session_id=session.id, code="2@a", expires_at=expires)
+    session_record_qr(session_id=session.id, code="2@b", expires_at=expires)  # rotation
+    session_record_status(session_id=session.id, status=SessionStatus.CONNECTED)
+    session_record_status(session_id=session.id, status=SessionStatus.CONNECTED)  # repeat
+    session_record_status(
+        session_id=session.id, status=SessionStatus.DISCONNECTED, reason="connection lost"
+    )
+    history = list(SessionEvent.objects.filter(session=session).order_by("id"))
+    assert [(e.status, e.reason) for e in history] == [
+        ("connecting", ""),
+        ("pairing", "waiting for the QR to be scanned (or a pairing code)"),
+        ("connected", ""),
+        ("disconnected", "connection lost"),
+    ]
+
+
+@pytest.mark.django_db
+def test_connection_history_keeps_the_newest():
+    from sessions_app.models import SessionEvent
+    from sessions_app.services import session_record_status
+
+    session = WhatsAppSessionFactory()
+    for n in range(SessionEvent.HISTORY_KEPT + 5):
+        session_record_status(
+            session_id=session.id, status=SessionStatus.DISCONNECTED, reason=f"drop {n}"
+        )
+    events = SessionEvent.objects.filter(session=session)
+    assert events.count() == SessionEvent.HISTORY_KEPT
+    assert events.first().reason == f"drop {SessionEvent.HISTORY_KEPT + 4}"
