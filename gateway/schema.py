@@ -1,6 +1,11 @@
 """OpenAPI pieces shared by every endpoint: the error envelope and its responses."""
 
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    inline_serializer,
+)
 from rest_framework import serializers
 
 from gateway.errors import STATUS_BY_CODE
@@ -39,8 +44,14 @@ _DESCRIPTIONS: dict[int, tuple[str, str, str]] = {
     ),
     409: (
         "conflict",
-        "The session is not in a state for this action (e.g. QR asked while not pairing).",
+        "The session is not in a state for this action (e.g. QR asked while not pairing), "
+        "or idempotency_in_progress: a request with this Idempotency-Key is still running.",
         "no pairing QR: the session is not pairing",
+    ),
+    422: (
+        "idempotency_key_reused",
+        "This Idempotency-Key was used with a different request.",
+        "this Idempotency-Key was used with a different request",
     ),
     413: ("payload_too_large", "The body is over the size limit.", "request body is too large"),
     415: (
@@ -70,6 +81,20 @@ _DESCRIPTIONS: dict[int, tuple[str, str, str]] = {
         "WhatsApp did not answer in time; the outcome is unknown",
     ),
 }
+
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key",
+    {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
+    OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "Makes a retry safe for 24 hours: the same key with the same request replays the "
+        "first answer (with `Idempotent-Replayed: true`) instead of acting again; with a "
+        "different request, 422; while the first still runs, 409. 1 to 255 visible ASCII "
+        "characters, scoped to your organization."
+    ),
+)
 
 
 def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:

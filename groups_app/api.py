@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from auth_app.capabilities import Capability
 from gateway.pagination import GatewayCursorPagination
 from gateway.requests import json_body
-from gateway.schema import error_responses
+from gateway.schema import IDEMPOTENCY_KEY, error_responses
 from groups_app.selectors import group_get, group_info_rows
 from groups_app.serializers import (
     GroupCreateInputSerializer,
@@ -75,11 +75,11 @@ Not idempotent — calling twice creates two distinct groups.
         summary="Create a group",
         description=CREATE_DESCRIPTION,
         tags=["Groups"],
-        parameters=[CREATE_SESSION_PARAMETER],
+        parameters=[CREATE_SESSION_PARAMETER, IDEMPOTENCY_KEY],
         request=GroupCreateInputSerializer,
         responses={
             201: GroupInfoSerializer,
-            **error_responses(400, 401, 403, 404, 413, 415, 429, 501, 502, 503, 504),
+            **error_responses(400, 401, 403, 404, 409, 413, 415, 422, 429, 501, 502, 503, 504),
         },
     ),
     list=extend_schema(
@@ -91,7 +91,10 @@ Not idempotent — calling twice creates two distinct groups.
         ),
         tags=["Groups"],
         parameters=[SESSION_PARAMETER],
-        responses={200: GroupInfoSerializer(many=True), **error_responses(400, 401, 403, 404)},
+        responses={
+            200: GroupInfoSerializer(many=True),
+            **error_responses(400, 401, 403, 404, 429),
+        },
     ),
     retrieve=extend_schema(
         operation_id="getGroup",
@@ -99,7 +102,7 @@ Not idempotent — calling twice creates two distinct groups.
         description=("One stored group of the session. **Capability:** requires `read`."),
         tags=["Groups"],
         parameters=[SESSION_PARAMETER, GROUP_PARAMETER],
-        responses={200: GroupInfoSerializer, **error_responses(401, 403, 404)},
+        responses={200: GroupInfoSerializer, **error_responses(401, 403, 404, 429)},
     ),
 )
 class GroupViewSet(viewsets.GenericViewSet):
@@ -145,11 +148,11 @@ class GroupViewSet(viewsets.GenericViewSet):
             "runner also does this on every connect. **Capability:** `send`."
         ),
         tags=["Groups"],
-        parameters=[SESSION_PARAMETER],
+        parameters=[SESSION_PARAMETER, IDEMPOTENCY_KEY],
         request=None,
         responses={
             200: GroupSyncSerializer,
-            **error_responses(401, 403, 404, 429, 501, 502, 503, 504),
+            **error_responses(400, 401, 403, 404, 409, 422, 429, 501, 502, 503, 504),
         },
     )
     def sync(self, request: Request, session: str) -> Response:

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from auth_app.capabilities import Capability
 from gateway.pagination import NewestFirstPagination
 from gateway.requests import json_body
-from gateway.schema import error_responses
+from gateway.schema import IDEMPOTENCY_KEY, error_responses
 from sessions_app.live_actions import perform_live
 from sessions_app.models import LiveAction, WhatsAppSession
 from sessions_app.renderers import PngRenderer, SvgRenderer
@@ -73,7 +73,7 @@ class SessionViewSet(viewsets.GenericViewSet):
         summary="List sessions",
         description="Your organization's sessions, newest first. **Capability:** `read`.",
         tags=TAGS,
-        responses={200: SessionSerializer(many=True), **error_responses(400, 401, 403)},
+        responses={200: SessionSerializer(many=True), **error_responses(400, 401, 403, 429)},
     )
     def list(self, request: Request) -> Response:
         page = self.paginate_queryset(session_list(organization=request.user.organization))
@@ -89,7 +89,7 @@ class SessionViewSet(viewsets.GenericViewSet):
         ),
         tags=TAGS,
         request=SessionCreateInputSerializer,
-        responses={201: SessionSerializer, **error_responses(400, 401, 403, 415)},
+        responses={201: SessionSerializer, **error_responses(400, 401, 403, 413, 415, 429)},
     )
     def create(self, request: Request) -> Response:
         payload = SessionCreateInputSerializer(data=json_body(request))
@@ -103,7 +103,7 @@ class SessionViewSet(viewsets.GenericViewSet):
         description="One session with its connection state. **Capability:** `read`.",
         tags=TAGS,
         parameters=[SESSION],
-        responses={200: SessionSerializer, **error_responses(401, 403, 404)},
+        responses={200: SessionSerializer, **error_responses(401, 403, 404, 429)},
     )
     def retrieve(self, request: Request, session: str) -> Response:
         return Response(SessionSerializer(self._session(request, session)).data)
@@ -118,7 +118,7 @@ class SessionViewSet(viewsets.GenericViewSet):
         ),
         tags=TAGS,
         parameters=[SESSION],
-        responses={204: None, **error_responses(401, 403, 404, 409, 502, 503, 504)},
+        responses={204: None, **error_responses(401, 403, 404, 409, 429, 502, 503, 504)},
     )
     def destroy(self, request: Request, session: str) -> Response:
         session_delete(session=self._session(request, session))
@@ -134,9 +134,12 @@ class SessionViewSet(viewsets.GenericViewSet):
             "starts. **Capability:** `manage`."
         ),
         tags=TAGS,
-        parameters=[SESSION],
+        parameters=[SESSION, IDEMPOTENCY_KEY],
         request=None,
-        responses={202: SessionSerializer, **error_responses(401, 403, 404, 503)},
+        responses={
+            202: SessionSerializer,
+            **error_responses(400, 401, 403, 404, 409, 422, 429, 503, 504),
+        },
     )
     @action(detail=True, methods=["post"])
     def connect(self, request: Request, session: str) -> Response:
@@ -161,7 +164,7 @@ class SessionViewSet(viewsets.GenericViewSet):
         parameters=[SESSION],
         responses={
             200: OpenApiResponse(QrSerializer, description="JSON, SVG or PNG by Accept"),
-            **error_responses(401, 403, 404, 409),
+            **error_responses(401, 403, 404, 409, 429),
         },
     )
     @action(detail=True, methods=["get"])
@@ -186,9 +189,12 @@ class SessionViewSet(viewsets.GenericViewSet):
             "**Capability:** `manage`."
         ),
         tags=TAGS,
-        parameters=[SESSION],
+        parameters=[SESSION, IDEMPOTENCY_KEY],
         request=PairCodeInputSerializer,
-        responses={200: PairCodeSerializer, **error_responses(400, 401, 403, 404, 409, 502, 503)},
+        responses={
+            200: PairCodeSerializer,
+            **error_responses(400, 401, 403, 404, 409, 413, 415, 422, 429, 502, 503, 504),
+        },
     )
     @action(detail=True, methods=["post"], url_path="pair-code")
     def pair_code(self, request: Request, session: str) -> Response:
@@ -211,9 +217,12 @@ class SessionViewSet(viewsets.GenericViewSet):
             "connected) and stops connecting it. **Capability:** `manage`."
         ),
         tags=TAGS,
-        parameters=[SESSION],
+        parameters=[SESSION, IDEMPOTENCY_KEY],
         request=None,
-        responses={200: SessionSerializer, **error_responses(401, 403, 404, 409, 501, 502, 503)},
+        responses={
+            200: SessionSerializer,
+            **error_responses(400, 401, 403, 404, 409, 422, 429, 501, 502, 503, 504),
+        },
     )
     @action(detail=True, methods=["post"])
     def logout(self, request: Request, session: str) -> Response:

@@ -114,10 +114,24 @@ def test_list_is_a_cursor_page_of_group_info(schema):
         (
             GROUPS,
             "post",
-            {"400", "401", "403", "404", "413", "415", "429", "501", "502", "503", "504"},
+            {
+                "400",
+                "401",
+                "403",
+                "404",
+                "409",
+                "413",
+                "415",
+                "422",
+                "429",
+                "501",
+                "502",
+                "503",
+                "504",
+            },
         ),
-        (GROUPS, "get", {"400", "401", "403", "404"}),
-        (GROUP, "get", {"401", "403", "404"}),
+        (GROUPS, "get", {"400", "401", "403", "404", "429"}),
+        (GROUP, "get", {"401", "403", "404", "429"}),
     ],
 )
 def test_documented_errors_use_the_envelope(schema, path, method, statuses):
@@ -148,3 +162,18 @@ def test_swagger_ui_is_served_without_a_cdn():
     page = response.content.decode()
     assert "swagger-ui" in page
     assert "cdn.jsdelivr.net" not in page
+
+
+def test_live_posts_document_the_idempotency_key(schema):
+    live = [
+        (GROUPS, "post"),
+        (GROUPS + "/sync", "post"),
+        ("/api/v1/sessions/{session}/connect", "post"),
+        ("/api/v1/sessions/{session}/logout", "post"),
+        ("/api/v1/sessions/{session}/pair-code", "post"),
+    ]
+    for path, method in live:
+        operation = schema["paths"][path][method]
+        headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
+        assert headers == {"Idempotency-Key"}, path
+        assert {"409", "422"} <= set(operation["responses"]), path
