@@ -15,6 +15,8 @@ from django.contrib.auth.models import User
 
 from auth_app import keys
 from auth_app.models import ApiKey
+from sessions_app.models import SessionStatus
+from sessions_app.services import session_record_status
 from tests.factories import GroupFactory, OrganizationFactory, WhatsAppSessionFactory
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -107,11 +109,20 @@ def test_operator_walkthrough(browser, live_server):
     assert "connection failed: no route to host" in page
     shot(browser, "sessions")
 
-    # One session's page, with its stored groups.
+    # One session's page: its connection history and its stored groups.
+    session_record_status(
+        session_id=main.id,
+        status=SessionStatus.DISCONNECTED,
+        reason="connection lost; reconnecting automatically",
+    )
+    session_record_status(session_id=main.id, status=SessionStatus.CONNECTED)
+    browser.set_window_size(1600, 1900)
     browser.get(f"{live_server.url}/admin/sessions_app/whatsappsession/{main.pk}/change/")
     page = text(browser)
     assert "Night shift" in page and "Sales team" in page and "Elsewhere" not in page
+    assert "connection lost; reconnecting automatically" in page
     shot(browser, "session")
+    browser.set_window_size(1600, 1000)
 
     # The groups list filtered to that session.
     browser.get(f"{live_server.url}/admin/groups_app/group/?session__id__exact={main.pk}")
