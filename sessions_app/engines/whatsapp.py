@@ -28,7 +28,12 @@ from gateway.exceptions import Conflict, WhatsAppTimedOut
 from sessions_app import device_store, jids
 from sessions_app.engines.base import EndedCallback, StateSink
 from sessions_app.engines.types import GroupInfo
-from sessions_app.engines.whatsapp_mapping import group_info, jid_text, whatsapp_error
+from sessions_app.engines.whatsapp_mapping import (
+    device_for_account,
+    group_info,
+    jid_text,
+    whatsapp_error,
+)
 from sessions_app.exceptions import SessionNotConnected
 from sessions_app.models import SessionStatus
 
@@ -122,16 +127,13 @@ class WhatsAppLiveSession:
 
     def _neonize_client(self, location: str) -> Any:
         from neonize.client import ClientFactory, NewClient
-        from neonize.utils.jid import build_jid
 
         if device_store.is_shared():
             # One store for every session: name the device by its JID once paired. A JID
-            # the store does not hold aborts the process, so check before passing it.
-            known = {
-                jid_text(device.JID) for device in ClientFactory.get_all_devices_from_db(location)
-            }
-            if self.jid and self.jid in known:
-                return NewClient(location, jid=build_jid(jids.user_of(self.jid)))
+            # the store does not hold aborts the process, so pass only one it lists.
+            stored = device_for_account(ClientFactory.get_all_devices_from_db(location), self.jid)
+            if stored is not None:
+                return NewClient(location, jid=stored)
             return NewClient(location, uuid=self.session_id, new_device=True)
         # One store per session: its only device, or a fresh one to pair.
         return NewClient(location, uuid=self.session_id)

@@ -26,6 +26,19 @@ def jid_text(jid: Any) -> str:
     return f"{jid.User}@{jid.Server}"
 
 
+def device_for_account(devices: Any, account_jid: str) -> Any:
+    """In a shared device store, the stored device of this account, as neonize lists it
+    (``ClientFactory.get_all_devices_from_db``): its JID user carries the device part
+    (``15551234567:12``), which NewClient needs back as is. None when not stored."""
+    if not account_jid:
+        return None
+    number = account_jid.split("@", 1)[0]
+    for device in devices:
+        if re.split(r"[.:]", device.JID.User, maxsplit=1)[0] == number:
+            return device.JID
+    return None
+
+
 def _timestamp(seconds: float) -> datetime | None:
     return datetime.fromtimestamp(seconds, tz=UTC) if seconds else None
 
