@@ -26,13 +26,20 @@ def session_create(*, organization: Organization, engine: str, name: str = "") -
     return WhatsAppSession.objects.create(organization=organization, engine=engine, name=name)
 
 
+def _mark_wanted(session: WhatsAppSession) -> None:
+    updates: dict[str, object] = {"desired_connected": True, "updated_at": timezone.now()}
+    with transaction.atomic():
+        if session.status != SessionStatus.CONNECTED:
+            reason = "waiting for the runner"
+            _record_event(session_id=session.id, status=SessionStatus.CONNECTING, reason=reason)
+            updates.update(status=SessionStatus.CONNECTING, status_reason=reason)
+        WhatsAppSession.objects.filter(pk=session.pk).update(**updates)
+
+
 def session_want_connected(*, session: WhatsAppSession) -> WhatsAppSession:
     """Records that the session should be connected; the runner acts on it within
     seconds, or when it starts."""
-    updates: dict[str, object] = {"desired_connected": True, "updated_at": timezone.now()}
-    if session.status != SessionStatus.CONNECTED:
-        updates.update(status=SessionStatus.CONNECTING, status_reason="waiting for the runner")
-    WhatsAppSession.objects.filter(pk=session.pk).update(**updates)
+    _mark_wanted(session)
     session.refresh_from_db()
     return session
 
@@ -43,7 +50,7 @@ def session_connect(*, session: WhatsAppSession) -> WhatsAppSession:
     The wish is recorded first, so a runner that is down picks the session up when it
     starts; the caller still learns (RunnerUnavailable) that nothing happens until then.
     """
-    session_want_connected(session=session)
+    _mark_wanted(session)
     live.connect(session_id=session.id)
     session.refresh_from_db()
     return session
@@ -55,13 +62,8 @@ def session_logout(*, session: WhatsAppSession) -> WhatsAppSession:
         raise Conflict("session is already logged out")
     if not session.is_connected:
         raise SessionNotConnected(details={"status": session.status})
+    # The runner records the outcome (logged_out, no longer wanted) before it answers.
     live.logout(session_id=session.id)
-    session_record_status(
-        session_id=session.id,
-        status=SessionStatus.LOGGED_OUT,
-        reason="logged out by request",
-        keep_connecting=False,
-    )
     session.refresh_from_db()
     return session
 

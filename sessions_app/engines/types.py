@@ -12,12 +12,6 @@ ALREADY_MEMBER = 409
 
 
 @dataclass(frozen=True)
-class AccountInfo:
-    jid: str
-    push_name: str
-
-
-@dataclass(frozen=True)
 class ParticipantInfo:
     jid: str
     is_admin: bool = False

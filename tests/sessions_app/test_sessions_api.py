@@ -91,6 +91,9 @@ class TestConnect:
         session.refresh_from_db()
         assert session.desired_connected is True
         assert session.status == SessionStatus.CONNECTING
+        assert [(e.status, e.reason) for e in session.events.all()] == [
+            ("connecting", "waiting for the runner")
+        ]
 
     def test_needs_manage(self, client_for, org, session):
         assert_error(
