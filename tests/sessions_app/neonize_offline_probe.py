@@ -35,16 +35,8 @@ from sessions_app.engines.whatsapp import WhatsAppLiveSession  # noqa: E402
 from sessions_app.models import SessionStatus, WhatsAppSession  # noqa: E402
 from sessions_app.runner.sink import DatabaseSink  # noqa: E402
 from sessions_app.runner.supervisor import Supervisor  # noqa: E402
+from tests.processes import wait_for  # noqa: E402
 from tests.sessions_app.fake_whatsapp import complete  # noqa: E402
-
-
-def wait(condition, what: str, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise SystemExit(f"timed out waiting for {what}")
 
 
 def status(session_id: str) -> str:
@@ -74,7 +66,7 @@ def offline_live_session(session_id: str) -> tuple[WhatsAppLiveSession, object]:
         on_ended=ended.append,
     )
     live.start()
-    wait(lambda: ended == [True], f"{session_id}: the dial to fail")
+    wait_for(lambda: ended == [True], f"{session_id}: the dial to fail")
     # The failed dial ended the session's event worker (the runner would start a new live
     # session); open it again so the events injected below are handled.
     live._ensure_worker()
@@ -88,16 +80,16 @@ def main() -> None:
     # 1. Dial failure through the supervisor: disconnected with the reason, retry planned.
     supervisor = Supervisor()
     supervisor.start(dial)
-    wait(lambda: supervisor.retry_at(dial) is not None, "the retry to be scheduled")
+    wait_for(lambda: supervisor.retry_at(dial) is not None, "the retry to be scheduled")
     report["retry_in"] = round(supervisor.retry_at(dial) - time.monotonic())
     supervisor.stop_all(record=False)
 
     # 2. Pairing, connecting, a joined group, then a logout — injected events.
     live, client = offline_live_session(events)
     inject(client, PairStatusEv(ID=jid("15550001111"), Status=PairStatusEv.SUCCESS))
-    wait(lambda: WhatsAppSession.objects.get(pk=events).jid != "", "the paired jid")
+    wait_for(lambda: WhatsAppSession.objects.get(pk=events).jid != "", "the paired jid")
     inject(client, ConnectedEv(status=True))
-    wait(lambda: status(events) == SessionStatus.CONNECTED, "connected")
+    wait_for(lambda: status(events) == SessionStatus.CONNECTED, "connected")
     group = GroupInfo(
         JID=jid("120363000000000099", "g.us"),
         OwnerJID=jid("15550001111"),
@@ -112,22 +104,22 @@ def main() -> None:
     inject(client, JoinedGroupEv(GroupInfo=group))
     from groups_app.models import Group
 
-    wait(lambda: Group.objects.filter(jid="120363000000000099@g.us").exists(), "the group")
+    wait_for(lambda: Group.objects.filter(jid="120363000000000099@g.us").exists(), "the group")
     # The sync that followed ConnectedEv met a socket that is not there, and said so.
     try:
         live.joined_groups()
     except Exception as exc:
         report["call_on_dead_socket"] = type(exc).__name__
     inject(client, LoggedOutEv(Reason=ConnectFailureReason.Value("LOGGED_OUT")))
-    wait(lambda: status(events) == SessionStatus.LOGGED_OUT, "logged out")
+    wait_for(lambda: status(events) == SessionStatus.LOGGED_OUT, "logged out")
 
     # 3. Stream replaced and 4. temporary ban: terminal, each on its own session.
     _, client = offline_live_session(replaced)
     inject(client, StreamReplacedEv())
-    wait(lambda: status(replaced) == SessionStatus.FAILED, "stream replaced")
+    wait_for(lambda: status(replaced) == SessionStatus.FAILED, "stream replaced")
     _, client = offline_live_session(banned)
     inject(client, TemporaryBanEv(Code=TemporaryBanEv.CREATED_TOO_MANY_GROUPS, Expire=7200))
-    wait(lambda: status(banned) == SessionStatus.BANNED, "banned")
+    wait_for(lambda: status(banned) == SessionStatus.BANNED, "banned")
 
     report["finished"] = True
     print(json.dumps(report))

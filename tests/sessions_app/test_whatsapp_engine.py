@@ -1,9 +1,6 @@
 """The whatsapp engine with neonize's own protobufs and errors; the network is faked
 at the neonize client (tests/sessions_app/fake_whatsapp.py)."""
 
-import time
-from collections.abc import Callable
-
 import pytest
 from neonize.events import (
     DisconnectedEv,
@@ -33,16 +30,8 @@ from sessions_app.models import Engine, SessionStatus
 from sessions_app.runner.sink import DatabaseSink
 from sessions_app.runner.supervisor import Supervisor, backoff_delay
 from tests.factories import WhatsAppSessionFactory
+from tests.processes import wait_for
 from tests.sessions_app.fake_whatsapp import OWN, FakeNeonizeClient, group_proto, jid
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class TestMapping:
