@@ -61,7 +61,7 @@ def generate() -> tuple[str, str]:
 
 def parse(token: str) -> ParsedKey | None:
     """The key's parts, or None when it is not a well-formed key with a valid checksum."""
-    match = _KEY_RE.match(token)
+    match = _KEY_RE.fullmatch(token)
     if match is None:
         return None
     body = token[:-CHECKSUM_LENGTH]

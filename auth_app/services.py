@@ -27,7 +27,7 @@ class IssuedKey:
 def organization_create(
     *, slug: str, name: str = "", external_id: str | None = None
 ) -> Organization:
-    if not _SLUG_RE.match(slug):
+    if not _SLUG_RE.fullmatch(slug):
         raise InvalidInput(
             details={"slug": ["use 1-64 lowercase letters, digits and inner hyphens"]}
         )

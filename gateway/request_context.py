@@ -18,7 +18,7 @@ request_id: ContextVar[str] = ContextVar("request_id", default="-")
 
 
 def accept_or_make(incoming: str | None) -> str:
-    return incoming if incoming and _VALID.match(incoming) else uuid.uuid4().hex
+    return incoming if incoming and _VALID.fullmatch(incoming) else uuid.uuid4().hex
 
 
 class RequestIdMiddleware:

@@ -183,6 +183,9 @@ GATEWAY_RUNNER_SECRET = env_str("GATEWAY_RUNNER_SECRET")
 # Tests only: run the runner's supervisor inside the web process.
 GATEWAY_RUNNER_IN_PROCESS = env_bool("GATEWAY_RUNNER_IN_PROCESS", False)
 
+# Most sessions (attached numbers) one organization may hold.
+GATEWAY_MAX_SESSIONS_PER_ORG = env_int("GATEWAY_MAX_SESSIONS_PER_ORG", 50)
+
 # WhatsApp device keys (sessions_app/device_store.py): "" = per-session SQLite files
 # under the data folder, or the gateway's own PostgreSQL database when it uses one.
 GATEWAY_DEVICE_STORE = env_str("GATEWAY_DEVICE_STORE")

@@ -3,8 +3,8 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from gateway.fields import StrictCharField
-from groups_app.rules import SUBJECT_MAX_LENGTH
+from gateway.fields import BoundedListField, StrictCharField
+from groups_app.rules import MAX_INVITED, SUBJECT_MAX_LENGTH, subject_problem
 from sessions_app import jids
 
 
@@ -33,19 +33,28 @@ class GroupCreateInputSerializer(serializers.Serializer):
         help_text=(
             "The group subject (display name) shown to all members. Required by the service; "
             "an empty name is rejected with validation_error. Surrounding whitespace is "
-            f"trimmed; at most {SUBJECT_MAX_LENGTH} characters (WhatsApp's limit)."
+            f"trimmed; at most {SUBJECT_MAX_LENGTH} characters (WhatsApp's limit), counted in "
+            "code points; no control characters, and at least one visible character."
         ),
     )
-    participants = serializers.ListField(
+    participants = BoundedListField(
         child=UserJidField(),
         allow_empty=False,
+        max_length=MAX_INVITED,
         help_text=(
             "Initial members to add, given as WhatsApp JIDs (user addresses ending in "
             "@s.whatsapp.net). The session's own number is implicitly the owner and need not "
             "be listed. Required by the service; numbers that cannot receive group invites "
-            "may be silently skipped by WhatsApp. Duplicates are collapsed."
+            "may be silently skipped by WhatsApp. Duplicates are collapsed. At most "
+            f"{MAX_INVITED} entries; an error names at most 20 bad entries by index."
         ),
     )
+
+    def validate_name(self, value: str) -> str:
+        problem = subject_problem(value)
+        if problem is not None:
+            raise serializers.ValidationError(problem)
+        return value
 
 
 def group_info(row: dict[str, Any]) -> dict[str, Any]:

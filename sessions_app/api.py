@@ -85,11 +85,13 @@ class SessionViewSet(viewsets.GenericViewSet):
         description=(
             "Attaches a new number. `engine` is `whatsapp` unless you ask for `sandbox`. "
             "The session starts in status `new`; call `connectSession` to pair it. "
+            "An organization holds at most `GATEWAY_MAX_SESSIONS_PER_ORG` sessions (default "
+            "50): past that, 409 `conflict` with `details.reason` `session_limit`. "
             "**Capability:** `manage`."
         ),
         tags=TAGS,
         request=SessionCreateInputSerializer,
-        responses={201: SessionSerializer, **error_responses(400, 401, 403, 413, 415, 429)},
+        responses={201: SessionSerializer, **error_responses(400, 401, 403, 409, 413, 415, 429)},
     )
     def create(self, request: Request) -> Response:
         payload = SessionCreateInputSerializer(data=json_body(request))

@@ -12,11 +12,11 @@ GROUP_JID_RE = re.compile(r"^[0-9]{5,20}(?:-[0-9]{5,20})?@g\.us$")
 
 
 def is_user_jid(value: str) -> bool:
-    return USER_JID_RE.match(value) is not None
+    return USER_JID_RE.fullmatch(value) is not None
 
 
 def is_group_jid(value: str) -> bool:
-    return GROUP_JID_RE.match(value) is not None
+    return GROUP_JID_RE.fullmatch(value) is not None
 
 
 def user_jid(number: str) -> str:

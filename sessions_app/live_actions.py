@@ -13,10 +13,19 @@ both claim it — and for 24 hours:
 - the first ended with WhatsApp not answering (504, outcome unknown) → the retry runs,
   but looks on WhatsApp first (a group it did create is found and returned);
 - the first failed for a reason a retry may fix (any other 5xx) → the key is released
-  and the retry runs afresh.
+  and the retry runs afresh;
+- the first request's process died (its claim is still ``in_progress`` after the longest
+  a live call can last, plus a margin) → the retry takes the claim over and looks on
+  WhatsApp first, as after a timeout.
+
+A record keeps a SHA-256 digest of every answer it saw; the answer itself only when it
+is a success (small, and replayed in full) or an error of at most ``KEPT_BODY_BYTES``.
+A larger error keeps its status, code and message: no caller can make the audit trail
+store what it sent back at it.
 """
 
 import hashlib
+import json
 import re
 import time
 from collections.abc import Callable
@@ -33,12 +42,16 @@ from auth_app.principal import Principal
 from gateway.errors import api_exception_handler
 from gateway.exceptions import GatewayError, InvalidInput
 from sessions_app.models import ActionState, LiveActionRecord
+from sessions_app.runner.protocol import TIMEOUTS
 
 KEY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 KEY_LIFETIME = timedelta(hours=24)
-# A claim whose request died with its process is taken over after this long.
-STALE_CLAIM = timedelta(minutes=10)
+# A claim whose request died with its process is taken over after this long: the longest
+# live call, plus a margin for the request around it.
+STALE_CLAIM = timedelta(seconds=max(TIMEOUTS.values()) + 30)
+# Error answers larger than this are kept as status, code and message only.
+KEPT_BODY_BYTES = 1024
 _KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
@@ -85,7 +98,7 @@ def action_begin(
     }
     if key is None:
         return Claim(LiveActionRecord.objects.create(**fields))
-    if not _KEY_RE.match(key):
+    if not _KEY_RE.fullmatch(key):
         raise InvalidInput(
             "Idempotency-Key must be 1 to 255 visible ASCII characters",
             details={KEY_HEADER: ["1 to 255 visible ASCII characters"]},
@@ -139,11 +152,13 @@ def action_finish(*, record: LiveActionRecord, response: Response, started: floa
         state = ActionState.UNKNOWN
     else:
         state = ActionState.FAILED
+    encoded = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
     updates: dict[str, Any] = {
         "state": state,
         "status_code": status,
         "error_code": error_code,
-        "response_body": body,
+        "response_body": _kept_body(body, status=status, size=len(encoded)),
+        "response_digest": hashlib.sha256(encoded).hexdigest(),
         "finished_at": timezone.now(),
         "duration_ms": int((time.monotonic() - started) * 1000),
     }
@@ -151,6 +166,20 @@ def action_finish(*, record: LiveActionRecord, response: Response, started: floa
         # The runner or the database was away: a retry should run, not replay this.
         updates["idempotency_key"] = None
     LiveActionRecord.objects.filter(pk=record.pk).update(**updates)
+
+
+def _kept_body(body: Any, *, status: int, size: int) -> Any:
+    if status < 400 or size <= KEPT_BODY_BYTES:
+        return body
+    error = body.get("error") if isinstance(body, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    return {
+        "error": {
+            "code": (error or {}).get("code", "internal_error"),
+            "message": str(message or "request failed")[:500],
+            "details": {"omitted": f"{size} bytes of details were not kept"},
+        }
+    }
 
 
 def perform_live(

@@ -26,7 +26,7 @@ class PairCodeInputSerializer(serializers.Serializer):
     )
 
     def validate_phone(self, value: str) -> str:
-        if not PHONE_RE.match(value):
+        if not PHONE_RE.fullmatch(value):
             raise serializers.ValidationError(
                 "digits only: country code and number, 5 to 20 digits, no '+'"
             )

@@ -7,6 +7,7 @@ what its live sessions report.
 
 from datetime import datetime
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -21,9 +22,21 @@ _TERMINAL = {SessionStatus.LOGGED_OUT, SessionStatus.BANNED, SessionStatus.FAILE
 
 
 def session_create(*, organization: Organization, engine: str, name: str = "") -> WhatsAppSession:
+    """Attaches a number. An organization holds at most ``GATEWAY_MAX_SESSIONS_PER_ORG``
+    sessions: the organization's row is locked while counting (PostgreSQL; SQLite's
+    IMMEDIATE transactions serialise writers anyway), so racing creations cannot pass it."""
     if engine not in Engine.values:
         raise InvalidInput(details={"engine": [f"must be one of: {', '.join(Engine.values)}"]})
-    return WhatsAppSession.objects.create(organization=organization, engine=engine, name=name)
+    limit = settings.GATEWAY_MAX_SESSIONS_PER_ORG
+    with transaction.atomic():
+        list(Organization.objects.select_for_update().filter(pk=organization.pk).values("pk"))
+        if WhatsAppSession.objects.filter(organization=organization).count() >= limit:
+            raise Conflict(
+                f"the organization already has {limit} sessions, the most it may hold; "
+                "delete one first",
+                details={"reason": "session_limit", "limit": limit},
+            )
+        return WhatsAppSession.objects.create(organization=organization, engine=engine, name=name)
 
 
 def _mark_wanted(session: WhatsAppSession) -> None:

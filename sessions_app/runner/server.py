@@ -63,7 +63,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not authorised(self.headers.get("Authorization")):
             self._send(401, envelope("unauthorized", "runner secret missing or wrong"))
             return
-        match = _PATH_RE.match(self.path)
+        match = _PATH_RE.fullmatch(self.path)
         if match is None or match["action"] not in ACTIONS:
             self._send(404, envelope("not_found", "no such runner action"))
             return

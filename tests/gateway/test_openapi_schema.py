@@ -73,7 +73,7 @@ def test_create_request_body(schema):
     assert set(request["properties"]) == {"name", "participants"}
     assert set(request["required"]) == {"name", "participants"}
     assert request["properties"]["name"]["type"] == "string"
-    assert request["properties"]["name"]["maxLength"] == 25
+    assert request["properties"]["name"]["maxLength"] == 100
     participants = request["properties"]["participants"]
     assert participants["type"] == "array"
     assert participants["items"]["type"] == "string"

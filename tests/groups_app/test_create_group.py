@@ -192,11 +192,22 @@ class TestValidation:
         )
         assert "participants" in error["details"]
 
-    def test_the_group_size_limit_counts_after_collapsing_duplicates(self, api, session):
-        many = [f"1555{n:07d}@s.whatsapp.net" for n in range(MAX_INVITED)]
-        response = create(api, session.id, {"name": "Big", "participants": many + many[:10]})
+    def test_duplicates_collapse_within_the_entry_limit(self, api, session):
+        distinct = [f"1555{n:07d}@s.whatsapp.net" for n in range(MAX_INVITED - 10)]
+        body = {"name": "Big", "participants": distinct + distinct[:10]}
+        assert len(body["participants"]) == MAX_INVITED
+        response = create(api, session.id, body)
         assert response.status_code == 201
-        assert response.json()["participants"] == MAX_INVITED + 1
+        assert response.json()["participants"] == MAX_INVITED - 10 + 1
+
+    def test_the_entry_limit_applies_before_duplicates_collapse(self, api, session):
+        # The list's length is checked before any element is looked at.
+        distinct = [f"1555{n:07d}@s.whatsapp.net" for n in range(MAX_INVITED)]
+        body = {"name": "Big", "participants": [*distinct, distinct[0]]}
+        error = assert_error(create(api, session.id, body), 400, "validation_error")
+        assert error["details"]["participants"] == [
+            f"Ensure this field has no more than {MAX_INVITED} elements."
+        ]
 
     def test_missing_body_is_a_validation_error(self, api, session):
         response = api.post(url(session.id), content_type="application/json")

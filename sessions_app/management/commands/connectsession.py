@@ -85,7 +85,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         phone = options["phone"]
-        if phone is not None and not PHONE_RE.match(phone):
+        if phone is not None and not PHONE_RE.fullmatch(phone):
             raise usage_error("--phone: digits only, country code first, no '+'")
         try:
             session = session_get_for_operator(session_id=options["session_id"])

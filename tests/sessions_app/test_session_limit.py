@@ -1,0 +1,39 @@
+"""GATEWAY_MAX_SESSIONS_PER_ORG: an organization cannot attach numbers without bound."""
+
+import pytest
+
+from sessions_app.models import WhatsAppSession
+from tests.helpers import assert_error
+
+
+def create(client):
+    return client.post("/api/v1/sessions", {"name": "n", "engine": "sandbox"}, format="json")
+
+
+@pytest.mark.django_db
+def test_the_limit_is_409_session_limit_and_per_organization(api, client_for, other_org, settings):
+    settings.GATEWAY_MAX_SESSIONS_PER_ORG = 2
+    assert create(api).status_code == 201
+    assert create(api).status_code == 201
+    error = assert_error(create(api), 409, "conflict")
+    assert error["details"]["reason"] == "session_limit"
+    assert error["details"]["limit"] == 2
+    assert WhatsAppSession.objects.filter(organization__slug="acme").count() == 2
+    # Another organization has its own allowance.
+    assert create(client_for(other_org)).status_code == 201
+
+
+@pytest.mark.django_db
+def test_the_default_is_fifty(settings):
+    from gateway import settings as gateway_settings
+
+    assert gateway_settings.GATEWAY_MAX_SESSIONS_PER_ORG == 50
+
+
+@pytest.mark.django_db
+def test_deleting_a_session_frees_a_place(api, settings):
+    settings.GATEWAY_MAX_SESSIONS_PER_ORG = 1
+    first = create(api).json()["id"]
+    assert_error(create(api), 409, "conflict")
+    assert api.delete(f"/api/v1/sessions/{first}").status_code == 204
+    assert create(api).status_code == 201
