@@ -5,9 +5,20 @@ token's header never chooses it — and the key must be one the frontend's JWKS
 publishes for that algorithm. ``exp`` and ``sub`` are required, ``nbf``/``iat`` are
 honoured, ``iss``/``aud`` are checked when configured, and the organization and role
 claims must be present. Messages say what is wrong without echoing the token.
+
+Every malformed part is a 401, never a 500: a header PyJWT refuses (``crit`` it does not
+support, a non-string ``kid``, not an object), time claims that are not numbers (checked
+before PyJWT, which assumes they are), a lifetime over ``GATEWAY_JWT_MAX_LIFETIME``
+(``exp - iat``, or ``exp - now`` without ``iat``), and an organization id with control
+or bidi characters (it would become an organization's name).
 """
 
+import base64
+import binascii
+import json
 import threading
+import time
+import unicodedata
 from typing import Any
 
 import jwt
@@ -56,7 +67,10 @@ def resolve(token: str) -> Principal:
     if not config.enabled:
         raise InvalidToken("login tokens are not accepted: no JWKS is configured")
     claims = _verified_claims(token, config)
+    _check_lifetime(claims, config)
     organization_id = _required_text(claims, config.org_claim)
+    if any(unicodedata.category(char) in ("Cc", "Cf") for char in organization_id):
+        raise InvalidToken(f"token's '{config.org_claim}' claim has control or format characters")
     role = _required_text(claims, config.role_claim)
     organization = organization_for_login(
         external_id=organization_id, provision=config.autoprovision_orgs
@@ -71,11 +85,42 @@ def resolve(token: str) -> Principal:
     )
 
 
+_TIME_CLAIMS = ("exp", "nbf", "iat")
+
+
+def _check_time_claim_types(token: str) -> None:
+    """PyJWT converts time claims with int() and lets a TypeError escape for a list or an
+    object: refuse any that is not a number first (the payload is read unverified here,
+    only to refuse it; nothing in it is trusted before the signature is checked)."""
+    try:
+        segment = token.split(".")[1]
+        payload = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    except (IndexError, ValueError, binascii.Error) as exc:
+        raise InvalidToken("malformed token") from exc
+    if not isinstance(payload, dict):
+        raise InvalidToken("malformed token: the payload is not an object")
+    for name in _TIME_CLAIMS:
+        value = payload.get(name)
+        if name in payload and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise InvalidToken(f"token's '{name}' claim must be a number")
+
+
+def _check_lifetime(claims: dict[str, Any], config: JwtConfig) -> None:
+    exp = claims["exp"]
+    iat = claims.get("iat")
+    lifetime = exp - iat if iat is not None else exp - time.time()
+    if lifetime > config.max_lifetime_seconds:
+        raise InvalidToken(
+            f"token lifetime is over the {config.max_lifetime_seconds} s the gateway accepts"
+        )
+
+
 def _verified_claims(token: str, config: JwtConfig) -> dict[str, Any]:
     try:
         header = jwt.get_unverified_header(token)
-    except jwt.DecodeError as exc:
-        raise InvalidToken("malformed token") from exc
+    except jwt.InvalidTokenError as exc:  # DecodeError, bad kid, unsupported crit, …
+        raise InvalidToken("malformed token header") from exc
+    _check_time_claim_types(token)
     algorithm = header.get("alg")
     if algorithm not in config.algorithms:
         raise InvalidToken(f"token algorithm {str(algorithm)[:20]!r} is not accepted")
@@ -116,7 +161,7 @@ def _verified_claims(token: str, config: JwtConfig) -> dict[str, Any]:
         raise InvalidToken(f"token is missing the '{exc.claim}' claim") from exc
     except jwt.InvalidSignatureError as exc:
         raise InvalidToken("token signature is invalid") from exc
-    except jwt.InvalidTokenError as exc:
+    except (jwt.InvalidTokenError, TypeError, ValueError, OverflowError) as exc:
         raise InvalidToken("invalid token") from exc
 
 

@@ -35,6 +35,7 @@ class JwtConfig:
     jwks_grace_seconds: int
     jwks_timeout_seconds: float
     dev_signing: bool
+    max_lifetime_seconds: int = 86400
 
     @property
     def enabled(self) -> bool:
@@ -68,6 +69,7 @@ def _build(raw: dict[str, Any]) -> JwtConfig:
         jwks_grace_seconds=int(raw.get("JWKS_GRACE_SECONDS", 3600)),
         jwks_timeout_seconds=min(float(raw.get("JWKS_TIMEOUT_SECONDS", 3)), MAX_TIMEOUT_SECONDS),
         dev_signing=bool(raw.get("DEV_SIGNING", False)),
+        max_lifetime_seconds=int(raw.get("MAX_LIFETIME_SECONDS", 86400)),
     )
 
 

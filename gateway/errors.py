@@ -142,4 +142,17 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     if auth_header:
         headers["WWW-Authenticate"] = auth_header
     set_rollback()
-    return Response(envelope(code, message, details), status=STATUS_BY_CODE[code], headers=headers)
+    response = Response(
+        envelope(code, message, details), status=STATUS_BY_CODE[code], headers=headers
+    )
+    if code == "unauthorized" or _is_anonymous_throttle(exc):
+        # Django would log each of these (a flood of bad tokens, a flood of log lines);
+        # gateway.throttling logs them once per address per window instead.
+        response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
+
+
+def _is_anonymous_throttle(exc: Exception) -> bool:
+    from gateway.throttling import AnonymousThrottled
+
+    return isinstance(exc, AnonymousThrottled)

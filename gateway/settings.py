@@ -136,6 +136,8 @@ else:
 GATEWAY_RATE_LIMITS = {
     "live": env_str("GATEWAY_RATE_LIMIT_LIVE", "60/minute"),
     "read": env_str("GATEWAY_RATE_LIMIT_READ", "600/minute"),
+    # Per client address: requests without a token, or with one that is refused.
+    "anonymous": env_str("GATEWAY_RATE_LIMIT_ANON", "120/minute"),
 }
 
 REST_FRAMEWORK = {
@@ -220,6 +222,8 @@ GATEWAY_JWT = {
     # Development only: `minttoken` signs with a local key whose public half the gateway
     # serves at /.well-known/jwks.json. Never enable in production.
     "DEV_SIGNING": env_bool("GATEWAY_JWT_DEV_SIGNING", False),
+    # Longest lifetime a token may claim (exp - iat, or exp - now without iat), seconds.
+    "MAX_LIFETIME_SECONDS": env_int("GATEWAY_JWT_MAX_LIFETIME", 86400),
 }
 
 # JSON lines with a request id (LOG_FORMAT=text for a terminal).

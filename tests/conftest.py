@@ -7,6 +7,7 @@ from rest_framework.test import APIClient
 from auth_app.capabilities import parse_capabilities
 from auth_app.models import Organization
 from auth_app.services import api_key_issue
+from gateway import throttling
 from sessions_app import live
 from sessions_app.models import WhatsAppSession
 from tests.factories import OrganizationFactory, WhatsAppSessionFactory
@@ -17,6 +18,13 @@ def _fresh_in_process_runner():
     """Each test starts with a runner supervisor that holds no live session."""
     yield
     live.reset_in_process()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_anonymous_windows():
+    """Every test client calls from 127.0.0.1: each test starts with that address's
+    unauthenticated budget unspent."""
+    throttling.reset_local_windows()
 
 
 @pytest.fixture

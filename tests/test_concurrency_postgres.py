@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def postgresql_only(settings):
     if connection.vendor != "postgresql":
         pytest.skip("concurrency is exercised on PostgreSQL (DATABASE_URL=postgres://…)")
-    settings.GATEWAY_RATE_LIMITS = {"live": "off", "read": "off"}
+    settings.GATEWAY_RATE_LIMITS = {"live": "off", "read": "off", "anonymous": "off"}
 
 
 def in_thread(token: str, call):

@@ -23,7 +23,7 @@ EXAMPLES_PER_OPERATION = 30
 
 @pytest.fixture
 def world(db, settings):
-    settings.GATEWAY_RATE_LIMITS = {"live": "off", "read": "off"}
+    settings.GATEWAY_RATE_LIMITS = {"live": "off", "read": "off", "anonymous": "off"}
     organization = organization_create(slug="fuzz", external_id="org_fuzz")
     token = api_key_issue(organization=organization, capabilities=ALL_CAPABILITIES).token
     session = WhatsAppSession.objects.create(
