@@ -4,6 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
+# The runner listens next to the web server (PORT+1) on loopback, unless told otherwise:
+# two checkouts on different PORTs do not collide.
+RUNNER_PORT := $(shell expr $(PORT) + 1)
 
 .PHONY: run test install lint format migrate clean
 
@@ -22,9 +25,12 @@ install: $(VENV)/.installed
 run: export DEBUG ?= 1
 run: export LOG_FORMAT ?= text
 run: export HOST := $(HOST)
+run: export GATEWAY_RUNNER_URL ?= http://127.0.0.1:$(RUNNER_PORT)
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seeddemo
+	@echo "web:    http://$(HOST):$(PORT)"
+	@echo "runner: $$GATEWAY_RUNNER_URL"
 	$(BIN)/honcho start --port $(PORT)
 
 # pytest exits 5 when it collects no test (e.g. a PYTEST_ARGS selection that matches

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
 DEFAULT_TIMEOUT_SECONDS = 3.0
@@ -75,11 +76,23 @@ def get_json(url: str, *, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> JsonRespo
         return JsonResponse(body=body, headers=dict(response.headers))
 
 
+def _nothing_sent(exc: requests.ConnectionError) -> bool:
+    """Whether the connection failed before the request went out (refused, no route,
+    connect timeout) — as opposed to a reset, an EOF or a broken pipe after sending."""
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    return isinstance(reason, NewConnectionError | ConnectTimeoutError)
+
+
 def post_json(
     url: str, payload: Any, *, timeout: float, headers: dict[str, str] | None = None
 ) -> JsonResponse:
     """POST a JSON body and read a JSON answer, whatever its status (the caller decides
-    what a status means). Connecting is bounded by 3 s at most; the answer by ``timeout``."""
+    what a status means). Connecting is bounded by 3 s at most; the answer by ``timeout``.
+
+    ``OutboundError.unreachable`` is set only when nothing was sent; a connection that
+    breaks after sending, or no answer in time, leaves the outcome unknown."""
     check_url(url)
     try:
         response = requests.post(
@@ -89,9 +102,16 @@ def post_json(
             headers={"Accept": "application/json", **(headers or {})},
             allow_redirects=False,
         )
-    except requests.ConnectionError as exc:  # refused, reset, or ConnectTimeout
+    except requests.ConnectTimeout as exc:
+        raise OutboundError("cannot connect: timed out", permanent=False, unreachable=True) from exc
+    except requests.ConnectionError as exc:
+        if _nothing_sent(exc):
+            raise OutboundError(
+                f"cannot connect: {exc.__class__.__name__}", permanent=False, unreachable=True
+            ) from exc
+        # Connected and sent; then reset, closed or cut: the peer may have acted.
         raise OutboundError(
-            f"cannot connect: {exc.__class__.__name__}", permanent=False, unreachable=True
+            "the connection broke after the request was sent", permanent=False
         ) from exc
     except requests.Timeout as exc:
         raise OutboundError(f"no answer within {timeout:g}s", permanent=False) from exc

@@ -6,6 +6,11 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from gateway.env import env_bool, env_int, env_list, env_mapping, env_str
+from gateway.private_files import (
+    development_secret_key,
+    tighten_data_dir,
+    tighten_sqlite_database,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -15,8 +20,10 @@ DEBUG = env_bool("DEBUG", default=False)
 # stores. It is created with owner-only permissions: it holds account keys.
 DATA_DIR = Path(env_str("GATEWAY_DATA_DIR") or BASE_DIR / "var").resolve()
 DATA_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
+# Owner-only, even when the folder or the database file existed with looser modes
+# (logged once logging is set up, by gateway.apps).
+DATA_DIR_TIGHTENED = tighten_data_dir(DATA_DIR)
 
-_DEV_SECRET_KEY = "dev-insecure-secret-key-do-not-use-in-production"  # noqa: S105
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
@@ -24,13 +31,18 @@ if not SECRET_KEY:
             "SECRET_KEY is not set. Set SECRET_KEY (or SECRET_KEY_FILE), "
             "or DEBUG=1 for local development only."
         )
-    SECRET_KEY = _DEV_SECRET_KEY
+    # Development: a random key made on first run and kept in the data folder (0600), so
+    # that every process of this checkout agrees on it (the runner's secret derives from
+    # it) and nobody else knows it. A key written in the source would be public.
+    SECRET_KEY = development_secret_key(DATA_DIR)
 
 ALLOWED_HOSTS = env_list(
     "ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else ["localhost", "127.0.0.1"]
 )
 
 INSTALLED_APPS = [
+    # First: its runserver (loopback-only with DEBUG) wins over staticfiles'.
+    "gateway.apps.GatewayConfig",
     "gateway.admin_site.GatewayAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -91,6 +103,8 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": env_int("GATEWAY_SQLITE_TIMEOUT", 20),
     }
+    if _database["NAME"] and _database["NAME"] != ":memory:":
+        DATA_DIR_TIGHTENED += tighten_sqlite_database(Path(_database["NAME"]))
 DATABASES = {"default": _database}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -144,7 +158,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["auth_app.authentication.BearerAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["auth_app.permissions.HasCapability"],
     "DEFAULT_THROTTLE_CLASSES": ["gateway.throttling.PrincipalRateThrottle"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["gateway.parsers.GatewayJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "gateway.errors.api_exception_handler",
@@ -226,11 +240,19 @@ GATEWAY_JWT = {
     "MAX_LIFETIME_SECONDS": env_int("GATEWAY_JWT_MAX_LIFETIME", 86400),
 }
 
+# The DEBUG error page and error reports hide settings and environment variables whose
+# names match this filter's pattern: Django's own, plus database, Redis and other URLs,
+# which carry passwords.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "gateway.debug.SecretHidingExceptionReporterFilter"
+
 # JSON lines with a request id (LOG_FORMAT=text for a terminal).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "gateway.logging.RequestIdFilter"}},
+    "filters": {
+        "request_id": {"()": "gateway.logging.RequestIdFilter"},
+        "redact_secrets": {"()": "gateway.logging.RedactSecretsFilter"},
+    },
     "formatters": {
         "json": {"()": "gateway.logging.JsonFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
@@ -239,10 +261,13 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": env_str("LOG_FORMAT", "json"),
-            "filters": ["request_id"],
+            "filters": ["request_id", "redact_secrets"],
         },
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # The development server's access log, through the same handler (and redaction)
+    # instead of Django's own.
+    "loggers": {"django.server": {"handlers": ["console"], "level": "INFO", "propagate": False}},
 }
 
 # HTTPS in production (manage.py check --deploy is clean with the defaults). Behind a

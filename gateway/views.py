@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 
 from gateway import http
 from gateway.errors import json_error
@@ -28,5 +29,6 @@ def readyz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok", "database": "ok", "runner": "ok"})
 
 
+@csrf_exempt  # any method: an unknown URL is 404, never a CSRF 403 (nothing changes here)
 def api_not_found(request: HttpRequest) -> JsonResponse:
     return json_error(404, "not_found", f"no endpoint at {request.path}")

@@ -24,8 +24,12 @@ def call_runner(session_id: str, action: str, payload: dict[str, Any]) -> dict[s
     except http.OutboundError as exc:
         if exc.unreachable:
             raise RunnerUnavailable(details={"runner": str(exc)}) from exc
-        # The runner took the request and did not answer: it may have acted.
-        raise WhatsAppTimedOut(details={"runner": str(exc)}) from exc
+        # The runner took the request and did not answer (it died, the connection broke,
+        # or it ran out of time): it may have acted. The caller's retry looks first.
+        raise WhatsAppTimedOut(
+            "the session runner did not answer; the outcome is unknown",
+            details={"runner": str(exc)},
+        ) from exc
     body = response.body if isinstance(response.body, dict) else {}
     if response.status == 200 and isinstance(body.get("result"), dict):
         return body["result"]

@@ -12,6 +12,7 @@ from django.db import close_old_connections, connections
 from gateway.errors import STATUS_BY_CODE, envelope
 from gateway.exceptions import GatewayError
 from gateway.request_context import HEADER, accept_or_make, request_id
+from gateway.server_errors import send_error_as_envelope
 from sessions_app.runner.protocol import ACTIONS, authorised
 from sessions_app.runner.supervisor import Supervisor
 
@@ -37,6 +38,7 @@ class RunnerServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: RunnerServer
     protocol_version = "HTTP/1.1"
+    send_error = send_error_as_envelope
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("runner request: " + format, *args)

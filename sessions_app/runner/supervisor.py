@@ -15,18 +15,44 @@ from functools import partial
 from typing import Any
 
 from gateway.exceptions import InvalidInput
+from groups_app.rules import MAX_INVITED, subject_problem
 from sessions_app import device_store
 from sessions_app.engines.base import LiveSession
 from sessions_app.engines.registry import live_session_for
 from sessions_app.exceptions import SessionNotConnected, SessionNotFound
+from sessions_app.jids import is_user_jid
 from sessions_app.models import SessionStatus, WhatsAppSession
 from sessions_app.runner.sink import DatabaseSink
+from sessions_app.serializers import PHONE_RE
 from sessions_app.services import session_record_status
 
 logger = logging.getLogger(__name__)
 
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 300.0
+
+
+def checked_subject(name: object) -> str:
+    """The runner is a trust boundary of its own: whoever holds its secret gets the same
+    rules as an API caller, not a pass-through to WhatsApp."""
+    problem = "required" if not isinstance(name, str) else subject_problem(name)
+    if problem is not None:
+        raise InvalidInput(details={"name": [problem]})
+    return str(name)
+
+
+def checked_participants(participants: object) -> list[str]:
+    # May be empty: WhatsApp makes a group of the owner alone (the API asks for more).
+    if not isinstance(participants, list):
+        raise InvalidInput(details={"participants": ["a list is required"]})
+    if len(participants) > MAX_INVITED:
+        raise InvalidInput(details={"participants": [f"at most {MAX_INVITED} entries"]})
+    bad = [i for i, p in enumerate(participants) if not isinstance(p, str) or not is_user_jid(p)]
+    if bad:
+        raise InvalidInput(
+            details={"participants": [f"not user JIDs at {bad[:20]} ({len(bad)} in all)"]}
+        )
+    return list(dict.fromkeys(participants))
 
 
 def backoff_delay(failures: int) -> float:
@@ -159,23 +185,22 @@ class Supervisor:
         if live is None:
             raise SessionNotConnected()
         if action == "create_group":
-            name, participants = payload.get("name"), payload.get("participants")
-            if not isinstance(name, str) or not isinstance(participants, list):
-                raise InvalidInput(details={"body": ["name and participants are required"]})
-            info = live.create_group(name=name, participants=[str(p) for p in participants])
+            name = checked_subject(payload.get("name"))
+            participants = checked_participants(payload.get("participants"))
+            info = live.create_group(name=name, participants=participants)
             return {"group": info.to_dict()}
         if action == "find_created_group":
-            name, since = payload.get("name"), payload.get("since")
-            if not isinstance(name, str) or not isinstance(since, int | float):
-                raise InvalidInput(details={"body": ["name and since are required"]})
+            name, since = checked_subject(payload.get("name")), payload.get("since")
+            if isinstance(since, bool) or not isinstance(since, int | float):
+                raise InvalidInput(details={"since": ["a time in seconds is required"]})
             found = live.find_created_group(name=name, since=float(since))
             return {"group": found.to_dict() if found else None}
         if action == "sync_groups":
             return {"groups": [info.to_dict() for info in live.joined_groups()]}
         if action == "pair_code":
             phone = payload.get("phone")
-            if not isinstance(phone, str):
-                raise InvalidInput(details={"phone": ["required"]})
+            if not isinstance(phone, str) or not PHONE_RE.fullmatch(phone):
+                raise InvalidInput(details={"phone": ["digits only, 5 to 20, no '+'"]})
             return {"code": live.pair_code(phone=phone)}
         if action == "logout":
             live.logout()

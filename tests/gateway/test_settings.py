@@ -14,7 +14,9 @@ from django.conf import settings
 django.setup()
 from django.db import connection
 result = {"engine": settings.DATABASES["default"]["ENGINE"], "debug": settings.DEBUG,
-          "secret_is_dev": settings.SECRET_KEY.startswith("dev-insecure"),
+          "secret_is_dev": (settings.DATA_DIR / "dev-secret-key").exists()
+              and (settings.DATA_DIR / "dev-secret-key").read_text().strip() == settings.SECRET_KEY,
+          "secret": settings.SECRET_KEY,
           "hosts": settings.ALLOWED_HOSTS, "data_dir": str(settings.DATA_DIR)}
 if connection.vendor == "sqlite":
     with connection.cursor() as cursor:
@@ -55,6 +57,43 @@ def test_development_secret_only_with_debug(tmp_path):
     result = probe(tmp_path, DEBUG="1")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["secret_is_dev"] is True
+
+
+def test_the_development_secret_is_random_private_and_kept(tmp_path):
+    first = probe(tmp_path / "a", DEBUG="1")
+    again = probe(tmp_path / "a", DEBUG="1")
+    elsewhere = probe(tmp_path / "b", DEBUG="1")
+    secrets = [json.loads(r.stdout)["secret"] for r in (first, again, elsewhere)]
+    assert secrets[0] == secrets[1]  # every process of one checkout agrees
+    assert secrets[0] != secrets[2]  # and no two checkouts share one
+    assert len(secrets[0]) >= 50
+    assert "insecure" not in secrets[0]
+    mode = (tmp_path / "a" / "dev-secret-key").stat().st_mode & 0o777
+    assert mode == 0o600
+
+
+def test_a_loose_data_folder_and_database_are_tightened_and_logged(tmp_path):
+    data = tmp_path / "loose"
+    data.mkdir(mode=0o755)
+    data.chmod(0o755)
+    database = data / "gateway.sqlite3"
+    database.write_bytes(b"")
+    database.chmod(0o644)
+    result = probe(data, SECRET_KEY="x" * 50)
+    assert result.returncode == 0, result.stderr
+    assert data.stat().st_mode & 0o777 == 0o700
+    assert database.stat().st_mode & 0o777 == 0o600
+    assert "was 0755, now 0700" in result.stderr
+    assert "was 0644, now 0600" in result.stderr
+
+
+def test_a_new_database_file_is_created_owner_only(tmp_path):
+    result = probe(tmp_path, SECRET_KEY="x" * 50)
+    assert result.returncode == 0, result.stderr
+    for name in ("gateway.sqlite3", "gateway.sqlite3-wal", "gateway.sqlite3-shm"):
+        path = tmp_path / name
+        if path.exists():
+            assert path.stat().st_mode & 0o777 == 0o600, name
 
 
 def test_secret_key_from_a_file(tmp_path):

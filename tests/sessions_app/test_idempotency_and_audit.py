@@ -128,3 +128,44 @@ class TestIdempotencyKey:
     def test_malformed_key_is_400(self, api, session):
         error = assert_error(create(api, session, key="x" * 300), 400, "validation_error")
         assert "Idempotency-Key" in error["details"]
+
+
+@pytest.mark.django_db
+class TestClaimsOfDeadRequests:
+    """A web process killed mid-request leaves its claim ``in_progress``; once the longest
+    live call could have ended (plus a margin), a retry takes it over and looks first."""
+
+    def backdate(self, session, key: str, seconds: float) -> None:
+        from django.utils import timezone
+
+        # The claim of a request whose process died: started, never finished.
+        LiveActionRecord.objects.filter(idempotency_key=key).update(
+            state=ActionState.IN_PROGRESS,
+            status_code=None,
+            finished_at=None,
+            started_at=timezone.now() - timezone.timedelta(seconds=seconds),
+        )
+
+    def test_a_claim_past_the_longest_call_is_taken_over(self, api, session):
+        from sessions_app.live_actions import STALE_CLAIM
+        from sessions_app.runner.protocol import TIMEOUTS
+
+        assert STALE_CLAIM.total_seconds() <= max(TIMEOUTS.values()) + 60
+        first = create(api, session, key="died")
+        assert first.status_code == 201
+        Group.objects.all().delete()  # as if the process died before storing it
+        self.backdate(session, "died", STALE_CLAIM.total_seconds() + 1)
+
+        retried = create(api, session, key="died")
+        assert retried.status_code == 201
+        assert "Idempotent-Replayed" not in retried
+        record = LiveActionRecord.objects.get(idempotency_key="died")
+        assert record.state == ActionState.SUCCEEDED
+        assert Group.objects.count() == 1
+
+    def test_a_claim_within_the_longest_call_is_still_in_progress(self, api, session):
+        from sessions_app.runner.protocol import TIMEOUTS
+
+        create(api, session, key="running")
+        self.backdate(session, "running", max(TIMEOUTS.values()) - 5)
+        assert_error(create(api, session, key="running"), 409, "idempotency_in_progress")

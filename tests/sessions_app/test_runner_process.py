@@ -3,14 +3,17 @@
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
+from django.db import connection
 
 from groups_app.models import Group
-from sessions_app.models import SessionStatus, WhatsAppSession
+from sessions_app.models import ActionState, LiveActionRecord, SessionStatus, WhatsAppSession
 from tests.factories import WhatsAppSessionFactory
 from tests.helpers import assert_error
 from tests.processes import ROOT, free_port, process_env, wait_for
@@ -134,3 +137,105 @@ def test_a_web_process_with_the_wrong_secret_is_refused(runner, api, org, settin
     )
     error = assert_error(response, 503, "runner_unavailable")
     assert "secret" in error["message"].lower() or "SECRET_KEY" in error["message"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_runner_killed_mid_request_is_an_unknown_outcome_and_the_retry_is_safe(runner, api, org):
+    """kill -9 after the request reached the runner: not 'cannot connect' (503), but 504
+    whatsapp_timeout — it may have acted — and the Idempotency-Key is kept so the retry
+    looks on WhatsApp before creating anything."""
+    session = WhatsAppSessionFactory(organization=org, fresh=True, desired_connected=True)
+    groups_url = f"/api/v1/sessions/{session.id}/groups"
+    body = {"name": "Team", "participants": [ALICE]}
+    runner.start()
+    wait_for(lambda: status_of(session) == SessionStatus.CONNECTED, "the session to connect")
+
+    assert runner.process is not None
+    runner.process.send_signal(signal.SIGSTOP)  # it accepts connections but never answers
+    answers: list = []
+
+    def call() -> None:
+        try:
+            answers.append(api.post(groups_url, body, format="json", HTTP_IDEMPOTENCY_KEY="k-1"))
+        finally:
+            connection.close()
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    wait_for(
+        lambda: LiveActionRecord.objects.filter(idempotency_key="k-1").exists(),
+        "the request to be under way",
+    )
+    time.sleep(0.5)  # the request is in the runner's socket
+    runner.kill()  # SIGKILL: the kernel resets its connections
+    caller.join(timeout=30)
+    assert answers, "the request did not finish"
+    error = assert_error(answers[0], 504, "whatsapp_timeout")
+    assert "outcome is unknown" in error["message"]
+    record = LiveActionRecord.objects.get(idempotency_key="k-1")
+    assert record.state == ActionState.UNKNOWN
+
+    runner.start()
+    wait_for(lambda: runner.live_sessions() == 1, "the session to be live again")
+    retry = api.post(groups_url, body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    assert retry.status_code == 201, retry.content
+    assert Group.objects.filter(session=session).count() == 1
+    record.refresh_from_db()
+    assert record.state == ActionState.SUCCEEDED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_runner_that_refuses_connections_is_503_and_the_key_is_released(runner, api, org):
+    session = WhatsAppSessionFactory(organization=org)
+    body = {"name": "Team", "participants": [ALICE]}
+    url = f"/api/v1/sessions/{session.id}/groups"
+    # Nothing listens on the runner's port: nothing was sent, nothing can have happened.
+    assert_error(
+        api.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="k-2"), 503, "runner_unavailable"
+    )
+    record = LiveActionRecord.objects.get()
+    assert record.idempotency_key is None and record.state == ActionState.FAILED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_runner_validates_every_action_itself(runner, org):
+    """Whoever holds the runner's secret gets the API's rules, not a pass-through."""
+    from sessions_app.runner.protocol import runner_secret
+
+    session = WhatsAppSessionFactory(organization=org, fresh=True, desired_connected=True)
+    runner.start()
+    wait_for(lambda: status_of(session) == SessionStatus.CONNECTED, "the session to connect")
+    headers = {"Authorization": f"Bearer {runner_secret()}"}
+
+    def call(action: str, payload: object) -> requests.Response:
+        url = f"{runner.url}/v1/sessions/{session.id}/{action}"
+        return requests.post(url, json=payload, headers=headers, timeout=10)
+
+    bad = [
+        ("create_group", {"name": "", "participants": [ALICE]}, "name"),
+        ("create_group", {"name": "x" * 101, "participants": [ALICE]}, "name"),
+        ("create_group", {"name": "a\nb", "participants": [ALICE]}, "name"),
+        ("create_group", {"name": "\u200b", "participants": [ALICE]}, "name"),
+        ("create_group", {"name": "T", "participants": [f"{ALICE}\n"]}, "participants"),
+        ("create_group", {"name": "T", "participants": [0] * 2000}, "participants"),
+        ("create_group", {"name": "T", "participants": "everyone"}, "participants"),
+        ("find_created_group", {"name": "T", "since": "yesterday"}, "since"),
+        ("pair_code", {"phone": "+1 555"}, "phone"),
+    ]
+    for action, payload, field in bad:
+        response = call(action, payload)
+        assert response.status_code == 400, (action, payload, response.text)
+        body = response.json()
+        assert body["error"]["code"] == "validation_error"
+        assert field in body["error"]["details"], (action, payload)
+    assert not Group.objects.exists()
+    assert call("create_group", {"name": "Fine", "participants": [ALICE]}).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_runner_answers_an_oversized_header_in_the_envelope(runner):
+    runner.start()
+    response = requests.get(f"{runner.url}/healthz", headers={"X-Big": "a" * 70_000}, timeout=5)
+    assert response.status_code == 431
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json()["error"]["code"] == "validation_error"

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, close_old_connections
 
+from gateway.debug import refuse_public_debug
 from gateway.throttling import prune_expired_counters
 from sessions_app.runner.server import RunnerServer
 from sessions_app.runner.supervisor import Supervisor
@@ -37,6 +38,9 @@ class Command(BaseCommand):
             raise CommandError("GATEWAY_RUNNER_IN_PROCESS is set: there is nothing to run")
         address = urlsplit(settings.GATEWAY_RUNNER_URL)
         host, port = address.hostname or "127.0.0.1", address.port or 8001
+        problem = refuse_public_debug(host, "the session runner")
+        if problem:
+            raise CommandError(problem)
         supervisor = Supervisor()
         try:
             server = RunnerServer((host, port), supervisor)

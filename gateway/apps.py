@@ -1,0 +1,17 @@
+"""The gateway project itself as an app: start-up checks and its management commands."""
+
+import logging
+
+from django.apps import AppConfig
+from django.conf import settings
+
+logger = logging.getLogger("gateway")
+
+
+class GatewayConfig(AppConfig):
+    name = "gateway"
+    verbose_name = "WhatsApp Gateway"
+
+    def ready(self) -> None:
+        for change in getattr(settings, "DATA_DIR_TIGHTENED", []):
+            logger.warning("tightened a file the gateway keeps private: %s", change)
