@@ -35,7 +35,12 @@ def test_port_moves_web_and_runner_together(tmp_path: Path):
     log = tmp_path / "make-run.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [shutil.which("make") or "make", "run"], cwd=ROOT, env=env, stdout=out, stderr=out, start_new_session=True
+            [shutil.which("make") or "make", "run"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=out,
+            start_new_session=True,
         )
     try:
 
