@@ -2,26 +2,11 @@ from django.db import models
 from ulid import ULID
 
 from auth_app.models import Organization
+from sessions_app.status import Engine, SessionStatus
 
 
 def new_session_id() -> str:
     return str(ULID())
-
-
-class Engine(models.TextChoices):
-    WHATSAPP = "whatsapp", "WhatsApp"
-    SANDBOX = "sandbox", "Sandbox"
-
-
-class SessionStatus(models.TextChoices):
-    NEW = "new", "New"
-    PAIRING = "pairing", "Pairing"
-    CONNECTING = "connecting", "Connecting"
-    CONNECTED = "connected", "Connected"
-    DISCONNECTED = "disconnected", "Disconnected"
-    LOGGED_OUT = "logged_out", "Logged out"
-    BANNED = "banned", "Banned"
-    FAILED = "failed", "Failed"
 
 
 class WhatsAppSession(models.Model):

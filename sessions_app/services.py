@@ -15,10 +15,9 @@ from auth_app.models import Organization
 from gateway.exceptions import Conflict, InvalidInput, RunnerUnavailable
 from sessions_app import device_store, live
 from sessions_app.exceptions import SessionNotConnected
-from sessions_app.models import Engine, SessionEvent, SessionStatus, WhatsAppSession
-
-# After these the operator must act; connecting again starts afresh.
-_TERMINAL = {SessionStatus.LOGGED_OUT, SessionStatus.BANNED, SessionStatus.FAILED}
+from sessions_app.models import Engine, SessionStatus, WhatsAppSession
+from sessions_app.status import TERMINAL_STATUSES
+from sessions_app.transitions import session_mark_wanted
 
 
 def session_create(*, organization: Organization, engine: str, name: str = "") -> WhatsAppSession:
@@ -39,20 +38,10 @@ def session_create(*, organization: Organization, engine: str, name: str = "") -
         return WhatsAppSession.objects.create(organization=organization, engine=engine, name=name)
 
 
-def _mark_wanted(session: WhatsAppSession) -> None:
-    updates: dict[str, object] = {"desired_connected": True, "updated_at": timezone.now()}
-    with transaction.atomic():
-        if session.status != SessionStatus.CONNECTED:
-            reason = "waiting for the runner"
-            _record_event(session_id=session.id, status=SessionStatus.CONNECTING, reason=reason)
-            updates.update(status=SessionStatus.CONNECTING, status_reason=reason)
-        WhatsAppSession.objects.filter(pk=session.pk).update(**updates)
-
-
 def session_want_connected(*, session: WhatsAppSession) -> WhatsAppSession:
     """Records that the session should be connected; the runner acts on it within
     seconds, or when it starts."""
-    _mark_wanted(session)
+    session_mark_wanted(session=session)
     session.refresh_from_db()
     return session
 
@@ -63,7 +52,7 @@ def session_connect(*, session: WhatsAppSession) -> WhatsAppSession:
     The wish is recorded first, so a runner that is down picks the session up when it
     starts; the caller still learns (RunnerUnavailable) that nothing happens until then.
     """
-    _mark_wanted(session)
+    session_mark_wanted(session=session)
     live.connect(session_id=session.id)
     session.refresh_from_db()
     return session
@@ -107,7 +96,11 @@ def session_current_qr(*, session: WhatsAppSession) -> tuple[str, datetime]:
 def session_delete(*, session: WhatsAppSession) -> None:
     """Logs a linked whatsapp session out, stops it and deletes it with its device keys
     and stored groups."""
-    if session.engine == Engine.WHATSAPP and session.jid and session.status not in _TERMINAL:
+    if (
+        session.engine == Engine.WHATSAPP
+        and session.jid
+        and session.status not in TERMINAL_STATUSES
+    ):
         # Still linked: unlink on WhatsApp first, or the phone keeps a ghost device.
         if not session.is_connected:
             raise Conflict(
@@ -123,77 +116,3 @@ def session_delete(*, session: WhatsAppSession) -> None:
             raise  # only the runner can remove keys from a shared store
     device_store.remove(session.id)
     session.delete()
-
-
-# -- what the runner records ----------------------------------------------------------
-
-
-def session_record_status(
-    *,
-    session_id: str,
-    status: str,
-    reason: str = "",
-    jid: str | None = None,
-    push_name: str | None = None,
-    keep_connecting: bool = True,
-) -> None:
-    now = timezone.now()
-    updates: dict[str, object] = {
-        "status": status,
-        "status_reason": reason,
-        "last_seen_at": now,
-        "updated_at": now,
-    }
-    if jid:
-        updates["jid"] = jid
-    if push_name:
-        updates["push_name"] = push_name
-    if status != SessionStatus.PAIRING:
-        updates.update(qr_code="", qr_expires_at=None)
-    if status == SessionStatus.LOGGED_OUT:
-        updates.update(jid="", push_name="", connected_at=None)
-    if not keep_connecting:
-        updates["desired_connected"] = False
-    with transaction.atomic():
-        _record_event(session_id=session_id, status=status, reason=reason)
-        if status == SessionStatus.CONNECTED:
-            # "Connected since": set on the transition, kept while it stays connected.
-            WhatsAppSession.objects.filter(pk=session_id).exclude(
-                status=SessionStatus.CONNECTED
-            ).update(connected_at=now)
-        WhatsAppSession.objects.filter(pk=session_id).update(**updates)
-
-
-def session_record_qr(*, session_id: str, code: str, expires_at: datetime) -> None:
-    reason = "waiting for the QR to be scanned (or a pairing code)"
-    with transaction.atomic():
-        _record_event(session_id=session_id, status=SessionStatus.PAIRING, reason=reason)
-        WhatsAppSession.objects.filter(pk=session_id).update(
-            status=SessionStatus.PAIRING,
-            status_reason=reason,
-            qr_code=code,
-            qr_expires_at=expires_at,
-            last_seen_at=timezone.now(),
-            updated_at=timezone.now(),
-        )
-
-
-def _record_event(*, session_id: str, status: str, reason: str) -> None:
-    """Appends to the connection history when the status or its reason changes (a QR
-    rotating or a repeated report is not news), keeping the newest HISTORY_KEPT."""
-    current = (
-        WhatsAppSession.objects.select_for_update()
-        .filter(pk=session_id)
-        .values_list("status", "status_reason")
-        .first()
-    )
-    if current is None or current == (status, reason):
-        return
-    SessionEvent.objects.create(session_id=session_id, status=status, reason=reason)
-    stale = list(
-        SessionEvent.objects.filter(session_id=session_id).values_list("id", flat=True)[
-            SessionEvent.HISTORY_KEPT :
-        ]
-    )
-    if stale:
-        SessionEvent.objects.filter(id__in=stale).delete()

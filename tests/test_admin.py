@@ -132,7 +132,7 @@ class TestSessions:
         assert "Findme" in page.content.decode() and "Other" not in page.content.decode()
 
     def test_detail_shows_stored_groups_and_connection_history(self, staff):
-        from sessions_app.services import session_record_status
+        from sessions_app.transitions import session_record_status
 
         session = WhatsAppSessionFactory()
         GroupFactory(session=session, subject="Night shift")

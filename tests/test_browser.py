@@ -16,7 +16,7 @@ from django.contrib.auth.models import User
 from auth_app import keys
 from auth_app.models import ApiKey
 from sessions_app.models import SessionStatus
-from sessions_app.services import session_record_status
+from sessions_app.transitions import session_record_status
 from tests.factories import GroupFactory, OrganizationFactory, WhatsAppSessionFactory
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

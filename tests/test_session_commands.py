@@ -10,11 +10,11 @@ from django.core.management.base import OutputWrapper
 from django.utils import timezone
 
 from groups_app.models import Group
-from groups_app.services import group_store
+from groups_app.store import group_store
 from sessions_app import live
 from sessions_app.management.commands.connectsession import watch_connection
 from sessions_app.models import Engine, SessionStatus
-from sessions_app.services import session_record_qr, session_record_status
+from sessions_app.transitions import session_record_qr, session_record_status
 from tests.factories import WhatsAppSessionFactory
 
 

@@ -5,6 +5,10 @@ lives only in the runner process (``runsessions``). It reports what happens thro
 ``StateSink`` — the runner's sink writes to the database — and performs live actions
 when asked. Actions raise ``gateway.exceptions`` errors (NotConnected, Conflict,
 WhatsAppFailed, WhatsAppRateLimited, WhatsAppTimedOut).
+
+Engines are pure adapters: nothing under ``sessions_app/engines/`` imports a model, a
+selector or another app. What they need to know of the store (the groups already
+stored) they ask the sink, which the runner backs with ``groups_app.store``.
 """
 
 from collections.abc import Callable
@@ -34,6 +38,15 @@ class StateSink(Protocol):
     ) -> None:
         """Groups as WhatsApp reported them; ``complete`` when this is every joined group
         (a full sync, fetched from ``fetch_started``: stored groups not listed are gone)."""
+
+    def stored_groups(self) -> list[GroupInfo]:
+        """The session's groups as the store holds them (the sandbox's "WhatsApp")."""
+
+    def unstored_groups(self, infos: list[GroupInfo]) -> list[GroupInfo]:
+        """Those of ``infos`` the store does not hold yet."""
+
+    def done(self) -> None:
+        """The calling thread reports nothing more (its resources can be released)."""
 
 
 # Called by a live session when its connection ended; True asks for a retry with backoff.

@@ -17,9 +17,7 @@ sandbox engine") so integrators can write tests against it:
 
 import hashlib
 import secrets
-from datetime import timedelta
-
-from django.utils import timezone
+from datetime import UTC, datetime, timedelta
 
 from gateway.exceptions import Conflict
 from sessions_app import jids
@@ -32,7 +30,7 @@ from sessions_app.engines.types import (
     ParticipantInfo,
 )
 from sessions_app.exceptions import SessionNotConnected
-from sessions_app.models import SessionStatus
+from sessions_app.status import SessionStatus
 
 ACCOUNT_PREFIX = "1555099"
 PRIVACY_BLOCKED_PREFIX = "1555403"
@@ -88,7 +86,7 @@ class SandboxLiveSession:
 
     def create_group(self, *, name: str, participants: list[str]) -> GroupInfo:
         self._require_connected()
-        now = timezone.now()
+        now = datetime.now(tz=UTC)
         members = [ParticipantInfo(jid=self.account, is_admin=True, is_super_admin=True)]
         for jid in participants:
             error = add_result(jid)
@@ -115,9 +113,7 @@ class SandboxLiveSession:
 
     def joined_groups(self) -> list[GroupInfo]:
         self._require_connected()
-        from groups_app.selectors import group_infos  # the sandbox's memory is the store
-
-        return group_infos(session_id=self.session_id)
+        return self._sink.stored_groups()  # the sandbox's memory is the store
 
     def pair_code(self, *, phone: str) -> str:
         raise Conflict("sandbox sessions connect without pairing")

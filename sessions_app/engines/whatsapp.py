@@ -18,11 +18,8 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
-
-from django.db import close_old_connections, connections
-from django.utils import timezone
 
 from gateway.exceptions import Conflict, WhatsAppTimedOut
 from sessions_app import device_store, jids
@@ -35,7 +32,7 @@ from sessions_app.engines.whatsapp_mapping import (
     whatsapp_error,
 )
 from sessions_app.exceptions import SessionNotConnected
-from sessions_app.models import SessionStatus
+from sessions_app.status import SessionStatus
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +45,10 @@ PAIRING_WINDOW_SECONDS = 160
 CREATED_AT_PRECISION_SECONDS = 300
 # ConnectFailure reasons that are WhatsApp's trouble, not ours: retry with backoff.
 _TRANSIENT_FAILURES = {"INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE", "GENERIC"}
+
+
+def _created_at(info: GroupInfo) -> float:
+    return info.created_at.timestamp() if info.created_at else 0.0
 
 
 class WhatsAppLiveSession:
@@ -197,7 +198,7 @@ class WhatsAppLiveSession:
         first = self._qr_count == 1
         if first:
             self._start_pairing_timer()
-        expires_at = timezone.now() + (QR_FIRST_LIFETIME if first else QR_NEXT_LIFETIME)
+        expires_at = datetime.now(tz=UTC) + (QR_FIRST_LIFETIME if first else QR_NEXT_LIFETIME)
         code = data.decode("utf-8", errors="replace")
         self._qr_seen.set()
         self._emit(lambda: self._sink.qr(code, expires_at))
@@ -254,7 +255,7 @@ class WhatsAppLiveSession:
     def _on_temporary_ban(self, client: Any, event: Any) -> None:
         code = event.DESCRIPTOR.fields_by_name["Code"].enum_type.values_by_number.get(event.Code)
         label = code.name.lower().replace("_", " ") if code else f"code {event.Code}"
-        until = timezone.now() + timedelta(seconds=max(event.Expire, 0))
+        until = datetime.now(tz=UTC) + timedelta(seconds=max(event.Expire, 0))
         self._terminate(
             SessionStatus.BANNED,
             f"temporarily banned by WhatsApp ({label}) until {until:%Y-%m-%d %H:%M} UTC",
@@ -314,7 +315,6 @@ class WhatsAppLiveSession:
     def _work_loop(self, work_queue: "queue.Queue[Callable[[], None] | None]") -> None:
         try:
             while (work := work_queue.get()) is not None:
-                close_old_connections()
                 try:
                     work()
                 except Exception:
@@ -322,7 +322,7 @@ class WhatsAppLiveSession:
                         "session %s: handling a WhatsApp event failed", self.session_id
                     )
         finally:
-            connections.close_all()
+            self._sink.done()
 
     def _terminate(self, status: str, reason: str, *, forget_device: bool = False) -> None:
         """The connection cannot continue without the operator: stop, record why."""
@@ -358,7 +358,7 @@ class WhatsAppLiveSession:
             )
 
     def _sync_groups(self) -> None:
-        fetch_started = timezone.now()
+        fetch_started = datetime.now(tz=UTC)
         try:
             infos = self.joined_groups()
         except Exception as exc:
@@ -416,24 +416,21 @@ class WhatsAppLiveSession:
         """The group a timed-out create made after all, if WhatsApp lists one: same
         subject, ours, created around the call, and not a group the store already has.
         (neonize carries the creation time as a 32-bit float, precise to about two
-        minutes, hence the wide window.)"""
-        from groups_app.models import Group
-
+        minutes, hence the wide window.) Which groups the store has, the sink says."""
         try:
             groups = self.joined_groups()
         except Exception:
             return None
-        known = set(Group.objects.filter(session_id=self.session_id).values_list("jid", flat=True))
         matches = [
             info
             for info in groups
             if info.subject == name
-            and info.jid not in known
             and info.created_at is not None
             and info.created_at.timestamp() >= since - CREATED_AT_PRECISION_SECONDS
             and (not self.jid or info.owner_jid == self.jid)
         ]
-        return max(matches, key=lambda info: info.created_at) if matches else None
+        unstored = self._sink.unstored_groups(matches) if matches else []
+        return max(unstored, key=_created_at) if unstored else None
 
     def joined_groups(self) -> list[GroupInfo]:
         client = self._require_client()

@@ -1,15 +1,26 @@
-"""The runner's state sink: what live sessions report, written to the database."""
+"""The runner's state sink: what live sessions report, written to the database, and what
+they may ask of the store."""
 
 from datetime import datetime
 
-from groups_app.services import group_store_synced
+from django.db import connections
+
+from groups_app.store import group_infos, group_store_synced, unstored
 from sessions_app.engines.types import GroupInfo
-from sessions_app.services import session_record_qr, session_record_status
+from sessions_app.transitions import session_record_qr, session_record_status
+
+
+def _fresh_connections() -> None:
+    """Drops this thread's connections that went stale while it waited for WhatsApp
+    (as Django does between requests), except one inside a transaction."""
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
 
 
 class DatabaseSink:
-    """Synchronous: callers on long-lived threads refresh their database connection
-    (``close_old_connections``) before handing work here."""
+    """Synchronous, called from the engine's long-lived threads: each call first drops a
+    database connection that has gone stale, and ``done`` closes the thread's own."""
 
     def __init__(self, session_id: str) -> None:
         self.session_id = session_id
@@ -23,6 +34,7 @@ class DatabaseSink:
         push_name: str | None = None,
         keep_connecting: bool = True,
     ) -> None:
+        _fresh_connections()
         session_record_status(
             session_id=self.session_id,
             status=status,
@@ -33,14 +45,27 @@ class DatabaseSink:
         )
 
     def qr(self, code: str, expires_at: datetime) -> None:
+        _fresh_connections()
         session_record_qr(session_id=self.session_id, code=code, expires_at=expires_at)
 
     def groups(
         self, infos: list[GroupInfo], *, complete: bool, fetch_started: datetime | None = None
     ) -> None:
+        _fresh_connections()
         group_store_synced(
             session_id=self.session_id,
             infos=infos,
             complete=complete,
             fetch_started=fetch_started,
         )
+
+    def stored_groups(self) -> list[GroupInfo]:
+        _fresh_connections()
+        return group_infos(session_id=self.session_id)
+
+    def unstored_groups(self, infos: list[GroupInfo]) -> list[GroupInfo]:
+        _fresh_connections()
+        return unstored(session_id=self.session_id, infos=infos)
+
+    def done(self) -> None:
+        connections.close_all()

@@ -18,13 +18,13 @@ from gateway.exceptions import InvalidInput
 from groups_app.rules import MAX_INVITED, subject_problem
 from sessions_app import device_store
 from sessions_app.engines.base import LiveSession
-from sessions_app.engines.registry import live_session_for
 from sessions_app.exceptions import SessionNotConnected, SessionNotFound
 from sessions_app.jids import is_user_jid
 from sessions_app.models import SessionStatus, WhatsAppSession
+from sessions_app.runner.engines import live_session_for
 from sessions_app.runner.sink import DatabaseSink
 from sessions_app.serializers import PHONE_RE
-from sessions_app.services import session_record_status
+from sessions_app.transitions import session_record_status
 
 logger = logging.getLogger(__name__)
 

@@ -172,8 +172,7 @@ def test_a_complete_sync_removes_groups_left_but_keeps_ones_just_created():
     from django.utils import timezone
 
     from groups_app.models import Group
-    from groups_app.selectors import group_infos
-    from groups_app.services import group_store_synced
+    from groups_app.store import group_infos, group_store_synced
 
     session = GroupFactory().session
     left = Group.objects.get(session=session)

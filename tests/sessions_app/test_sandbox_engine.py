@@ -3,7 +3,7 @@
 import pytest
 
 from gateway.exceptions import Conflict, RunnerUnavailable
-from groups_app.services import group_store
+from groups_app.store import group_store
 from sessions_app import jids, live
 from sessions_app.engines.sandbox import account_jid
 from sessions_app.models import Engine, SessionStatus
@@ -111,7 +111,7 @@ def test_logout_unlinks_and_stops_connecting():
 @pytest.mark.django_db
 def test_connection_history_records_each_change_once():
     from sessions_app.models import SessionEvent
-    from sessions_app.services import session_record_qr, session_record_status
+    from sessions_app.transitions import session_record_qr, session_record_status
 
     session = WhatsAppSessionFactory(fresh=True, engine=Engine.WHATSAPP)
     expires = session.created_at
@@ -135,7 +135,7 @@ def test_connection_history_records_each_change_once():
 @pytest.mark.django_db
 def test_connection_history_keeps_the_newest():
     from sessions_app.models import SessionEvent
-    from sessions_app.services import session_record_status
+    from sessions_app.transitions import session_record_status
 
     session = WhatsAppSessionFactory()
     for n in range(SessionEvent.HISTORY_KEPT + 5):

@@ -6,7 +6,7 @@ from django.utils import timezone
 from groups_app.models import Group
 from sessions_app import device_store
 from sessions_app.models import Engine, SessionStatus, WhatsAppSession
-from sessions_app.services import session_record_qr
+from sessions_app.transitions import session_record_qr
 from tests.factories import GroupFactory, WhatsAppSessionFactory
 from tests.helpers import assert_error
 

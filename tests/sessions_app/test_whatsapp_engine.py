@@ -22,7 +22,7 @@ from gateway.exceptions import (
 )
 from groups_app.models import Group
 from groups_app.serializers import GroupInfoSerializer
-from groups_app.services import group_store
+from groups_app.store import group_store
 from sessions_app import device_store
 from sessions_app.engines.whatsapp import WhatsAppLiveSession
 from sessions_app.engines.whatsapp_mapping import group_info, whatsapp_error

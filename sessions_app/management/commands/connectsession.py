@@ -14,8 +14,9 @@ from sessions_app.models import SessionStatus, WhatsAppSession
 from sessions_app.selectors import session_get_for_operator
 from sessions_app.serializers import PHONE_RE
 from sessions_app.services import session_connect
+from sessions_app.status import TERMINAL_STATUSES
 
-_GIVE_UP = {SessionStatus.LOGGED_OUT, SessionStatus.BANNED, SessionStatus.FAILED}
+_GIVE_UP = TERMINAL_STATUSES
 
 
 def watch_connection(

@@ -1,0 +1,139 @@
+"""The stored groups: engine-neutral ``GroupInfo`` in, rows out, and back.
+
+This is the one place that maps ``GroupInfo``/``ParticipantInfo`` to the ``Group`` and
+``GroupParticipant`` columns (``_GROUP_COLUMNS``, ``_PARTICIPANT_COLUMNS``). The runner
+writes through it (what live sessions report), the web process after a live action.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+
+from groups_app.models import Group, GroupParticipant
+from sessions_app.engines.types import GroupInfo, ParticipantInfo
+from sessions_app.models import WhatsAppSession
+
+# GroupInfo attribute → Group column. (participant_count is derived: member_count.)
+_GROUP_COLUMNS = {
+    "subject": "subject",
+    "description": "description",
+    "owner_jid": "owner_jid",
+    "is_announce": "is_announce",
+    "is_locked": "is_locked",
+    "created_at": "whatsapp_created_at",
+}
+# ParticipantInfo attribute → GroupParticipant column.
+_PARTICIPANT_COLUMNS = {
+    "jid": "jid",
+    "is_admin": "is_admin",
+    "is_super_admin": "is_super_admin",
+    "error": "add_error",
+    "invite_code": "invite_code",
+    "invite_expires_at": "invite_expires_at",
+}
+
+REMOVAL_GRACE = timedelta(minutes=1)
+
+
+def _group_row(info: GroupInfo) -> dict[str, Any]:
+    row = {column: getattr(info, attribute) for attribute, column in _GROUP_COLUMNS.items()}
+    row["participant_count"] = info.member_count
+    return row
+
+
+def info_of(group: Group) -> GroupInfo:
+    """A stored group (participants prefetched or not) as a GroupInfo."""
+    return GroupInfo(
+        jid=group.jid,
+        **{attribute: getattr(group, column) for attribute, column in _GROUP_COLUMNS.items()},
+        participants=tuple(
+            ParticipantInfo(
+                **{
+                    attribute: getattr(participant, column)
+                    for attribute, column in _PARTICIPANT_COLUMNS.items()
+                }
+            )
+            for participant in group.participants.all()
+        ),
+    )
+
+
+def group_infos(*, session_id: str) -> list[GroupInfo]:
+    """The session's stored groups as engine-neutral GroupInfo, participants included."""
+    groups = Group.objects.filter(session_id=session_id).prefetch_related("participants")
+    return [info_of(group) for group in groups]
+
+
+def unstored(*, session_id: str, infos: list[GroupInfo]) -> list[GroupInfo]:
+    """Those of ``infos`` the session's store does not hold."""
+    held = set(
+        Group.objects.filter(
+            session_id=session_id, jid__in=[info.jid for info in infos]
+        ).values_list("jid", flat=True)
+    )
+    return [info for info in infos if info.jid not in held]
+
+
+@transaction.atomic
+def group_store(*, session: WhatsAppSession, info: GroupInfo) -> Group:
+    """Upserts a group and replaces its participants with what WhatsApp reported.
+
+    One INSERT ... ON CONFLICT on (session, jid), so a sync racing a creation of the same
+    group updates the row instead of failing or duplicating it.
+    """
+    row = _group_row(info)
+    (group,) = Group.objects.bulk_create(
+        [Group(session=session, jid=info.jid, **row)],
+        update_conflicts=True,
+        unique_fields=["session", "jid"],
+        update_fields=[*row, "updated_at"],
+    )
+    GroupParticipant.objects.filter(group=group).delete()
+    GroupParticipant.objects.bulk_create(
+        GroupParticipant(
+            group=group,
+            **{
+                column: getattr(participant, attribute)
+                for attribute, column in _PARTICIPANT_COLUMNS.items()
+            },
+        )
+        for participant in info.participants
+    )
+    return group
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    stored: int
+    removed: int
+
+
+def group_store_synced(
+    *,
+    session_id: str,
+    infos: list[GroupInfo],
+    complete: bool,
+    fetch_started: datetime | None = None,
+) -> SyncResult:
+    """Stores groups WhatsApp reported. ``complete``: these are all the account's groups,
+    so stored groups not among them (left, deleted) are removed — but only those not
+    stored since ``fetch_started``: a group created while the list was being fetched is
+    not in it, and must not be removed (the race a sync runs against creations). A group
+    stored within REMOVAL_GRACE before the fetch is kept too: its row can be stamped
+    before the fetch yet committed after it; the next sync removes it if it is gone."""
+    session = WhatsAppSession(pk=session_id)
+    with transaction.atomic():
+        for info in infos:
+            group_store(session=session, info=info)
+        removed = 0
+        if complete:
+            gone = Group.objects.filter(session_id=session_id).exclude(
+                jid__in=[info.jid for info in infos]
+            )
+            if fetch_started is not None:
+                gone = gone.filter(updated_at__lt=fetch_started - REMOVAL_GRACE)
+            _, deleted = gone.delete()
+            removed = deleted.get(Group._meta.label, 0)
+    return SyncResult(stored=len(infos), removed=removed)

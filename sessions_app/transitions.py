@@ -1,0 +1,138 @@
+"""The one place a session's connection state changes.
+
+Every writer — the runner recording what a live session reports, a web process marking
+a session wanted — goes through ``session_transition``. What a status means for the rest
+of the row is written here as rules, once:
+
+1. A report sets the status, its reason and "last seen", and appends to the connection
+   history when the status or the reason changed (a rotating QR is not news).
+2. Only ``pairing`` has a QR: any other status clears it; a QR report stores it.
+3. ``logged_out`` forgets the account: its JID, push name and "connected since".
+4. A terminal status (``TERMINAL_STATUSES``: logged out, banned, failed), or a report
+   that says no retry can help (``keep_connecting=False``, e.g. pairing timed out), ends
+   the wish to be connected: the runner stops trying until someone connects again.
+5. Entering ``connected`` starts "connected since"; staying connected keeps it.
+6. A JID or push name that comes with a report is stored.
+"""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from sessions_app.models import SessionEvent, WhatsAppSession
+from sessions_app.status import TERMINAL_STATUSES, SessionStatus
+
+QR_REASON = "waiting for the QR to be scanned (or a pairing code)"
+WAITING_FOR_RUNNER = "waiting for the runner"
+
+
+def session_transition(
+    *,
+    session_id: str,
+    status: str,
+    reason: str = "",
+    jid: str | None = None,
+    push_name: str | None = None,
+    qr: tuple[str, datetime] | None = None,
+    keep_connecting: bool = True,
+    want_connected: bool = False,
+) -> None:
+    now = timezone.now()
+    updates: dict[str, object] = {
+        "status": status,
+        "status_reason": reason,
+        "last_seen_at": now,
+        "updated_at": now,
+    }
+    # Rule 2.
+    if status == SessionStatus.PAIRING and qr is not None:
+        updates.update(qr_code=qr[0], qr_expires_at=qr[1])
+    elif status != SessionStatus.PAIRING:
+        updates.update(qr_code="", qr_expires_at=None)
+    # Rule 6.
+    if jid:
+        updates["jid"] = jid
+    if push_name:
+        updates["push_name"] = push_name
+    # Rule 3.
+    if status == SessionStatus.LOGGED_OUT:
+        updates.update(jid="", push_name="", connected_at=None)
+    # Rule 4 (and its opposite: someone asked to connect).
+    if status in TERMINAL_STATUSES or not keep_connecting:
+        updates["desired_connected"] = False
+    elif want_connected:
+        updates["desired_connected"] = True
+    with transaction.atomic():
+        _record_event(session_id=session_id, status=status, reason=reason)  # rule 1
+        if status == SessionStatus.CONNECTED:  # rule 5
+            WhatsAppSession.objects.filter(pk=session_id).exclude(
+                status=SessionStatus.CONNECTED
+            ).update(connected_at=now)
+        WhatsAppSession.objects.filter(pk=session_id).update(**updates)
+
+
+def session_record_status(
+    *,
+    session_id: str,
+    status: str,
+    reason: str = "",
+    jid: str | None = None,
+    push_name: str | None = None,
+    keep_connecting: bool = True,
+) -> None:
+    """What a live session reports (through the runner's sink)."""
+    session_transition(
+        session_id=session_id,
+        status=status,
+        reason=reason,
+        jid=jid,
+        push_name=push_name,
+        keep_connecting=keep_connecting,
+    )
+
+
+def session_record_qr(*, session_id: str, code: str, expires_at: datetime) -> None:
+    session_transition(
+        session_id=session_id,
+        status=SessionStatus.PAIRING,
+        reason=QR_REASON,
+        qr=(code, expires_at),
+    )
+
+
+def session_mark_wanted(*, session: WhatsAppSession) -> None:
+    """Someone asked for the session to be connected: the runner keeps it up from now on.
+    A session not connected yet shows that it waits for the runner."""
+    if session.status == SessionStatus.CONNECTED:
+        WhatsAppSession.objects.filter(pk=session.pk).update(
+            desired_connected=True, updated_at=timezone.now()
+        )
+        return
+    session_transition(
+        session_id=session.id,
+        status=SessionStatus.CONNECTING,
+        reason=WAITING_FOR_RUNNER,
+        want_connected=True,
+    )
+
+
+def _record_event(*, session_id: str, status: str, reason: str) -> None:
+    """Appends to the connection history when the status or its reason changes,
+    keeping the newest HISTORY_KEPT."""
+    current = (
+        WhatsAppSession.objects.select_for_update()
+        .filter(pk=session_id)
+        .values_list("status", "status_reason")
+        .first()
+    )
+    if current is None or current == (status, reason):
+        return
+    SessionEvent.objects.create(session_id=session_id, status=status, reason=reason)
+    stale = list(
+        SessionEvent.objects.filter(session_id=session_id).values_list("id", flat=True)[
+            SessionEvent.HISTORY_KEPT :
+        ]
+    )
+    if stale:
+        SessionEvent.objects.filter(id__in=stale).delete()
