@@ -72,3 +72,29 @@ class RemoteError(GatewayError):
     def __init__(self, code: str, message: str, *, details: dict[str, Any] | None = None) -> None:
         self.code = code
         super().__init__(message, details=details)
+
+
+_BY_CODE: dict[str, type[GatewayError]] = {
+    error.code: error
+    for error in (
+        NotFound,
+        InvalidInput,
+        Conflict,
+        NotConnected,
+        WhatsAppFailed,
+        WhatsAppRateLimited,
+        WhatsAppTimedOut,
+        RunnerUnavailable,
+    )
+}
+
+
+def error_for_code(
+    code: str, message: str, *, details: dict[str, Any] | None = None
+) -> GatewayError:
+    """The domain error for a code another process answered with (a RemoteError for one
+    this process has no class for)."""
+    error_class = _BY_CODE.get(code)
+    if error_class is None:
+        return RemoteError(code, message, details=details)
+    return error_class(message, details=details)

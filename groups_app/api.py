@@ -12,17 +12,17 @@ from auth_app.capabilities import Capability
 from gateway.pagination import GatewayCursorPagination
 from gateway.requests import json_body
 from gateway.schema import IDEMPOTENCY_KEY, error_responses
+from groups_app.actions import CREATE_GROUP, SYNC_GROUPS
 from groups_app.selectors import group_get, group_info_rows
 from groups_app.serializers import (
     GroupCreateInputSerializer,
     GroupInfoSerializer,
+    GroupSyncSerializer,
     group_info,
 )
 from groups_app.services import group_create, group_sync
-from sessions_app.live_actions import perform_live
-from sessions_app.models import LiveAction
+from sessions_app.live_actions import live_action
 from sessions_app.selectors import session_get
-from sessions_app.serializers import GroupSyncSerializer
 
 CREATE_SESSION_PARAMETER = OpenApiParameter(
     "session",
@@ -116,23 +116,17 @@ class GroupViewSet(viewsets.GenericViewSet):
         "sync": Capability.SEND,
     }
 
-    def create(self, request: Request, session: str) -> Response:
-        def create_group(after_unknown_since: datetime | None) -> Response:
-            whatsapp_session = session_get(
-                organization=request.user.organization, session_id=session
-            )
-            payload = GroupCreateInputSerializer(data=json_body(request))
-            payload.is_valid(raise_exception=True)
-            group = group_create(
-                session=whatsapp_session,
-                **payload.validated_data,
-                look_first_since=after_unknown_since,
-            )
-            return Response(GroupInfoSerializer(group).data, status=status.HTTP_201_CREATED)
-
-        return perform_live(
-            request, session_ref=session, action=LiveAction.CREATE_GROUP, handler=create_group
+    @live_action(CREATE_GROUP)
+    def create(
+        self, request: Request, session: str, look_first_since: datetime | None = None
+    ) -> Response:
+        whatsapp_session = session_get(organization=request.user.organization, session_id=session)
+        payload = GroupCreateInputSerializer(data=json_body(request))
+        payload.is_valid(raise_exception=True)
+        group = group_create(
+            session=whatsapp_session, **payload.validated_data, look_first_since=look_first_since
         )
+        return Response(GroupInfoSerializer(group).data, status=status.HTTP_201_CREATED)
 
     def list(self, request: Request, session: str) -> Response:
         whatsapp_session = session_get(organization=request.user.organization, session_id=session)
@@ -155,18 +149,12 @@ class GroupViewSet(viewsets.GenericViewSet):
             **error_responses(400, 401, 403, 404, 409, 422, 429, 501, 502, 503, 504),
         },
     )
+    @live_action(SYNC_GROUPS)
     def sync(self, request: Request, session: str) -> Response:
-        def sync_groups(after_unknown_since: datetime | None) -> Response:
-            whatsapp_session = session_get(
-                organization=request.user.organization, session_id=session
-            )
-            result = group_sync(session=whatsapp_session)
-            return Response(
-                GroupSyncSerializer({"synced": result.stored, "removed": result.removed}).data
-            )
-
-        return perform_live(
-            request, session_ref=session, action=LiveAction.SYNC_GROUPS, handler=sync_groups
+        whatsapp_session = session_get(organization=request.user.organization, session_id=session)
+        result = group_sync(session=whatsapp_session)
+        return Response(
+            GroupSyncSerializer({"synced": result.stored, "removed": result.removed}).data
         )
 
     def retrieve(self, request: Request, session: str, groupJid: str) -> Response:

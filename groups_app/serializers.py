@@ -92,3 +92,8 @@ class GroupInfoSerializer(serializers.Serializer):
             "numbers WhatsApp skipped are not counted."
         ),
     )
+
+
+class GroupSyncSerializer(serializers.Serializer):
+    synced = serializers.IntegerField(help_text="Groups WhatsApp reported (all stored).")
+    removed = serializers.IntegerField(help_text="Stored groups the account is no longer in.")

@@ -5,10 +5,18 @@ from datetime import datetime
 from django.utils import timezone
 
 from gateway.exceptions import InvalidInput
+from groups_app.actions import (
+    CREATE_GROUP,
+    FIND_CREATED_GROUP,
+    SYNC_GROUPS,
+    CreateGroup,
+    FindCreatedGroup,
+)
 from groups_app.models import Group
 from groups_app.rules import MAX_INVITED
 from groups_app.store import SyncResult, group_store, group_store_synced
 from sessions_app import live
+from sessions_app.actions import Empty
 from sessions_app.exceptions import SessionNotConnected
 from sessions_app.models import WhatsAppSession
 
@@ -48,10 +56,18 @@ def group_create(
     if not session.is_connected:
         raise SessionNotConnected(details={"status": session.status})
     if look_first_since is not None:
-        found = live.find_created_group(session_id=session.id, name=name, since=look_first_since)
+        found = live.perform(
+            FIND_CREATED_GROUP,
+            session_id=session.id,
+            payload=FindCreatedGroup(name=name, since=look_first_since.timestamp()),
+        )
         if found is not None:
             return group_store(session=session, info=found)
-    info = live.create_group(session_id=session.id, name=name, participants=invitees)
+    info = live.perform(
+        CREATE_GROUP,
+        session_id=session.id,
+        payload=CreateGroup(name=name, participants=invitees),
+    )
     return group_store(session=session, info=info)
 
 
@@ -60,7 +76,7 @@ def group_sync(*, session: WhatsAppSession) -> SyncResult:
     if not session.is_connected:
         raise SessionNotConnected(details={"status": session.status})
     fetch_started = timezone.now()
-    infos = live.sync_groups(session_id=session.id)
+    infos = live.perform(SYNC_GROUPS, session_id=session.id, payload=Empty())
     return group_store_synced(
         session_id=session.id, infos=infos, complete=True, fetch_started=fetch_started
     )

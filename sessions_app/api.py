@@ -1,7 +1,6 @@
 """Sessions endpoints: /api/v1/sessions[/{session}[/connect|qr|pair-code|logout]]."""
 
 import io
-from datetime import datetime
 
 import segno
 from drf_spectacular.types import OpenApiTypes
@@ -16,8 +15,9 @@ from auth_app.capabilities import Capability
 from gateway.pagination import NewestFirstPagination
 from gateway.requests import json_body
 from gateway.schema import IDEMPOTENCY_KEY, error_responses
-from sessions_app.live_actions import perform_live
-from sessions_app.models import LiveAction, WhatsAppSession
+from sessions_app.actions import CONNECT, LOGOUT, PAIR_CODE
+from sessions_app.live_actions import live_action
+from sessions_app.models import WhatsAppSession
 from sessions_app.renderers import PngRenderer, SvgRenderer
 from sessions_app.selectors import session_get, session_list
 from sessions_app.serializers import (
@@ -144,14 +144,10 @@ class SessionViewSet(viewsets.GenericViewSet):
         },
     )
     @action(detail=True, methods=["post"])
+    @live_action(CONNECT)
     def connect(self, request: Request, session: str) -> Response:
-        def connect(after_unknown_since: datetime | None) -> Response:
-            connected = session_connect(session=self._session(request, session))
-            return Response(SessionSerializer(connected).data, status=status.HTTP_202_ACCEPTED)
-
-        return perform_live(
-            request, session_ref=session, action=LiveAction.CONNECT, handler=connect
-        )
+        connected = session_connect(session=self._session(request, session))
+        return Response(SessionSerializer(connected).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
         operation_id="getSessionQr",
@@ -199,17 +195,13 @@ class SessionViewSet(viewsets.GenericViewSet):
         },
     )
     @action(detail=True, methods=["post"], url_path="pair-code")
+    @live_action(PAIR_CODE)
     def pair_code(self, request: Request, session: str) -> Response:
-        def pair(after_unknown_since: datetime | None) -> Response:
-            whatsapp_session = self._session(request, session)
-            payload = PairCodeInputSerializer(data=json_body(request))
-            payload.is_valid(raise_exception=True)
-            code = session_pair_code(
-                session=whatsapp_session, phone=payload.validated_data["phone"]
-            )
-            return Response(PairCodeSerializer({"code": code}).data)
-
-        return perform_live(request, session_ref=session, action=LiveAction.PAIR_CODE, handler=pair)
+        whatsapp_session = self._session(request, session)
+        payload = PairCodeInputSerializer(data=json_body(request))
+        payload.is_valid(raise_exception=True)
+        code = session_pair_code(session=whatsapp_session, phone=payload.validated_data["phone"])
+        return Response(PairCodeSerializer({"code": code}).data)
 
     @extend_schema(
         operation_id="logoutSession",
@@ -227,9 +219,7 @@ class SessionViewSet(viewsets.GenericViewSet):
         },
     )
     @action(detail=True, methods=["post"])
+    @live_action(LOGOUT)
     def logout(self, request: Request, session: str) -> Response:
-        def logout(after_unknown_since: datetime | None) -> Response:
-            logged_out = session_logout(session=self._session(request, session))
-            return Response(SessionSerializer(logged_out).data)
-
-        return perform_live(request, session_ref=session, action=LiveAction.LOGOUT, handler=logout)
+        logged_out = session_logout(session=self._session(request, session))
+        return Response(SessionSerializer(logged_out).data)

@@ -6,6 +6,7 @@ USER_SERVER = "s.whatsapp.net"
 GROUP_SERVER = "g.us"
 
 # Country code + number, no '+', no leading zero: 5 to 20 digits.
+PHONE_RE = re.compile(r"^[1-9][0-9]{4,19}$")
 USER_JID_RE = re.compile(r"^[1-9][0-9]{4,19}@s\.whatsapp\.net$")
 # New groups: 120363… (18 digits); old ones: <creator number>-<timestamp>.
 GROUP_JID_RE = re.compile(r"^[0-9]{5,20}(?:-[0-9]{5,20})?@g\.us$")

@@ -1,5 +1,10 @@
 """Live POSTs: the audit record of each, and ``Idempotency-Key`` (API.md, "Safe retries").
 
+A view declares its live action with ``@live_action(SPEC)`` (a row of the registry,
+``sessions_app.actions``); the decorator owns the audit record and the idempotency
+claim, and decides "outcome unknown" by the exception's type (``WhatsAppTimedOut``),
+never by reading a rendered answer.
+
 Every live POST (create group, sync, connect, logout, pairing code) leaves a
 ``LiveActionRecord``: who, which session, what, a fingerprint of the request, the
 outcome and how long it took. With an ``Idempotency-Key`` header the record also claims
@@ -24,7 +29,9 @@ A larger error keeps its status, code and message: no caller can make the audit 
 store what it sent back at it.
 """
 
+import functools
 import hashlib
+import inspect
 import json
 import re
 import time
@@ -40,16 +47,22 @@ from rest_framework.response import Response
 
 from auth_app.principal import Principal
 from gateway.errors import api_exception_handler
-from gateway.exceptions import GatewayError, InvalidInput
+from gateway.exceptions import GatewayError, InvalidInput, WhatsAppTimedOut
+from sessions_app.actions import LiveActionSpec, longest_timeout
 from sessions_app.models import ActionState, LiveActionRecord
-from sessions_app.runner.protocol import TIMEOUTS
 
 KEY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 KEY_LIFETIME = timedelta(hours=24)
 # A claim whose request died with its process is taken over after this long: the longest
 # live call, plus a margin for the request around it.
-STALE_CLAIM = timedelta(seconds=max(TIMEOUTS.values()) + 30)
+STALE_CLAIM_MARGIN = timedelta(seconds=30)
+
+
+def stale_claim_after() -> timedelta:
+    return timedelta(seconds=longest_timeout()) + STALE_CLAIM_MARGIN
+
+
 # Error answers larger than this are kept as status, code and message only.
 KEPT_BODY_BYTES = 1024
 _KEY_RE = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -122,7 +135,7 @@ def action_begin(
             raise IdempotencyKeyReused()
         if existing.state in (ActionState.SUCCEEDED, ActionState.FAILED):
             return Claim(existing, replay=existing)
-        stale = existing.started_at <= now - STALE_CLAIM
+        stale = existing.started_at <= now - stale_claim_after()
         if existing.state == ActionState.IN_PROGRESS and not stale:
             raise IdempotencyInProgress()
         # Outcome unknown (or its request died): exactly one retry takes it over.
@@ -141,14 +154,16 @@ def _release(record: LiveActionRecord) -> None:
     )
 
 
-def action_finish(*, record: LiveActionRecord, response: Response, started: float) -> None:
+def action_finish(
+    *, record: LiveActionRecord, response: Response, started: float, outcome_unknown: bool
+) -> None:
     status = response.status_code
     body = response.data if isinstance(response.data, dict | list) else None
     error = body.get("error") if isinstance(body, dict) else None
     error_code = error.get("code", "") if isinstance(error, dict) else ""
     if status < 400:
         state = ActionState.SUCCEEDED
-    elif error_code == "whatsapp_timeout":
+    elif outcome_unknown:
         state = ActionState.UNKNOWN
     else:
         state = ActionState.FAILED
@@ -182,35 +197,48 @@ def _kept_body(body: Any, *, status: int, size: int) -> Any:
     }
 
 
-def perform_live(
-    request: Request,
-    *,
-    session_ref: str,
-    action: str,
-    handler: Callable[[datetime | None], Response],
-) -> Response:
-    """Runs a live POST's ``handler`` under its audit record and idempotency claim.
+def live_action(spec: LiveActionSpec[Any, Any]) -> Callable[[Callable[..., Response]], Any]:
+    """Declares a view method a live POST of ``spec``: it runs under an audit record and
+    an Idempotency-Key claim. A view that takes ``look_first_since`` gets the first
+    attempt's start when an earlier try with the same key ended with the outcome unknown
+    (so it can look on WhatsApp before acting again); None otherwise."""
 
-    ``handler(after_unknown_since)`` gets the first attempt's start when an earlier try
-    with the same key ended with the outcome unknown, so it can check WhatsApp first.
-    """
-    principal: Principal = request.user
-    claim = action_begin(
-        principal=principal,
-        session_ref=session_ref,
-        action=action,
-        request_fingerprint=fingerprint(request),
-        key=request.headers.get(KEY_HEADER),
-    )
-    if claim.replay is not None:
-        replayed = Response(claim.replay.response_body, status=claim.replay.status_code)
-        replayed[REPLAYED_HEADER] = "true"
-        return replayed
-    started = time.monotonic()
-    try:
-        response = handler(claim.after_unknown_since)
-    except Exception as exc:
-        # The one exception handler answers; the record keeps what the caller got.
-        response = api_exception_handler(exc, {"request": request})
-    action_finish(record=claim.record, response=response, started=started)
-    return response
+    def decorate(view: Callable[..., Response]) -> Callable[..., Response]:
+        wants_since = "look_first_since" in inspect.signature(view).parameters
+
+        @functools.wraps(view)
+        def audited(self: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
+            principal: Principal = request.user  # type: ignore[assignment]
+            claim = action_begin(
+                principal=principal,
+                session_ref=str(kwargs.get("session", "")),
+                action=spec.name,
+                request_fingerprint=fingerprint(request),
+                key=request.headers.get(KEY_HEADER),
+            )
+            if claim.replay is not None:
+                replayed = Response(claim.replay.response_body, status=claim.replay.status_code)
+                replayed[REPLAYED_HEADER] = "true"
+                return replayed
+            if wants_since:
+                kwargs["look_first_since"] = claim.after_unknown_since
+            started = time.monotonic()
+            outcome_unknown = False
+            try:
+                response = view(self, request, *args, **kwargs)
+            except Exception as exc:
+                # WhatsApp (or the runner) may have acted: a retry must look first.
+                outcome_unknown = isinstance(exc, WhatsAppTimedOut)
+                # The one exception handler answers; the record keeps what the caller got.
+                response = api_exception_handler(exc, {"request": request})
+            action_finish(
+                record=claim.record,
+                response=response,
+                started=started,
+                outcome_unknown=outcome_unknown,
+            )
+            return response
+
+        return audited
+
+    return decorate

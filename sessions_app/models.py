@@ -51,14 +51,6 @@ class WhatsAppSession(models.Model):
         return self.status == SessionStatus.CONNECTED
 
 
-class LiveAction(models.TextChoices):
-    CREATE_GROUP = "create_group", "create group"
-    SYNC_GROUPS = "sync_groups", "sync groups"
-    CONNECT = "connect", "connect"
-    LOGOUT = "logout", "log out"
-    PAIR_CODE = "pair_code", "pairing code"
-
-
 class ActionState(models.TextChoices):
     IN_PROGRESS = "in_progress", "in progress"
     SUCCEEDED = "succeeded", "succeeded"
@@ -76,7 +68,9 @@ class LiveActionRecord(models.Model):
     )
     # The path's session id as asked (the record exists even when it matched nothing).
     session_ref = models.CharField(max_length=64)
-    action = models.CharField(max_length=20, choices=LiveAction.choices)
+    # The live-action registry row's name (sessions_app.actions): no choices here, so a
+    # new action needs no migration.
+    action = models.CharField(max_length=40)
     principal_kind = models.CharField(max_length=16)
     principal_id = models.CharField(max_length=200)
     fingerprint = models.CharField(max_length=64)

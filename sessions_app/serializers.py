@@ -1,11 +1,8 @@
-import re
-
 from rest_framework import serializers
 
 from gateway.fields import StrictCharField
+from sessions_app.jids import PHONE_RE
 from sessions_app.models import Engine
-
-PHONE_RE = re.compile(r"^[1-9][0-9]{4,19}$")
 
 
 class SessionCreateInputSerializer(serializers.Serializer):
@@ -57,8 +54,3 @@ class SessionSerializer(serializers.Serializer):
     connectedAt = serializers.DateTimeField(source="connected_at", allow_null=True)
     lastSeenAt = serializers.DateTimeField(source="last_seen_at", allow_null=True)
     createdAt = serializers.DateTimeField(source="created_at")
-
-
-class GroupSyncSerializer(serializers.Serializer):
-    synced = serializers.IntegerField(help_text="Groups WhatsApp reported (all stored).")
-    removed = serializers.IntegerField(help_text="Stored groups the account is no longer in.")

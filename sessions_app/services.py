@@ -14,6 +14,7 @@ from django.utils import timezone
 from auth_app.models import Organization
 from gateway.exceptions import Conflict, InvalidInput, RunnerUnavailable
 from sessions_app import device_store, live
+from sessions_app.actions import CONNECT, LOGOUT, PAIR_CODE, RELEASE, Empty, PairCode
 from sessions_app.exceptions import SessionNotConnected
 from sessions_app.models import Engine, SessionStatus, WhatsAppSession
 from sessions_app.status import TERMINAL_STATUSES
@@ -53,7 +54,7 @@ def session_connect(*, session: WhatsAppSession) -> WhatsAppSession:
     starts; the caller still learns (RunnerUnavailable) that nothing happens until then.
     """
     session_mark_wanted(session=session)
-    live.connect(session_id=session.id)
+    live.perform(CONNECT, session_id=session.id, payload=Empty())
     session.refresh_from_db()
     return session
 
@@ -65,7 +66,7 @@ def session_logout(*, session: WhatsAppSession) -> WhatsAppSession:
     if not session.is_connected:
         raise SessionNotConnected(details={"status": session.status})
     # The runner records the outcome (logged_out, no longer wanted) before it answers.
-    live.logout(session_id=session.id)
+    live.perform(LOGOUT, session_id=session.id, payload=Empty())
     session.refresh_from_db()
     return session
 
@@ -76,7 +77,7 @@ def session_pair_code(*, session: WhatsAppSession, phone: str) -> str:
             "session is not pairing: connect it and wait for the QR first",
             details={"status": session.status},
         )
-    return live.pair_code(session_id=session.id, phone=phone)
+    return live.perform(PAIR_CODE, session_id=session.id, payload=PairCode(phone=phone))
 
 
 def session_current_qr(*, session: WhatsAppSession) -> tuple[str, datetime]:
@@ -108,9 +109,9 @@ def session_delete(*, session: WhatsAppSession) -> None:
                 "or log it out from the phone first",
                 details={"status": session.status},
             )
-        live.logout(session_id=session.id)
+        live.perform(LOGOUT, session_id=session.id, payload=Empty())
     try:
-        live.release(session_id=session.id)
+        live.perform(RELEASE, session_id=session.id, payload=Empty())
     except RunnerUnavailable:
         if session.engine == Engine.WHATSAPP and device_store.is_shared():
             raise  # only the runner can remove keys from a shared store

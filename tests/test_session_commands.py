@@ -9,6 +9,7 @@ from django.core.management import CommandError, call_command
 from django.core.management.base import OutputWrapper
 from django.utils import timezone
 
+from groups_app.actions import CREATE_GROUP, CreateGroup
 from groups_app.models import Group
 from groups_app.store import group_store
 from sessions_app import live
@@ -114,8 +115,10 @@ class TestLogoutAndSync:
 
     def test_syncgroups_one(self, api):
         session = WhatsAppSessionFactory()
-        info = live.create_group(
-            session_id=session.id, name="T", participants=["15551234567@s.whatsapp.net"]
+        info = live.perform(
+            CREATE_GROUP,
+            session_id=session.id,
+            payload=CreateGroup(name="T", participants=["15551234567@s.whatsapp.net"]),
         )
         group_store(session=session, info=info)
         out, err = run("syncgroups", session.id)

@@ -5,17 +5,19 @@ from typing import Any
 from django.conf import settings
 
 from gateway import http, request_context
-from gateway.exceptions import RemoteError, RunnerUnavailable, WhatsAppTimedOut
-from sessions_app.runner.protocol import TIMEOUTS, runner_secret
+from gateway.exceptions import RunnerUnavailable, WhatsAppTimedOut, error_for_code
+from sessions_app.runner.protocol import runner_secret
 
 
-def call_runner(session_id: str, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+def call_runner(
+    session_id: str, action: str, payload: dict[str, Any], *, timeout: float
+) -> dict[str, Any]:
     url = f"{settings.GATEWAY_RUNNER_URL.rstrip('/')}/v1/sessions/{session_id}/{action}"
     try:
         response = http.post_json(
             url,
             payload,
-            timeout=TIMEOUTS[action],
+            timeout=timeout,
             headers={
                 "Authorization": f"Bearer {runner_secret()}",
                 request_context.HEADER: request_context.request_id.get(),
@@ -38,11 +40,15 @@ def call_runner(session_id: str, action: str, payload: dict[str, Any]) -> dict[s
             "the session runner refused this process: check that web and runner share "
             "SECRET_KEY (or GATEWAY_RUNNER_SECRET)"
         )
-    error = body.get("error") if isinstance(body.get("error"), dict) else {}
-    remote = RemoteError(
+    error = body.get("error")
+    error = error if isinstance(error, dict) else {}
+    details = error.get("details")
+    # The runner's error, as the same exception type (a timeout stays a timeout: the
+    # audit trail decides "outcome unknown" by type).
+    remote = error_for_code(
         str(error.get("code") or "internal_error"),
         str(error.get("message") or f"the runner answered HTTP {response.status}"),
-        details=error.get("details") if isinstance(error.get("details"), dict) else None,
+        details=details if isinstance(details, dict) else None,
     )
     retry_after = response.headers.get("Retry-After")
     if retry_after and retry_after.isdigit():

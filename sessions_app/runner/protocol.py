@@ -3,35 +3,14 @@
 ``POST {GATEWAY_RUNNER_URL}/v1/sessions/{id}/{action}`` with a JSON payload and
 ``Authorization: Bearer <runner secret>``. The answer is ``{"result": {...}}`` with 200,
 or the API's error envelope with its status (and ``Retry-After`` when WhatsApp
-rate-limits).
+rate-limits). The actions, their payloads and timeouts are the live-action registry's
+rows (``sessions_app.actions``).
 """
 
 import hashlib
 import hmac
 
 from django.conf import settings
-
-ACTIONS = (
-    "connect",
-    "create_group",
-    "find_created_group",
-    "sync_groups",
-    "pair_code",
-    "logout",
-    "release",
-)
-
-# How long the web process waits for each action. WhatsApp's own queries time out at
-# 75 s, so actions that query it get a little more than that.
-TIMEOUTS: dict[str, float] = {
-    "connect": 10,
-    "create_group": 90,
-    "find_created_group": 90,
-    "sync_groups": 90,
-    "pair_code": 30,
-    "logout": 30,
-    "release": 20,
-}
 
 
 def runner_secret() -> str:

@@ -13,7 +13,8 @@ from gateway.errors import STATUS_BY_CODE, envelope
 from gateway.exceptions import GatewayError
 from gateway.request_context import HEADER, accept_or_make, request_id
 from gateway.server_errors import send_error_as_envelope
-from sessions_app.runner.protocol import ACTIONS, authorised
+from sessions_app.actions import action_named
+from sessions_app.runner.protocol import authorised
 from sessions_app.runner.supervisor import Supervisor
 
 logger = logging.getLogger(__name__)
@@ -66,7 +67,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(401, envelope("unauthorized", "runner secret missing or wrong"))
             return
         match = _PATH_RE.fullmatch(self.path)
-        if match is None or match["action"] not in ACTIONS:
+        if match is None or action_named(match["action"]) is None:
             self._send(404, envelope("not_found", "no such runner action"))
             return
         try:

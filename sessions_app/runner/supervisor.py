@@ -12,47 +12,21 @@ import threading
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any
 
 from gateway.exceptions import InvalidInput
-from groups_app.rules import MAX_INVITED, subject_problem
 from sessions_app import device_store
+from sessions_app.actions import Wire, action_named
 from sessions_app.engines.base import LiveSession
 from sessions_app.exceptions import SessionNotConnected, SessionNotFound
-from sessions_app.jids import is_user_jid
 from sessions_app.models import SessionStatus, WhatsAppSession
 from sessions_app.runner.engines import live_session_for
 from sessions_app.runner.sink import DatabaseSink
-from sessions_app.serializers import PHONE_RE
 from sessions_app.transitions import session_record_status
 
 logger = logging.getLogger(__name__)
 
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 300.0
-
-
-def checked_subject(name: object) -> str:
-    """The runner is a trust boundary of its own: whoever holds its secret gets the same
-    rules as an API caller, not a pass-through to WhatsApp."""
-    problem = "required" if not isinstance(name, str) else subject_problem(name)
-    if problem is not None:
-        raise InvalidInput(details={"name": [problem]})
-    return str(name)
-
-
-def checked_participants(participants: object) -> list[str]:
-    # May be empty: WhatsApp makes a group of the owner alone (the API asks for more).
-    if not isinstance(participants, list):
-        raise InvalidInput(details={"participants": ["a list is required"]})
-    if len(participants) > MAX_INVITED:
-        raise InvalidInput(details={"participants": [f"at most {MAX_INVITED} entries"]})
-    bad = [i for i, p in enumerate(participants) if not isinstance(p, str) or not is_user_jid(p)]
-    if bad:
-        raise InvalidInput(
-            details={"participants": [f"not user JIDs at {bad[:20]} ({len(bad)} in all)"]}
-        )
-    return list(dict.fromkeys(participants))
 
 
 def backoff_delay(failures: int) -> float:
@@ -163,18 +137,27 @@ class Supervisor:
 
     # -- live actions ---------------------------------------------------------------
 
-    def perform(self, session_id: str, action: str, payload: dict[str, Any]) -> dict[str, Any]:
-        if action == "connect":
-            if not WhatsAppSession.objects.filter(pk=session_id).exists():
-                raise SessionNotFound()
-            self._retry_at.pop(session_id, None)
-            self._failures.pop(session_id, None)
-            self.start(session_id)
-            return {}
-        if action == "release":
-            self.stop(session_id)
-            device_store.remove(session_id)
-            return {}
+    def perform(self, session_id: str, action: str, payload: Wire) -> Wire:
+        """Runs a row of the live-action registry: its payload is checked here, where it
+        enters the runner, whoever sent it."""
+        spec = action_named(action)
+        if spec is None:
+            raise InvalidInput(details={"action": [f"unknown action {action!r}"]})
+        checked = spec.payload.from_wire(payload)
+        return spec.result_to_wire(spec.run(_Target(self, session_id), checked))
+
+    def connect(self, session_id: str) -> None:
+        if not WhatsAppSession.objects.filter(pk=session_id).exists():
+            raise SessionNotFound()
+        self._retry_at.pop(session_id, None)
+        self._failures.pop(session_id, None)
+        self.start(session_id)
+
+    def release(self, session_id: str) -> None:
+        self.stop(session_id)
+        device_store.remove(session_id)
+
+    def connected_live(self, session_id: str) -> LiveSession:
         live = self._live.get(session_id)
         if (
             live is None
@@ -184,25 +167,21 @@ class Supervisor:
             live = self.start(session_id)
         if live is None:
             raise SessionNotConnected()
-        if action == "create_group":
-            name = checked_subject(payload.get("name"))
-            participants = checked_participants(payload.get("participants"))
-            info = live.create_group(name=name, participants=participants)
-            return {"group": info.to_dict()}
-        if action == "find_created_group":
-            name, since = checked_subject(payload.get("name")), payload.get("since")
-            if isinstance(since, bool) or not isinstance(since, int | float):
-                raise InvalidInput(details={"since": ["a time in seconds is required"]})
-            found = live.find_created_group(name=name, since=float(since))
-            return {"group": found.to_dict() if found else None}
-        if action == "sync_groups":
-            return {"groups": [info.to_dict() for info in live.joined_groups()]}
-        if action == "pair_code":
-            phone = payload.get("phone")
-            if not isinstance(phone, str) or not PHONE_RE.fullmatch(phone):
-                raise InvalidInput(details={"phone": ["digits only, 5 to 20, no '+'"]})
-            return {"code": live.pair_code(phone=phone)}
-        if action == "logout":
-            live.logout()
-            return {}
-        raise InvalidInput(details={"action": [f"unknown action {action!r}"]})
+        return live
+
+
+class _Target:
+    """A session as a registry row's ``run`` sees it."""
+
+    def __init__(self, supervisor: Supervisor, session_id: str) -> None:
+        self._supervisor = supervisor
+        self.session_id = session_id
+
+    def live(self) -> LiveSession:
+        return self._supervisor.connected_live(self.session_id)
+
+    def connect(self) -> None:
+        self._supervisor.connect(self.session_id)
+
+    def release(self) -> None:
+        self._supervisor.release(self.session_id)

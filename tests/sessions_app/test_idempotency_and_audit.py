@@ -147,14 +147,15 @@ class TestClaimsOfDeadRequests:
         )
 
     def test_a_claim_past_the_longest_call_is_taken_over(self, api, session):
-        from sessions_app.live_actions import STALE_CLAIM
-        from sessions_app.runner.protocol import TIMEOUTS
+        from sessions_app.actions import longest_timeout
+        from sessions_app.live_actions import stale_claim_after
 
-        assert STALE_CLAIM.total_seconds() <= max(TIMEOUTS.values()) + 60
+        stale = stale_claim_after().total_seconds()
+        assert stale <= longest_timeout() + 60
         first = create(api, session, key="died")
         assert first.status_code == 201
         Group.objects.all().delete()  # as if the process died before storing it
-        self.backdate(session, "died", STALE_CLAIM.total_seconds() + 1)
+        self.backdate(session, "died", stale + 1)
 
         retried = create(api, session, key="died")
         assert retried.status_code == 201
@@ -164,8 +165,8 @@ class TestClaimsOfDeadRequests:
         assert Group.objects.count() == 1
 
     def test_a_claim_within_the_longest_call_is_still_in_progress(self, api, session):
-        from sessions_app.runner.protocol import TIMEOUTS
+        from sessions_app.actions import longest_timeout
 
         create(api, session, key="running")
-        self.backdate(session, "running", max(TIMEOUTS.values()) - 5)
+        self.backdate(session, "running", longest_timeout() - 5)
         assert_error(create(api, session, key="running"), 409, "idempotency_in_progress")

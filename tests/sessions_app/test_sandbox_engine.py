@@ -3,8 +3,10 @@
 import pytest
 
 from gateway.exceptions import Conflict, RunnerUnavailable
+from groups_app.actions import CREATE_GROUP, SYNC_GROUPS, CreateGroup
 from groups_app.store import group_store
 from sessions_app import jids, live
+from sessions_app.actions import LOGOUT, PAIR_CODE, Empty, PairCode
 from sessions_app.engines.sandbox import account_jid
 from sessions_app.models import Engine, SessionStatus
 from sessions_app.services import session_connect
@@ -51,8 +53,10 @@ def test_created_groups_follow_the_documented_ranges():
     private = "15554031234@s.whatsapp.net"
     absent = "15554049999@s.whatsapp.net"
 
-    info = live.create_group(
-        session_id=session.id, name="Team", participants=[added, private, absent]
+    info = live.perform(
+        CREATE_GROUP,
+        session_id=session.id,
+        payload=CreateGroup(name="Team", participants=[added, private, absent]),
     )
 
     assert jids.is_group_jid(info.jid)
@@ -71,7 +75,10 @@ def test_created_groups_follow_the_documented_ranges():
 def test_each_group_gets_its_own_jid():
     session = WhatsAppSessionFactory()
     created = {
-        live.create_group(session_id=session.id, name="T", participants=[]).jid for _ in range(50)
+        live.perform(
+            CREATE_GROUP, session_id=session.id, payload=CreateGroup(name="T", participants=[])
+        ).jid
+        for _ in range(50)
     }
     assert len(created) == 50
 
@@ -79,13 +86,15 @@ def test_each_group_gets_its_own_jid():
 @pytest.mark.django_db
 def test_sync_returns_the_stored_groups():
     session = WhatsAppSessionFactory()
-    info = live.create_group(
-        session_id=session.id, name="T", participants=["15551234567@s.whatsapp.net"]
+    info = live.perform(
+        CREATE_GROUP,
+        session_id=session.id,
+        payload=CreateGroup(name="T", participants=["15551234567@s.whatsapp.net"]),
     )
     group_store(session=session, info=info)
     GroupFactory(session=WhatsAppSessionFactory())  # another session's
 
-    synced = live.sync_groups(session_id=session.id)
+    synced = live.perform(SYNC_GROUPS, session_id=session.id, payload=Empty())
 
     assert [g.jid for g in synced] == [info.jid]
     assert {p.jid for p in synced[0].participants} == {p.jid for p in info.participants}
@@ -95,13 +104,13 @@ def test_sync_returns_the_stored_groups():
 def test_sandbox_never_pairs():
     session = WhatsAppSessionFactory()
     with pytest.raises(Conflict):
-        live.pair_code(session_id=session.id, phone="15551234567")
+        live.perform(PAIR_CODE, session_id=session.id, payload=PairCode(phone="15551234567"))
 
 
 @pytest.mark.django_db
 def test_logout_unlinks_and_stops_connecting():
     session = WhatsAppSessionFactory()
-    live.logout(session_id=session.id)
+    live.perform(LOGOUT, session_id=session.id, payload=Empty())
     session.refresh_from_db()
     assert session.status == SessionStatus.LOGGED_OUT
     assert session.desired_connected is False
