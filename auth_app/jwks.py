@@ -27,6 +27,7 @@ from typing import Any
 from jwt import PyJWK
 from jwt.exceptions import PyJWTError
 
+from auth_app.jwt_defaults import DEFAULTS
 from gateway import http
 
 logger = logging.getLogger(__name__)
@@ -63,10 +64,10 @@ class JwksClient:
         self,
         url: str,
         *,
-        cache_seconds: int = 600,
-        cooldown_seconds: int = 30,
-        grace_seconds: int = 3600,
-        timeout_seconds: float = 3.0,
+        cache_seconds: int = DEFAULTS["JWKS_CACHE_SECONDS"],
+        cooldown_seconds: int = DEFAULTS["JWKS_COOLDOWN_SECONDS"],
+        grace_seconds: int = DEFAULTS["JWKS_GRACE_SECONDS"],
+        timeout_seconds: float = DEFAULTS["JWKS_TIMEOUT_SECONDS"],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         http.check_url(url)

@@ -9,6 +9,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from auth_app.capabilities import Capability, parse_capabilities
+from auth_app.jwt_defaults import DEFAULTS
 
 # Never accepted, whatever the configuration says (RFC 8725 §3.1, §3.2): unsigned
 # tokens, and shared-secret algorithms (a public key must never become an HMAC secret).
@@ -35,7 +36,7 @@ class JwtConfig:
     jwks_grace_seconds: int
     jwks_timeout_seconds: float
     dev_signing: bool
-    max_lifetime_seconds: int = 86400
+    max_lifetime_seconds: int
 
     @property
     def enabled(self) -> bool:
@@ -45,31 +46,31 @@ class JwtConfig:
         return self.role_capabilities.get(role, frozenset())
 
 
-def _build(raw: dict[str, Any]) -> JwtConfig:
+def _build(configured: dict[str, Any]) -> JwtConfig:
+    raw = {**DEFAULTS, **configured}
     algorithms = tuple(
         alg
-        for alg in raw.get("ALGORITHMS", ())
+        for alg in raw["ALGORITHMS"]
         if alg in SUPPORTED_ALGORITHMS and alg not in FORBIDDEN_ALGORITHMS
     )
     return JwtConfig(
-        jwks_url=raw.get("JWKS_URL", ""),
-        issuer=raw.get("ISSUER", ""),
-        audience=raw.get("AUDIENCE", ""),
+        jwks_url=raw["JWKS_URL"],
+        issuer=raw["ISSUER"],
+        audience=raw["AUDIENCE"],
         algorithms=algorithms,
-        leeway=int(raw.get("LEEWAY", 30)),
-        org_claim=raw.get("ORG_CLAIM", "org_id"),
-        role_claim=raw.get("ROLE_CLAIM", "role"),
+        leeway=int(raw["LEEWAY"]),
+        org_claim=raw["ORG_CLAIM"],
+        role_claim=raw["ROLE_CLAIM"],
         role_capabilities={
-            role: parse_capabilities(list(caps))
-            for role, caps in raw.get("ROLE_CAPABILITIES", {}).items()
+            role: parse_capabilities(list(caps)) for role, caps in raw["ROLE_CAPABILITIES"].items()
         },
-        autoprovision_orgs=bool(raw.get("AUTOPROVISION_ORGS", True)),
-        jwks_cache_seconds=int(raw.get("JWKS_CACHE_SECONDS", 600)),
-        jwks_cooldown_seconds=int(raw.get("JWKS_COOLDOWN_SECONDS", 30)),
-        jwks_grace_seconds=int(raw.get("JWKS_GRACE_SECONDS", 3600)),
-        jwks_timeout_seconds=min(float(raw.get("JWKS_TIMEOUT_SECONDS", 3)), MAX_TIMEOUT_SECONDS),
-        dev_signing=bool(raw.get("DEV_SIGNING", False)),
-        max_lifetime_seconds=int(raw.get("MAX_LIFETIME_SECONDS", 86400)),
+        autoprovision_orgs=bool(raw["AUTOPROVISION_ORGS"]),
+        jwks_cache_seconds=int(raw["JWKS_CACHE_SECONDS"]),
+        jwks_cooldown_seconds=int(raw["JWKS_COOLDOWN_SECONDS"]),
+        jwks_grace_seconds=int(raw["JWKS_GRACE_SECONDS"]),
+        jwks_timeout_seconds=min(float(raw["JWKS_TIMEOUT_SECONDS"]), MAX_TIMEOUT_SECONDS),
+        dev_signing=bool(raw["DEV_SIGNING"]),
+        max_lifetime_seconds=int(raw["MAX_LIFETIME_SECONDS"]),
     )
 
 

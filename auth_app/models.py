@@ -66,15 +66,3 @@ class ApiKey(models.Model):
 
     def is_expired(self, now: datetime | None = None) -> bool:
         return self.expires_at is not None and self.expires_at <= (now or timezone.now())
-
-
-class RateCounter(models.Model):
-    """One rate-limit window's request count for one principal and scope (used when no
-    Redis is configured). Rows of past windows are pruned by the session runner."""
-
-    key = models.CharField(max_length=255, unique=True)
-    count = models.PositiveIntegerField(default=0)
-    expires_at = models.DateTimeField(db_index=True)
-
-    def __str__(self) -> str:
-        return f"{self.key}: {self.count}"

@@ -5,6 +5,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from auth_app.jwt_defaults import DEFAULTS as JWT
 from gateway.env import env_bool, env_int, env_list, env_mapping, env_str
 from gateway.private_files import (
     development_secret_key,
@@ -212,32 +213,25 @@ GATEWAY_API_KEY_LAST_USED_INTERVAL = 60
 # Login JWTs minted by the product's frontend (README, "Login JWTs"). With no JWKS URL,
 # JWTs are not accepted; API keys work regardless.
 GATEWAY_JWT = {
-    "JWKS_URL": env_str("GATEWAY_JWT_JWKS_URL"),
-    "ISSUER": env_str("GATEWAY_JWT_ISSUER"),
-    "AUDIENCE": env_str("GATEWAY_JWT_AUDIENCE"),
-    "ALGORITHMS": env_list("GATEWAY_JWT_ALGORITHMS", ["RS256", "ES256", "EdDSA"]),
-    "LEEWAY": env_int("GATEWAY_JWT_LEEWAY", 30),
-    "ORG_CLAIM": env_str("GATEWAY_JWT_ORG_CLAIM", "org_id"),
-    "ROLE_CLAIM": env_str("GATEWAY_JWT_ROLE_CLAIM", "role"),
-    "ROLE_CAPABILITIES": env_mapping(
-        "GATEWAY_JWT_ROLE_CAPABILITIES",
-        {
-            "owner": ["read", "send", "manage"],
-            "admin": ["read", "send", "manage"],
-            "member": ["read", "send"],
-            "viewer": ["read"],
-        },
+    "JWKS_URL": env_str("GATEWAY_JWT_JWKS_URL", JWT["JWKS_URL"]),
+    "ISSUER": env_str("GATEWAY_JWT_ISSUER", JWT["ISSUER"]),
+    "AUDIENCE": env_str("GATEWAY_JWT_AUDIENCE", JWT["AUDIENCE"]),
+    "ALGORITHMS": env_list("GATEWAY_JWT_ALGORITHMS", JWT["ALGORITHMS"]),
+    "LEEWAY": env_int("GATEWAY_JWT_LEEWAY", JWT["LEEWAY"]),
+    "ORG_CLAIM": env_str("GATEWAY_JWT_ORG_CLAIM", JWT["ORG_CLAIM"]),
+    "ROLE_CLAIM": env_str("GATEWAY_JWT_ROLE_CLAIM", JWT["ROLE_CLAIM"]),
+    "ROLE_CAPABILITIES": env_mapping("GATEWAY_JWT_ROLE_CAPABILITIES", JWT["ROLE_CAPABILITIES"]),
+    "AUTOPROVISION_ORGS": env_bool("GATEWAY_JWT_AUTOPROVISION_ORGS", JWT["AUTOPROVISION_ORGS"]),
+    "JWKS_CACHE_SECONDS": env_int("GATEWAY_JWT_JWKS_CACHE_SECONDS", JWT["JWKS_CACHE_SECONDS"]),
+    "JWKS_COOLDOWN_SECONDS": env_int(
+        "GATEWAY_JWT_JWKS_COOLDOWN_SECONDS", JWT["JWKS_COOLDOWN_SECONDS"]
     ),
-    "AUTOPROVISION_ORGS": env_bool("GATEWAY_JWT_AUTOPROVISION_ORGS", True),
-    "JWKS_CACHE_SECONDS": env_int("GATEWAY_JWT_JWKS_CACHE_SECONDS", 600),
-    "JWKS_COOLDOWN_SECONDS": env_int("GATEWAY_JWT_JWKS_COOLDOWN_SECONDS", 30),
-    "JWKS_GRACE_SECONDS": env_int("GATEWAY_JWT_JWKS_GRACE_SECONDS", 3600),
-    "JWKS_TIMEOUT_SECONDS": env_int("GATEWAY_JWT_JWKS_TIMEOUT_SECONDS", 3),
-    # Development only: `minttoken` signs with a local key whose public half the gateway
-    # serves at /.well-known/jwks.json. Never enable in production.
-    "DEV_SIGNING": env_bool("GATEWAY_JWT_DEV_SIGNING", False),
-    # Longest lifetime a token may claim (exp - iat, or exp - now without iat), seconds.
-    "MAX_LIFETIME_SECONDS": env_int("GATEWAY_JWT_MAX_LIFETIME", 86400),
+    "JWKS_GRACE_SECONDS": env_int("GATEWAY_JWT_JWKS_GRACE_SECONDS", JWT["JWKS_GRACE_SECONDS"]),
+    "JWKS_TIMEOUT_SECONDS": env_int(
+        "GATEWAY_JWT_JWKS_TIMEOUT_SECONDS", JWT["JWKS_TIMEOUT_SECONDS"]
+    ),
+    "DEV_SIGNING": env_bool("GATEWAY_JWT_DEV_SIGNING", JWT["DEV_SIGNING"]),
+    "MAX_LIFETIME_SECONDS": env_int("GATEWAY_JWT_MAX_LIFETIME", JWT["MAX_LIFETIME_SECONDS"]),
 }
 
 # The DEBUG error page and error reports hide settings and environment variables whose

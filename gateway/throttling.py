@@ -24,8 +24,8 @@ from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from auth_app.models import RateCounter
 from auth_app.principal import Principal
+from gateway.models import RateCounter
 
 _UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
 LIVE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

@@ -15,6 +15,7 @@ from gateway.schema import IDEMPOTENCY_KEY, error_responses
 from groups_app.actions import CREATE_GROUP, SYNC_GROUPS
 from groups_app.selectors import group_get, group_info_rows
 from groups_app.serializers import (
+    GROUP_INFO_SOURCES,
     GroupCreateInputSerializer,
     GroupInfoSerializer,
     GroupSyncSerializer,
@@ -130,7 +131,8 @@ class GroupViewSet(viewsets.GenericViewSet):
 
     def list(self, request: Request, session: str) -> Response:
         whatsapp_session = session_get(organization=request.user.organization, session_id=session)
-        page = self.paginate_queryset(group_info_rows(session=whatsapp_session))
+        rows = group_info_rows(session=whatsapp_session, fields=list(GROUP_INFO_SOURCES.values()))
+        page = self.paginate_queryset(rows)
         return self.get_paginated_response([group_info(row) for row in page])
 
     @extend_schema(

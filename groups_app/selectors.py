@@ -13,22 +13,12 @@ def group_list(*, session: WhatsAppSession) -> QuerySet[Group]:
     return Group.objects.filter(session=session).order_by("-id")
 
 
-GROUP_INFO_FIELDS = (
-    "id",
-    "jid",
-    "subject",
-    "description",
-    "owner_jid",
-    "is_announce",
-    "is_locked",
-    "participant_count",
-)
-
-
-def group_info_rows(*, session: WhatsAppSession) -> QuerySet[Group, dict[str, Any]]:
-    """The session's stored groups, newest first, as plain rows of exactly the fields a
-    group's info needs (the list endpoint's hot path: no model instances)."""
-    return group_list(session=session).values(*GROUP_INFO_FIELDS)
+def group_info_rows(
+    *, session: WhatsAppSession, fields: list[str]
+) -> QuerySet[Group, dict[str, Any]]:
+    """The session's stored groups, newest first, as plain rows of ``fields`` (the list
+    endpoint's hot path: no model instances; ``id`` is added for the cursor)."""
+    return group_list(session=session).values("id", *fields)
 
 
 def group_get(*, session: WhatsAppSession, jid: str) -> Group:

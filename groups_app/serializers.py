@@ -57,21 +57,6 @@ class GroupCreateInputSerializer(serializers.Serializer):
         return value
 
 
-def group_info(row: dict[str, Any]) -> dict[str, Any]:
-    """A group's info from a stored row (``group_info_rows``): the same keys and values
-    as GroupInfoSerializer, built directly — DRF's per-field machinery costs more than
-    the query for a page of 50."""
-    return {
-        "groupJid": row["jid"],
-        "subject": row["subject"],
-        "description": row["description"],
-        "ownerJid": row["owner_jid"],
-        "isAnnounce": row["is_announce"],
-        "isLocked": row["is_locked"],
-        "participants": row["participant_count"],
-    }
-
-
 class GroupInfoSerializer(serializers.Serializer):
     """A group as the API returns it (output only; keys exactly as the reference page)."""
 
@@ -92,6 +77,19 @@ class GroupInfoSerializer(serializers.Serializer):
             "numbers WhatsApp skipped are not counted."
         ),
     )
+
+
+# Each output key and the stored column it comes from, read off GroupInfoSerializer (the
+# one definition of a group's info): the list endpoint builds its rows from plain values
+# with these, since DRF's per-field machinery costs more than the query for a page of 50.
+GROUP_INFO_SOURCES: dict[str, str] = {
+    name: field.source for name, field in GroupInfoSerializer().fields.items()
+}
+
+
+def group_info(row: dict[str, Any]) -> dict[str, Any]:
+    """What GroupInfoSerializer outputs, from a row of ``GROUP_INFO_SOURCES`` values."""
+    return {name: row[source] for name, source in GROUP_INFO_SOURCES.items()}
 
 
 class GroupSyncSerializer(serializers.Serializer):

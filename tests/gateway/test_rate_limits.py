@@ -2,7 +2,7 @@
 
 import pytest
 
-from auth_app.models import RateCounter
+from gateway.models import RateCounter
 from gateway.throttling import parse_rate, prune_expired_counters
 from tests.helpers import assert_error
 
