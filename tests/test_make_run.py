@@ -1,8 +1,10 @@
 """`make run` itself: web and runner side by side, the runner's port derived from PORT."""
 
+import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 from pathlib import Path
 
@@ -10,6 +12,19 @@ import pytest
 import requests
 
 from tests.processes import ROOT, free_port, wait_for
+
+
+def free_pair() -> int:
+    """A port whose next one is free too (the runner's)."""
+    for _ in range(100):
+        port = free_port()
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise AssertionError("no two free ports side by side")
 
 
 def answers(url: str) -> bool:
@@ -21,9 +36,7 @@ def answers(url: str) -> bool:
 
 @pytest.mark.skipif(not (ROOT / ".venv" / "bin" / "honcho").exists(), reason="needs make install")
 def test_port_moves_web_and_runner_together(tmp_path: Path):
-    port = free_port()
-    while answers(f"http://127.0.0.1:{port + 1}/healthz"):
-        port = free_port()
+    port = free_pair()
     env = {
         k: v
         for k, v in os.environ.items()
@@ -58,5 +71,6 @@ def test_port_moves_web_and_runner_together(tmp_path: Path):
         assert f"web:    http://127.0.0.1:{port}" in text
         assert f"runner: http://127.0.0.1:{port + 1}" in text
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
