@@ -1,0 +1,92 @@
+"""The live-action registry's claim: an action is one row plus one engine method.
+
+A throwaway action is added here through the registry alone — a payload, one row, one
+sandbox method — and driven end to end through the runner protocol: the web side's
+``live.perform`` → HTTP on loopback → the runner's server → ``Supervisor.perform`` (the
+payload checked where it enters) → the engine → the result back across the wire.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Self
+
+import pytest
+
+from gateway.exceptions import InvalidInput
+from sessions_app import live
+from sessions_app.actions import LiveActionSpec, Payload, Wire, register, unregister
+from sessions_app.engines.sandbox import SandboxLiveSession
+from sessions_app.runner.server import RunnerServer
+from sessions_app.runner.supervisor import Supervisor
+from tests.factories import WhatsAppSessionFactory
+
+
+@dataclass(frozen=True)
+class Shout(Payload):
+    text: str
+
+    @classmethod
+    def from_wire(cls, data: Wire) -> Self:
+        text = data.get("text")
+        if not isinstance(text, str) or not text:
+            raise InvalidInput(details={"text": ["a non-empty string is required"]})
+        return cls(text=text)
+
+
+def shout(self: SandboxLiveSession, *, text: str) -> str:
+    """The one engine method (on the sandbox)."""
+    self._require_connected()
+    return f"{text.upper()}! ({self.account})"
+
+
+SHOUT = LiveActionSpec(
+    "shout_for_test",
+    Shout,
+    lambda target, payload: target.live().shout(text=payload.text),
+    lambda answer: {"answer": answer},
+    lambda data: str(data["answer"]),
+    timeout=5,
+)
+
+
+@pytest.fixture
+def runner_over_http(settings, monkeypatch) -> Iterator[Supervisor]:
+    monkeypatch.setattr(SandboxLiveSession, "shout", shout, raising=False)
+    register(SHOUT)
+    supervisor = Supervisor(allow_whatsapp=False)
+    server = RunnerServer(("127.0.0.1", 0), supervisor)
+    server.serve_in_thread()
+    settings.GATEWAY_RUNNER_IN_PROCESS = False
+    settings.GATEWAY_RUNNER_URL = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        yield supervisor
+    finally:
+        server.shutdown()
+        server.server_close()
+        supervisor.stop_all(record=False)
+        unregister(SHOUT.name)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_action_is_one_row_and_one_engine_method(runner_over_http):
+    session = WhatsAppSessionFactory(desired_connected=True)
+    answer = live.perform(SHOUT, session_id=session.id, payload=Shout(text="hello"))
+    assert answer == f"HELLO! ({session.jid})"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_its_payload_is_checked_where_it_enters_the_runner(runner_over_http):
+    session = WhatsAppSessionFactory(desired_connected=True)
+    with pytest.raises(InvalidInput) as refused:
+        # A caller that skips the payload's own check still meets it in the runner.
+        live.perform(SHOUT, session_id=session.id, payload=Shout(text=""))
+    assert "text" in refused.value.details
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unregistered_action_is_unknown_to_the_runner(runner_over_http):
+    session = WhatsAppSessionFactory(desired_connected=True)
+    unregister(SHOUT.name)
+    with pytest.raises(Exception) as refused:
+        live.perform(SHOUT, session_id=session.id, payload=Shout(text="hello"))
+    assert getattr(refused.value, "code", "") == "not_found"
