@@ -24,15 +24,15 @@ class OrganizationAdmin(admin.ModelAdmin):
 
     @admin.display(ordering="session_count")
     def sessions(self, organization: Organization) -> int:
-        return organization.session_count
+        return int(organization.session_count)  # type: ignore[attr-defined]  # annotated
 
     @admin.display(ordering="group_count")
     def groups(self, organization: Organization) -> int:
-        return organization.group_count
+        return int(organization.group_count)  # type: ignore[attr-defined]  # annotated
 
     @admin.display(description="active API keys", ordering="key_count")
     def api_keys(self, organization: Organization) -> int:
-        return organization.key_count
+        return int(organization.key_count)  # type: ignore[attr-defined]  # annotated
 
 
 class ApiKeyAddForm(forms.ModelForm):
@@ -46,7 +46,7 @@ class ApiKeyAddForm(forms.ModelForm):
         }
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if not any(data.get(flag) for flag in ("can_read", "can_send", "can_manage")):
             raise forms.ValidationError("Give the key at least one capability.")
         expires_at = data.get("expires_at")
@@ -90,12 +90,14 @@ class ApiKeyAdmin(admin.ModelAdmin):
     class Media:
         css = {"all": ["gateway/admin.css"]}
 
-    def get_form(self, request: HttpRequest, obj: ApiKey | None = None, **kwargs: Any) -> Any:
+    def get_form(
+        self, request: HttpRequest, obj: ApiKey | None = None, change: bool = False, **kwargs: Any
+    ) -> Any:
         if obj is None:
             kwargs["form"] = ApiKeyAddForm
-        return super().get_form(request, obj, **kwargs)
+        return super().get_form(request, obj, change=change, **kwargs)
 
-    def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> Any:
         return ApiKeyAddForm.Meta.fields if obj is None else self.fields
 
     def get_readonly_fields(self, request: HttpRequest, obj: ApiKey | None = None) -> list[str]:

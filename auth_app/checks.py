@@ -11,7 +11,7 @@ from gateway import http
 
 @checks.register(checks.Tags.security)
 def check_jwt_settings(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    raw = settings.GATEWAY_JWT
+    raw: dict[str, Any] = settings.GATEWAY_JWT
     messages: list[checks.CheckMessage] = []
     for alg in raw.get("ALGORITHMS", ()):
         if alg in FORBIDDEN_ALGORITHMS:

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from auth_app.capabilities import Capability
 from auth_app.models import Organization
@@ -31,3 +32,12 @@ class Principal:
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.identifier}@{self.organization.slug}"
+
+
+def principal_of(request: Any) -> Principal:
+    """The authenticated caller of an API request (views run after authentication and
+    the capability check, so there always is one)."""
+    principal = request.user
+    if not isinstance(principal, Principal):
+        raise TypeError("the request was not authenticated by the gateway")
+    return principal

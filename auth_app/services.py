@@ -85,7 +85,7 @@ def organization_for_login(*, external_id: str, provision: bool) -> Organization
     organization = Organization.objects.filter(external_id=external_id).first()
     if organization is not None or not provision:
         return organization
-    if len(external_id) > Organization._meta.get_field("external_id").max_length:
+    if len(external_id) > (Organization._meta.get_field("external_id").max_length or 0):
         return None
     try:
         with transaction.atomic():

@@ -121,7 +121,7 @@ def _classify(exc: Exception) -> tuple[str, str, dict[str, Any], dict[str, str]]
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         return "payload_too_large", "request body is too large", {"maxBytes": limit}, headers
     if isinstance(exc, drf.Throttled):
-        wait = int(exc.wait or 1)
+        wait = int(getattr(exc, "wait", None) or 1)
         headers["Retry-After"] = str(max(wait, 1))
         return "rate_limited", "too many requests", {"retryAfter": max(wait, 1)}, headers
     if isinstance(exc, OperationalError | InterfaceError):

@@ -4,7 +4,6 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import QuerySet
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import Cursor, CursorPagination
 
@@ -25,9 +24,7 @@ class GatewayCursorPagination(CursorPagination):
     page_size_query_param = "limit"
     max_page_size = 200
 
-    def paginate_queryset(
-        self, queryset: QuerySet, request: Any, view: Any = None
-    ) -> list[Any] | None:
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list[Any] | None:
         self._model = queryset.model
         return super().paginate_queryset(queryset, request, view)
 
@@ -40,7 +37,7 @@ class GatewayCursorPagination(CursorPagination):
             self._check_position(cursor.position)
         return cursor
 
-    def _check_position(self, position: str) -> None:
+    def _check_position(self, position: object) -> None:
         ordering = self.ordering if isinstance(self.ordering, str) else self.ordering[0]
         field = self._model._meta.get_field(ordering.lstrip("-"))
         try:

@@ -6,7 +6,7 @@ from groups_app.models import Group, GroupParticipant
 
 class GroupParticipantInline(admin.TabularInline):
     model = GroupParticipant
-    fields = ["jid", "is_admin", "is_super_admin", "add_result", "invite_expires_at"]
+    fields = ("jid", "is_admin", "is_super_admin", "add_result", "invite_expires_at")
     readonly_fields = fields
     extra = 0
     max_num = 0

@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from auth_app.capabilities import Capability
+from auth_app.principal import principal_of
 from gateway.pagination import GatewayCursorPagination
 from gateway.requests import json_body
 from gateway.schema import IDEMPOTENCY_KEY, error_responses
@@ -23,6 +24,7 @@ from groups_app.serializers import (
 )
 from groups_app.services import group_create, group_sync
 from sessions_app.live_actions import live_action
+from sessions_app.models import WhatsAppSession
 from sessions_app.selectors import session_get
 
 CREATE_SESSION_PARAMETER = OpenApiParameter(
@@ -117,11 +119,14 @@ class GroupViewSet(viewsets.GenericViewSet):
         "sync": Capability.SEND,
     }
 
+    def _session(self, request: Request, session: str) -> WhatsAppSession:
+        return session_get(organization=principal_of(request).organization, session_id=session)
+
     @live_action(CREATE_GROUP)
     def create(
         self, request: Request, session: str, look_first_since: datetime | None = None
     ) -> Response:
-        whatsapp_session = session_get(organization=request.user.organization, session_id=session)
+        whatsapp_session = self._session(request, session)
         payload = GroupCreateInputSerializer(data=json_body(request))
         payload.is_valid(raise_exception=True)
         group = group_create(
@@ -130,9 +135,9 @@ class GroupViewSet(viewsets.GenericViewSet):
         return Response(GroupInfoSerializer(group).data, status=status.HTTP_201_CREATED)
 
     def list(self, request: Request, session: str) -> Response:
-        whatsapp_session = session_get(organization=request.user.organization, session_id=session)
+        whatsapp_session = self._session(request, session)
         rows = group_info_rows(session=whatsapp_session, fields=list(GROUP_INFO_SOURCES.values()))
-        page = self.paginate_queryset(rows)
+        page = self.paginate_queryset(rows) or []
         return self.get_paginated_response([group_info(row) for row in page])
 
     @extend_schema(
@@ -153,13 +158,13 @@ class GroupViewSet(viewsets.GenericViewSet):
     )
     @live_action(SYNC_GROUPS)
     def sync(self, request: Request, session: str) -> Response:
-        whatsapp_session = session_get(organization=request.user.organization, session_id=session)
+        whatsapp_session = self._session(request, session)
         result = group_sync(session=whatsapp_session)
         return Response(
             GroupSyncSerializer({"synced": result.stored, "removed": result.removed}).data
         )
 
     def retrieve(self, request: Request, session: str, groupJid: str) -> Response:
-        whatsapp_session = session_get(organization=request.user.organization, session_id=session)
+        whatsapp_session = self._session(request, session)
         group = group_get(session=whatsapp_session, jid=groupJid)
         return Response(GroupInfoSerializer(group).data)

@@ -17,7 +17,7 @@ class UserJidField(StrictCharField):
         "jid": "not a user JID: expected <country code and number>@s.whatsapp.net",
     }
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(trim_whitespace=False, **kwargs)
 
     def to_internal_value(self, data: object) -> str:
@@ -83,7 +83,7 @@ class GroupInfoSerializer(serializers.Serializer):
 # one definition of a group's info): the list endpoint builds its rows from plain values
 # with these, since DRF's per-field machinery costs more than the query for a page of 50.
 GROUP_INFO_SOURCES: dict[str, str] = {
-    name: field.source for name, field in GroupInfoSerializer().fields.items()
+    name: str(field.source) for name, field in GroupInfoSerializer().fields.items()
 }
 
 

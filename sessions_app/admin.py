@@ -20,7 +20,14 @@ def status_badge(session: WhatsAppSession) -> str:
 
 class StoredGroupInline(admin.TabularInline):
     model = Group
-    fields = ["subject", "jid", "participant_count", "is_announce", "is_locked", "updated_at"]
+    fields = (
+        "subject",
+        "jid",
+        "participant_count",
+        "is_announce",
+        "is_locked",
+        "updated_at",
+    )
     readonly_fields = fields
     extra = 0
     max_num = 0
@@ -32,7 +39,7 @@ class StoredGroupInline(admin.TabularInline):
 
 class SessionEventInline(admin.TabularInline):
     model = SessionEvent
-    fields = ["at", "status", "reason"]
+    fields = ("at", "status", "reason")
     readonly_fields = fields
     extra = 0
     max_num = 0
@@ -69,7 +76,7 @@ class WhatsAppSessionAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
-    fields = ["organization", "name", "engine", *readonly_fields]
+    fields = ("organization", "name", "engine", *readonly_fields)
     inlines = [SessionEventInline, StoredGroupInline]
     actions = ["connect", "sync_groups", "log_out"]
     list_per_page = 100

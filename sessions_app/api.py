@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from auth_app.capabilities import Capability
+from auth_app.principal import principal_of
 from gateway.pagination import NewestFirstPagination
 from gateway.requests import json_body
 from gateway.schema import IDEMPOTENCY_KEY, error_responses
@@ -66,7 +67,7 @@ class SessionViewSet(viewsets.GenericViewSet):
         return super().get_renderers()
 
     def _session(self, request: Request, session: str) -> WhatsAppSession:
-        return session_get(organization=request.user.organization, session_id=session)
+        return session_get(organization=principal_of(request).organization, session_id=session)
 
     @extend_schema(
         operation_id="listSessions",
@@ -76,7 +77,7 @@ class SessionViewSet(viewsets.GenericViewSet):
         responses={200: SessionSerializer(many=True), **error_responses(400, 401, 403, 429)},
     )
     def list(self, request: Request) -> Response:
-        page = self.paginate_queryset(session_list(organization=request.user.organization))
+        page = self.paginate_queryset(session_list(organization=principal_of(request).organization))
         return self.get_paginated_response(SessionSerializer(page, many=True).data)
 
     @extend_schema(
@@ -96,7 +97,9 @@ class SessionViewSet(viewsets.GenericViewSet):
     def create(self, request: Request) -> Response:
         payload = SessionCreateInputSerializer(data=json_body(request))
         payload.is_valid(raise_exception=True)
-        session = session_create(organization=request.user.organization, **payload.validated_data)
+        session = session_create(
+            organization=principal_of(request).organization, **payload.validated_data
+        )
         return Response(SessionSerializer(session).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(

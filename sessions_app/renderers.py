@@ -1,5 +1,6 @@
 """Renderers for the pairing QR as an image (the view hands them finished bytes)."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from rest_framework.renderers import BaseRenderer
@@ -10,7 +11,7 @@ class _BytesRenderer(BaseRenderer):
         self,
         data: Any,
         accepted_media_type: str | None = None,
-        renderer_context: dict[str, Any] | None = None,
+        renderer_context: Mapping[str, Any] | None = None,
     ) -> bytes:
         return data if isinstance(data, bytes) else b""
 

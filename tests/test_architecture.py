@@ -79,7 +79,7 @@ def test_there_is_no_import_cycle_between_modules():
         stack.append(node)
         for target in sorted(graph[node]):
             if state.get(target) == 1:
-                cycle = stack[stack.index(target) :] + [target]
+                cycle = [*stack[stack.index(target) :], target]
                 raise AssertionError("import cycle: " + " -> ".join(cycle))
             if target not in state:
                 visit(target)

@@ -14,10 +14,22 @@ from gateway.debug import refuse_public_debug
 from gateway.server_errors import send_error_as_envelope
 
 
+class _EnvelopeErrorsHandler(basehttp.WSGIRequestHandler):
+    send_error = send_error_as_envelope
+
+
+class _Server(basehttp.WSGIServer):
+    """The development server, with the handler above (``basehttp.run`` passes its own)."""
+
+    def __init__(self, address: Any, handler: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(address, _EnvelopeErrorsHandler, *args, **kwargs)
+
+
 class Command(StaticRunserver):
+    server_cls = _Server
+
     def run(self, **options: Any) -> None:
-        problem = refuse_public_debug(self.addr, "the development server")
+        problem = refuse_public_debug(getattr(self, "addr", ""), "the development server")
         if problem:
             raise CommandError(problem)
-        basehttp.WSGIRequestHandler.send_error = send_error_as_envelope
         super().run(**options)

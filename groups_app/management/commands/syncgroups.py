@@ -1,5 +1,5 @@
 from argparse import ArgumentParser
-from typing import Any
+from typing import Any, TextIO, cast
 
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
@@ -35,14 +35,15 @@ class Command(BaseCommand):
                 raise CommandError(exc.message) from exc
         failures = 0
         results: list[dict[str, Any]] = []
-        progress = tqdm(sessions, desc="syncing groups", unit="session", file=self.stderr._out)
+        stream: Any = self.stderr._out
+        progress = tqdm(sessions, desc="syncing groups", unit="session", file=stream)
         for session in progress:
             try:
                 result = group_sync(session=session)
             except GatewayError as exc:
                 failures += 1
                 results.append({"session": session.id, "ok": False, "error": exc.message})
-                progress.write(f"{session.id}: failed — {exc.message}", file=self.stderr._out)
+                progress.write(f"{session.id}: failed — {exc.message}", file=stream)
                 continue
             results.append(
                 {
@@ -55,7 +56,7 @@ class Command(BaseCommand):
             if not options["json"]:
                 progress.write(
                     f"{session.id}: {result.stored} groups, {result.removed} removed",
-                    file=self.stdout._out,
+                    file=cast(TextIO, self.stdout._out),
                 )
         progress.close()
         if options["json"]:

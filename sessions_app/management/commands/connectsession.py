@@ -1,6 +1,6 @@
 import time
 from argparse import ArgumentParser
-from typing import Any
+from typing import Any, TextIO, cast
 
 import segno
 from django.conf import settings
@@ -55,7 +55,7 @@ def watch_connection(
                 code_shown = True
             elif not phone and session.qr_code != last_qr:
                 out.write("Scan with the phone: WhatsApp → Linked devices → Link a device")
-                segno.make_qr(session.qr_code).terminal(out=out, compact=True)
+                segno.make_qr(session.qr_code).terminal(out=cast(TextIO, out), compact=True)
                 last_qr = session.qr_code
         if time.monotonic() >= deadline:
             raise CommandError(
