@@ -49,7 +49,7 @@ def dashboard_context() -> dict[str, Any]:
     counts = dict(WhatsAppSession.objects.order_by().values_list("status").annotate(n=Count("id")))
     by_status = [
         {"status": status, "label": label, "count": counts.get(status, 0)}
-        for status, label in SessionStatus.choices
+        for status, label in SessionStatus.choices()
     ]
     troubled = (
         WhatsAppSession.objects.filter(status__in=NOT_CONNECTED)

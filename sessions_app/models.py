@@ -17,9 +17,9 @@ class WhatsAppSession(models.Model):
         Organization, on_delete=models.CASCADE, related_name="sessions"
     )
     name = models.CharField(max_length=200, blank=True)
-    engine = models.CharField(max_length=16, choices=Engine.choices)
+    engine = models.CharField(max_length=16, choices=Engine.choices())
     status = models.CharField(
-        max_length=16, choices=SessionStatus.choices, default=SessionStatus.NEW
+        max_length=16, choices=SessionStatus.choices(), default=SessionStatus.NEW
     )
     status_reason = models.TextField(blank=True)
     # The account's own address once linked, e.g. 15551234567@s.whatsapp.net.
@@ -111,7 +111,7 @@ class SessionEvent(models.Model):
 
     session = models.ForeignKey(WhatsAppSession, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(auto_now_add=True)
-    status = models.CharField(max_length=16, choices=SessionStatus.choices)
+    status = models.CharField(max_length=16, choices=SessionStatus.choices())
     reason = models.TextField(blank=True)
 
     class Meta:

@@ -10,7 +10,7 @@ class SessionCreateInputSerializer(serializers.Serializer):
         max_length=200, required=False, allow_blank=True, default="", help_text="A label."
     )
     engine = serializers.ChoiceField(
-        choices=Engine.choices,
+        choices=Engine.choices(),
         required=False,
         default=Engine.WHATSAPP,
         help_text="`whatsapp` (a real number; the default) or `sandbox` (a simulation).",
@@ -44,7 +44,7 @@ class QrSerializer(serializers.Serializer):
 class SessionSerializer(serializers.Serializer):
     id = serializers.CharField(help_text="The session id (a ULID).")
     name = serializers.CharField()
-    engine = serializers.ChoiceField(choices=Engine.choices)
+    engine = serializers.ChoiceField(choices=Engine.choices())
     status = serializers.CharField(
         help_text="new, pairing, connecting, connected, disconnected, logged_out, banned, failed"
     )

@@ -25,8 +25,8 @@ def session_create(*, organization: Organization, engine: str, name: str = "") -
     """Attaches a number. An organization holds at most ``GATEWAY_MAX_SESSIONS_PER_ORG``
     sessions: the organization's row is locked while counting (PostgreSQL; SQLite's
     IMMEDIATE transactions serialise writers anyway), so racing creations cannot pass it."""
-    if engine not in Engine.values:
-        raise InvalidInput(details={"engine": [f"must be one of: {', '.join(Engine.values)}"]})
+    if engine not in Engine.values():
+        raise InvalidInput(details={"engine": [f"must be one of: {', '.join(Engine.values())}"]})
     limit = settings.GATEWAY_MAX_SESSIONS_PER_ORG
     with transaction.atomic():
         list(Organization.objects.select_for_update().filter(pk=organization.pk).values("pk"))

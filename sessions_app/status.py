@@ -1,26 +1,45 @@
-"""A session's connection status and its rules, without the database.
+"""A session's engine and connection status, and the rules' sets, without Django.
 
-Engines report statuses; ``sessions_app.transitions`` applies what each one means to the
-stored session. Both read the names and the rule sets here, defined once.
+Plain enums (the session worker, which loads no Django, reports these too); ``choices``
+and ``values`` give Django fields and argument parsers what TextChoices would.
+``sessions_app.transitions`` applies what each status means to the stored session.
 """
 
-from django.db import models
+from enum import StrEnum
 
 
-class Engine(models.TextChoices):
-    WHATSAPP = "whatsapp", "WhatsApp"
-    SANDBOX = "sandbox", "Sandbox"
+class _Choices(StrEnum):
+    @property
+    def label(self) -> str:
+        return self.name.replace("_", " ").capitalize()
+
+    @classmethod
+    def choices(cls) -> list[tuple[str, str]]:
+        return [(member.value, member.label) for member in cls]
+
+    @classmethod
+    def values(cls) -> list[str]:
+        return [member.value for member in cls]
 
 
-class SessionStatus(models.TextChoices):
-    NEW = "new", "New"
-    PAIRING = "pairing", "Pairing"
-    CONNECTING = "connecting", "Connecting"
-    CONNECTED = "connected", "Connected"
-    DISCONNECTED = "disconnected", "Disconnected"
-    LOGGED_OUT = "logged_out", "Logged out"
-    BANNED = "banned", "Banned"
-    FAILED = "failed", "Failed"
+class Engine(_Choices):
+    WHATSAPP = "whatsapp"
+    SANDBOX = "sandbox"
+
+    @property
+    def label(self) -> str:
+        return "WhatsApp" if self is Engine.WHATSAPP else "Sandbox"
+
+
+class SessionStatus(_Choices):
+    NEW = "new"
+    PAIRING = "pairing"
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+    LOGGED_OUT = "logged_out"
+    BANNED = "banned"
+    FAILED = "failed"
 
 
 # After these the operator must act (pair again, wait out a ban, fix the cause): the

@@ -16,7 +16,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--org", required=True, help="the organization's slug")
-        parser.add_argument("--engine", required=True, choices=Engine.values)
+        parser.add_argument("--engine", required=True, choices=Engine.values())
         parser.add_argument("--name", default="", help="a label for the number")
         add_json_flag(parser)
 

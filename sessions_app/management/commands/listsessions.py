@@ -26,7 +26,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--org", help="only this organization's sessions (slug)")
-        parser.add_argument("--status", choices=SessionStatus.values, help="only this status")
+        parser.add_argument("--status", choices=SessionStatus.values(), help="only this status")
         add_json_flag(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
