@@ -99,6 +99,7 @@ CREATE_GROUP = register(
         _create_group,
         _group,
         lambda data: GroupInfo.from_dict(data["group"]),
+        needs_stored_groups=True,
     )
 )
 FIND_CREATED_GROUP = register(
@@ -108,6 +109,7 @@ FIND_CREATED_GROUP = register(
         _find_created_group,
         _maybe_group,
         lambda data: GroupInfo.from_dict(data["group"]) if data.get("group") else None,
+        needs_stored_groups=True,
     )
 )
 SYNC_GROUPS = register(

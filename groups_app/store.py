@@ -66,6 +66,10 @@ def group_infos(*, session_id: str) -> list[GroupInfo]:
     return [info_of(group) for group in groups]
 
 
+def group_jids(*, session_id: str) -> list[str]:
+    return list(Group.objects.filter(session_id=session_id).values_list("jid", flat=True))
+
+
 def unstored(*, session_id: str, infos: list[GroupInfo]) -> list[GroupInfo]:
     """Those of ``infos`` the session's store does not hold."""
     held = set(

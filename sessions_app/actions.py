@@ -71,6 +71,12 @@ class LiveActionSpec(Generic[P, R]):
     # Seconds the web process waits. WhatsApp's own queries time out at 75 s, so actions
     # that query it get a little more.
     timeout: float = 90
+    # Runs on the session's engine (in its worker process, for whatsapp sessions); False
+    # for what the runner itself does (connect, release).
+    on_engine: bool = True
+    # The engine needs the JIDs of the groups already stored (a create whose outcome was
+    # unknown must not return one of them): sent along with the call.
+    needs_stored_groups: bool = False
 
 
 _REGISTRY: dict[str, LiveActionSpec[Any, Any]] = {}
@@ -144,7 +150,9 @@ def _release(target: ActionTarget, payload: Empty) -> None:
     target.release()
 
 
-CONNECT = register(LiveActionSpec("connect", Empty, _connect, no_result, nothing, timeout=10))
+CONNECT = register(
+    LiveActionSpec("connect", Empty, _connect, no_result, nothing, timeout=10, on_engine=False)
+)
 PAIR_CODE = register(
     LiveActionSpec(
         "pair_code",
@@ -156,4 +164,6 @@ PAIR_CODE = register(
     )
 )
 LOGOUT = register(LiveActionSpec("logout", Empty, _logout, no_result, nothing, timeout=30))
-RELEASE = register(LiveActionSpec("release", Empty, _release, no_result, nothing, timeout=20))
+RELEASE = register(
+    LiveActionSpec("release", Empty, _release, no_result, nothing, timeout=20, on_engine=False)
+)

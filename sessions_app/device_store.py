@@ -55,10 +55,44 @@ def prepare(session_id: str) -> str:
     return str(path)
 
 
-def remove(session_id: str) -> None:
-    """Deletes a per-session store file and its SQLite side files. (In a shared store,
-    whatsmeow deletes the device's rows itself when it logs out.)"""
-    if is_shared():
+class DeviceStoreError(Exception):
+    """The device store could not be read or written: that session's failure only."""
+
+
+def stored_device(session_id: str, device_jid: str) -> str:
+    """The device JID to hand neonize, or '' for a new pairing. In a shared store only a
+    JID the store holds, matched exactly (``user:device@server`` as paired): neonize
+    aborts the process on one it does not hold, and matching by number alone could pick
+    a stale device of an earlier pairing. Read from ``whatsmeow_device`` directly:
+    neonize's own listing splits rows on commas and breaks on a push name with one.
+    A per-session file holds one device, which neonize finds by itself."""
+    shared = _shared_url()
+    if shared is None or not device_jid:
+        return ""
+    held = _query(shared, "SELECT jid FROM whatsmeow_device WHERE jid = %s", device_jid)
+    return device_jid if held else ""
+
+
+def _query(url: str, sql: str, *params: str) -> list[tuple[object, ...]]:
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=5) as connection:
+            try:
+                return connection.execute(sql, params).fetchall()
+            except psycopg.errors.UndefinedTable:
+                return []  # whatsmeow creates its tables on first use
+    except psycopg.Error as exc:
+        raise DeviceStoreError(f"device store: {exc.__class__.__name__}: {exc}"[:300]) from exc
+
+
+def remove(session_id: str, *, device_jid: str = "") -> None:
+    """Deletes a session's device keys: its store file and SQLite side files, or, in a
+    shared store, its device's rows (whatsmeow's other tables cascade from them)."""
+    shared = _shared_url()
+    if shared is not None:
+        if device_jid:
+            _query(shared, "DELETE FROM whatsmeow_device WHERE jid = %s RETURNING jid", device_jid)
         return
     base = file_path(session_id)
     for path in (base, Path(f"{base}-wal"), Path(f"{base}-shm"), Path(f"{base}-journal")):

@@ -24,6 +24,8 @@ class WhatsAppSession(models.Model):
     status_reason = models.TextField(blank=True)
     # The account's own address once linked, e.g. 15551234567@s.whatsapp.net.
     jid = models.CharField(max_length=64, blank=True)
+    # The linked device exactly as paired, user:device@server: the device store's key.
+    device_jid = models.CharField(max_length=80, blank=True)
     push_name = models.CharField(max_length=200, blank=True)
     connected_at = models.DateTimeField(null=True, blank=True)
     last_seen_at = models.DateTimeField(null=True, blank=True)

@@ -115,5 +115,5 @@ def session_delete(*, session: WhatsAppSession) -> None:
     except RunnerUnavailable:
         if session.engine == Engine.WHATSAPP and device_store.is_shared():
             raise  # only the runner can remove keys from a shared store
-    device_store.remove(session.id)
+    device_store.remove(session.id, device_jid=session.device_jid)
     session.delete()

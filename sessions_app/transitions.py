@@ -7,12 +7,13 @@ of the row is written here as rules, once:
 1. A report sets the status, its reason and "last seen", and appends to the connection
    history when the status or the reason changed (a rotating QR is not news).
 2. Only ``pairing`` has a QR: any other status clears it; a QR report stores it.
-3. ``logged_out`` forgets the account: its JID, push name and "connected since".
+3. ``logged_out`` forgets the account: its JID, device JID, push name and "connected
+   since".
 4. A terminal status (``TERMINAL_STATUSES``: logged out, banned, failed), or a report
    that says no retry can help (``keep_connecting=False``, e.g. pairing timed out), ends
    the wish to be connected: the runner stops trying until someone connects again.
 5. Entering ``connected`` starts "connected since"; staying connected keeps it.
-6. A JID or push name that comes with a report is stored.
+6. A JID, device JID or push name that comes with a report is stored.
 """
 
 from datetime import datetime
@@ -33,6 +34,7 @@ def session_transition(
     status: str,
     reason: str = "",
     jid: str | None = None,
+    device_jid: str | None = None,
     push_name: str | None = None,
     qr: tuple[str, datetime] | None = None,
     keep_connecting: bool = True,
@@ -53,11 +55,13 @@ def session_transition(
     # Rule 6.
     if jid:
         updates["jid"] = jid
+    if device_jid:
+        updates["device_jid"] = device_jid
     if push_name:
         updates["push_name"] = push_name
     # Rule 3.
     if status == SessionStatus.LOGGED_OUT:
-        updates.update(jid="", push_name="", connected_at=None)
+        updates.update(jid="", device_jid="", push_name="", connected_at=None)
     # Rule 4 (and its opposite: someone asked to connect).
     if status in TERMINAL_STATUSES or not keep_connecting:
         updates["desired_connected"] = False
@@ -78,6 +82,7 @@ def session_record_status(
     status: str,
     reason: str = "",
     jid: str | None = None,
+    device_jid: str | None = None,
     push_name: str | None = None,
     keep_connecting: bool = True,
 ) -> None:
@@ -87,6 +92,7 @@ def session_record_status(
         status=status,
         reason=reason,
         jid=jid,
+        device_jid=device_jid,
         push_name=push_name,
         keep_connecting=keep_connecting,
     )

@@ -25,11 +25,13 @@ class StateSink(Protocol):
         reason: str = "",
         *,
         jid: str | None = None,
+        device_jid: str | None = None,
         push_name: str | None = None,
         keep_connecting: bool = True,
     ) -> None:
         """A transition. ``keep_connecting=False`` means the operator must act (logged
-        out, banned, replaced): the runner stops trying."""
+        out, banned, replaced): the runner stops trying. ``device_jid`` is the linked
+        device exactly as paired (``user:device@server``)."""
 
     def qr(self, code: str, expires_at: datetime) -> None: ...
 
@@ -44,6 +46,9 @@ class StateSink(Protocol):
 
     def unstored_groups(self, infos: list[GroupInfo]) -> list[GroupInfo]:
         """Those of ``infos`` the store does not hold yet."""
+
+    def forget_device(self) -> None:
+        """The account unlinked this device: delete its keys from the device store."""
 
     def done(self) -> None:
         """The calling thread reports nothing more (its resources can be released)."""

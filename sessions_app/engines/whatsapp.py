@@ -1,7 +1,9 @@
 """The whatsapp engine: a real linked device through neonize (whatsmeow).
 
-Runs only in the runner process. neonize can abort the whole process when misused
-(see the project's neonize notes), which shapes this class:
+Runs only in a session worker (``sessions_app.worker``): one process per connection,
+since neonize's Go side is not safe to share between clients. It loads no Django: what
+it reports goes to its sink (the worker sends it to the runner, which stores it). neonize
+can still abort its process when misused, which shapes this class:
 
 - one lock serialises creating, stopping and calling the client: the Go-side registries
   have no locking, and start/stop racing a call kills the interpreter;
@@ -22,12 +24,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gateway.exceptions import Conflict, WhatsAppTimedOut
-from sessions_app import device_store, jids
+from sessions_app import jids
 from sessions_app.engines.base import EndedCallback, StateSink
 from sessions_app.engines.types import GroupInfo
 from sessions_app.engines.whatsapp_mapping import (
-    device_for_account,
+    device_jid_text,
+    enum_label,
     group_info,
+    jid_from_text,
     jid_text,
     whatsapp_error,
 )
@@ -37,14 +41,27 @@ from sessions_app.status import SessionStatus
 logger = logging.getLogger(__name__)
 
 # WhatsApp shows the first QR for 60 s and each following one for 20 s; after about
-# 160 s it stops offering codes. neonize only prints that, so the timer is ours.
+# 160 s whatsmeow stops offering codes. neonize only prints that, so the timer is ours,
+# and it outlasts whatsmeow's own expiry (its last code must have run out first).
 QR_FIRST_LIFETIME = timedelta(seconds=60)
 QR_NEXT_LIFETIME = timedelta(seconds=20)
-PAIRING_WINDOW_SECONDS = 160
+PAIRING_WINDOW_SECONDS = 180
+# A missed keepalive is common and whatsmeow recovers by itself: only one that lasts
+# this long is recorded as a disconnection.
+KEEPALIVE_GRACE_SECONDS = 30
 # neonize's GroupCreated is a 32-bit float: about 128 s of precision at today's epoch.
 CREATED_AT_PRECISION_SECONDS = 300
-# ConnectFailure reasons that are WhatsApp's trouble, not ours: retry with backoff.
-_TRANSIENT_FAILURES = {"INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE", "GENERIC"}
+# ConnectFailure reasons after which the operator must act; any other ends this attempt
+# and the runner retries with backoff (whatsmeow sends ConnectFailure only for reasons it
+# will not reconnect from by itself).
+_PERMANENT_FAILURES = {
+    "LOGGED_OUT": SessionStatus.LOGGED_OUT,
+    "TEMP_BANNED": SessionStatus.BANNED,
+    "MAIN_DEVICE_GONE": SessionStatus.LOGGED_OUT,
+    "UNKNOWN_LOGOUT": SessionStatus.LOGGED_OUT,
+    "CLIENT_OUTDATED": SessionStatus.FAILED,
+    "BAD_USER_AGENT": SessionStatus.FAILED,
+}
 
 
 def _created_at(info: GroupInfo) -> float:
@@ -60,13 +77,20 @@ class WhatsAppLiveSession:
         jid: str,
         sink: StateSink,
         on_ended: EndedCallback,
+        store_location: str = "",
+        device_jid: str = "",
         client_factory: Callable[[str], Any] | None = None,
     ) -> None:
-        """``client_factory(store_location)`` builds the neonize client; the default is the
+        """``store_location`` is the device store, prepared by the runner (a file path, or
+        a ``postgres://`` URL shared by every session); ``device_jid`` the stored device
+        to use (``user:device@server``, exactly as paired), or empty for a new pairing.
+        ``client_factory(store_location)`` builds the neonize client; the default is the
         real one (tests replace the WhatsApp network here, and only here)."""
         self.session_id = session_id
         self.name = name
         self.jid = jid
+        self.device_jid = device_jid
+        self._store_location = store_location
         self._sink = sink
         self._on_ended = on_ended
         self._client_factory = client_factory or self._neonize_client
@@ -79,6 +103,7 @@ class WhatsAppLiveSession:
         self._terminal = False
         self._qr_count = 0
         self._pairing_timer: threading.Timer | None = None
+        self._keepalive_timer: threading.Timer | None = None
         self._work: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self._worker: threading.Thread | None = None
 
@@ -97,7 +122,7 @@ class WhatsAppLiveSession:
             self._ensure_worker()
             self._qr_count = 0
             self._qr_seen.clear()
-            self._client = self._new_client(device_store.prepare(self.session_id))
+            self._client = self._new_client(self._store_location)
             self._register_handlers(self._client)
             # Queued before the connect thread exists, so it can never land after the
             # events that follow it.
@@ -116,6 +141,7 @@ class WhatsAppLiveSession:
                 return
             self._stopping = True
             self._cancel_pairing_timer()
+            self._cancel_keepalive_timer()
             self._connected.clear()
             client.stop()
             self._finish_worker()
@@ -127,14 +153,14 @@ class WhatsAppLiveSession:
         return self._client_factory(location)
 
     def _neonize_client(self, location: str) -> Any:
-        from neonize.client import ClientFactory, NewClient
+        from neonize.client import NewClient
 
-        if device_store.is_shared():
-            # One store for every session: name the device by its JID once paired. A JID
-            # the store does not hold aborts the process, so pass only one it lists.
-            stored = device_for_account(ClientFactory.get_all_devices_from_db(location), self.jid)
-            if stored is not None:
-                return NewClient(location, jid=stored)
+        if self.device_jid:
+            # The device exactly as paired. The runner passes only a JID the store holds
+            # (one it does not hold would abort the process).
+            return NewClient(location, jid=jid_from_text(self.device_jid))
+        if location.startswith(("postgres://", "postgresql://")):
+            # A store shared by every session: a fresh device to pair.
             return NewClient(location, uuid=self.session_id, new_device=True)
         # One store per session: its only device, or a fresh one to pair.
         return NewClient(location, uuid=self.session_id)
@@ -161,7 +187,7 @@ class WhatsAppLiveSession:
             PairStatusEv: self._on_pair_status,
             ConnectedEv: self._on_connected,
             DisconnectedEv: self._on_disconnected,
-            KeepAliveTimeoutEv: self._on_disconnected,
+            KeepAliveTimeoutEv: self._on_keepalive_timeout,
             KeepAliveRestoredEv: self._on_keepalive_restored,
             LoggedOutEv: self._on_logged_out,
             StreamReplacedEv: self._on_stream_replaced,
@@ -207,11 +233,16 @@ class WhatsAppLiveSession:
         if event.Status == event.SUCCESS:
             self._cancel_pairing_timer()
             self.jid = jid_text(event.ID)
+            # The device part too: reconnecting must name exactly this device.
+            self.device_jid = device_jid_text(event.ID)
+            device_jid = self.device_jid
             self._emit(
                 lambda: self._sink.status(
                     SessionStatus.CONNECTING,
                     "paired; logging in",
                     jid=self.jid,
+                    device_jid=device_jid,
+                    # Set for business accounts only; ordinary ones keep what they had.
                     push_name=event.BusinessName or None,
                 )
             )
@@ -234,14 +265,36 @@ class WhatsAppLiveSession:
             )
         )
 
+    def _on_keepalive_timeout(self, client: Any, event: Any) -> None:
+        if self._stopping or self._terminal or self._keepalive_timer is not None:
+            return
+        timer = threading.Timer(KEEPALIVE_GRACE_SECONDS, self._keepalive_lost)
+        timer.daemon = True
+        self._keepalive_timer = timer
+        timer.start()
+
+    def _keepalive_lost(self) -> None:
+        self._keepalive_timer = None
+        if not (self._stopping or self._terminal):
+            self._emit(
+                lambda: self._sink.status(
+                    SessionStatus.DISCONNECTED,
+                    f"WhatsApp has not answered keepalives for {KEEPALIVE_GRACE_SECONDS} s; "
+                    "reconnecting automatically",
+                )
+            )
+
+    def _cancel_keepalive_timer(self) -> None:
+        timer, self._keepalive_timer = self._keepalive_timer, None
+        if timer is not None:
+            timer.cancel()
+
     def _on_keepalive_restored(self, client: Any, event: Any) -> None:
+        self._cancel_keepalive_timer()
         self._emit(lambda: self._sink.status(SessionStatus.CONNECTED))
 
     def _on_logged_out(self, client: Any, event: Any) -> None:
-        reason = event.DESCRIPTOR.fields_by_name["Reason"].enum_type.values_by_number.get(
-            event.Reason
-        )
-        label = reason.name.lower().replace("_", " ") if reason else "unknown reason"
+        label = enum_label(event, "Reason") or "unknown reason"
         self._terminate(
             SessionStatus.LOGGED_OUT, f"logged out by WhatsApp ({label})", forget_device=True
         )
@@ -253,8 +306,7 @@ class WhatsAppLiveSession:
         )
 
     def _on_temporary_ban(self, client: Any, event: Any) -> None:
-        code = event.DESCRIPTOR.fields_by_name["Code"].enum_type.values_by_number.get(event.Code)
-        label = code.name.lower().replace("_", " ") if code else f"code {event.Code}"
+        label = enum_label(event, "Code") or "unknown reason"
         until = datetime.now(tz=UTC) + timedelta(seconds=max(event.Expire, 0))
         self._terminate(
             SessionStatus.BANNED,
@@ -262,21 +314,16 @@ class WhatsAppLiveSession:
         )
 
     def _on_connect_failure(self, client: Any, event: Any) -> None:
-        reason = event.DESCRIPTOR.fields_by_name["Reason"].enum_type.values_by_number.get(
-            event.Reason
-        )
-        name = reason.name if reason else str(event.Reason)
-        text = f"WhatsApp refused the connection ({name.lower().replace('_', ' ')})"
+        label = enum_label(event, "Reason") or "unknown reason"
+        text = f"WhatsApp refused the connection ({label})"
         if event.Message:
             text += f": {event.Message}"
-        if name in _TRANSIENT_FAILURES:
-            self._emit(lambda: self._sink.status(SessionStatus.DISCONNECTED, text))
-        elif name == "LOGGED_OUT":
-            self._terminate(SessionStatus.LOGGED_OUT, text, forget_device=True)
-        elif name == "TEMP_BANNED":
-            self._terminate(SessionStatus.BANNED, text)
+        permanent = _PERMANENT_FAILURES.get(label.upper().replace(" ", "_"))
+        if permanent is None:
+            # whatsmeow will not reconnect after this: end the attempt, the runner retries.
+            self._end_attempt(text)
         else:
-            self._terminate(SessionStatus.FAILED, text)
+            self._terminate(permanent, text, forget_device=permanent == SessionStatus.LOGGED_OUT)
 
     def _on_client_outdated(self, client: Any, event: Any) -> None:
         self._terminate(
@@ -331,9 +378,21 @@ class WhatsAppLiveSession:
         def finish() -> None:
             self.stop()
             if forget_device:
-                device_store.remove(self.session_id)
+                self._sink.forget_device()
             self._sink.status(status, reason, keep_connecting=False)
             self._on_ended(False)
+
+        self._emit(finish)
+
+    def _end_attempt(self, reason: str) -> None:
+        """This connection is over but a later one may work: stop, record why, and let
+        the runner retry with backoff."""
+        self._terminal = True
+
+        def finish() -> None:
+            self.stop()
+            self._sink.status(SessionStatus.DISCONNECTED, reason)
+            self._on_ended(True)
 
         self._emit(finish)
 
@@ -460,6 +519,6 @@ class WhatsAppLiveSession:
             raise whatsapp_error(str(exc)) from exc
         self._terminal = True
         self.stop()
-        device_store.remove(self.session_id)
+        self._sink.forget_device()
         self._sink.status(SessionStatus.LOGGED_OUT, "logged out by request", keep_connecting=False)
         self._on_ended(False)

@@ -15,7 +15,13 @@ from sessions_app.engines.types import GroupInfo, ParticipantInfo
 
 # whatsmeow: "info query returned status 429: rate-overlimit", "... 406: not-acceptable".
 _STATUS_RE = re.compile(r"status (\d{3}): ([\w-]+)")
-_NOT_CONNECTED = ("websocket not connected", "not logged in", "client is nil")
+_NOT_CONNECTED = (
+    "websocket not connected",
+    "the store doesn't contain a device jid",
+    "client is nil",
+)
+# The request went out before the socket dropped: WhatsApp may have acted on it.
+_SENT_THEN_DROPPED = ("websocket disconnected before info query returned response",)
 RATE_LIMIT_RETRY_AFTER_SECONDS = 60
 
 
@@ -26,21 +32,46 @@ def jid_text(jid: Any) -> str:
     return f"{jid.User}@{jid.Server}"
 
 
-def device_for_account(devices: Any, account_jid: str) -> Any:
-    """In a shared device store, the stored device of this account, as neonize lists it
-    (``ClientFactory.get_all_devices_from_db``): its JID user carries the device part
-    (``15551234567:12``), which NewClient needs back as is. None when not stored."""
-    if not account_jid:
-        return None
-    number = account_jid.split("@", 1)[0]
-    for device in devices:
-        if re.split(r"[.:]", device.JID.User, maxsplit=1)[0] == number:
-            return device.JID
-    return None
+def device_jid_text(jid: Any) -> str:
+    """``user:device@server`` (whatsmeow's own spelling, as ``whatsmeow_device.jid``
+    stores it), or ``user@server`` for the primary device; '' when empty."""
+    if not jid.User:
+        return ""
+    device = f":{jid.Device}" if jid.Device else ""
+    return f"{jid.User}{device}@{jid.Server}"
+
+
+def jid_from_text(text: str) -> Any:
+    """A neonize JID protobuf from ``user[:device]@server``."""
+    from neonize.proto.Neonize_pb2 import JID
+
+    user, _, server = text.partition("@")
+    user, _, device = user.partition(":")
+    return JID(
+        User=user,
+        Server=server,
+        Device=int(device or 0),
+        RawAgent=0,
+        Integrator=0,
+        IsEmpty=False,
+    )
+
+
+def enum_label(event: Any, field: str) -> str:
+    """The words of an enum field of an event (``temp banned``), or '' when WhatsApp sent
+    a value this protobuf does not know — a closed enum then reads as its first value,
+    which would name the wrong reason."""
+    if not event.HasField(field):
+        return ""
+    value = event.DESCRIPTOR.fields_by_name[field].enum_type.values_by_number.get(
+        getattr(event, field)
+    )
+    return value.name.lower().replace("_", " ") if value else ""
 
 
 def _timestamp(seconds: float) -> datetime | None:
-    return datetime.fromtimestamp(seconds, tz=UTC) if seconds else None
+    """None for a missing time (0, or Go's zero time, year 1, which arrives negative)."""
+    return datetime.fromtimestamp(seconds, tz=UTC) if seconds and seconds > 0 else None
 
 
 def group_info(proto: Any) -> GroupInfo:
@@ -82,6 +113,11 @@ def whatsapp_error(message: str) -> GatewayError:
     lowered = text.lower()
     if "timed out" in lowered or "timeout" in lowered:
         return WhatsAppTimedOut(details=details)
+    if any(marker in lowered for marker in _SENT_THEN_DROPPED):
+        return WhatsAppTimedOut(
+            "the connection to WhatsApp dropped after the request was sent; the outcome is unknown",
+            details=details,
+        )
     if any(marker in lowered for marker in _NOT_CONNECTED):
         return NotConnected("session is not connected to WhatsApp", details=details)
     match = _STATUS_RE.search(text)

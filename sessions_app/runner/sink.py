@@ -6,7 +6,9 @@ from datetime import datetime
 from django.db import connections
 
 from groups_app.store import group_infos, group_store_synced, unstored
+from sessions_app import device_store
 from sessions_app.engines.types import GroupInfo
+from sessions_app.models import WhatsAppSession
 from sessions_app.transitions import session_record_qr, session_record_status
 
 
@@ -31,6 +33,7 @@ class DatabaseSink:
         reason: str = "",
         *,
         jid: str | None = None,
+        device_jid: str | None = None,
         push_name: str | None = None,
         keep_connecting: bool = True,
     ) -> None:
@@ -40,6 +43,7 @@ class DatabaseSink:
             status=status,
             reason=reason,
             jid=jid,
+            device_jid=device_jid,
             push_name=push_name,
             keep_connecting=keep_connecting,
         )
@@ -66,6 +70,13 @@ class DatabaseSink:
     def unstored_groups(self, infos: list[GroupInfo]) -> list[GroupInfo]:
         _fresh_connections()
         return unstored(session_id=self.session_id, infos=infos)
+
+    def forget_device(self) -> None:
+        _fresh_connections()
+        device = WhatsAppSession.objects.filter(pk=self.session_id).values_list(
+            "device_jid", flat=True
+        )
+        device_store.remove(self.session_id, device_jid=device.first() or "")
 
     def done(self) -> None:
         connections.close_all()

@@ -14,13 +14,16 @@ from collections.abc import Callable
 from functools import partial
 
 from gateway.exceptions import InvalidInput
+from groups_app.store import group_jids
 from sessions_app import device_store
 from sessions_app.actions import Wire, action_named
+from sessions_app.device_store import DeviceStoreError
 from sessions_app.engines.base import LiveSession
 from sessions_app.exceptions import SessionNotConnected, SessionNotFound
 from sessions_app.models import SessionStatus, WhatsAppSession
 from sessions_app.runner.engines import live_session_for
 from sessions_app.runner.sink import DatabaseSink
+from sessions_app.runner.workers import as_remote
 from sessions_app.transitions import session_record_status
 
 logger = logging.getLogger(__name__)
@@ -108,13 +111,26 @@ class Supervisor:
             session = WhatsAppSession.objects.filter(pk=session_id).first()
             if session is None:
                 return None
-            live = self._factory(
-                session,
-                sink=DatabaseSink(session_id),
-                on_ended=partial(self._ended, session_id),
-                allow_whatsapp=self._allow_whatsapp,
+            try:
+                live = self._factory(
+                    session,
+                    sink=DatabaseSink(session_id),
+                    on_ended=partial(self._ended, session_id),
+                    allow_whatsapp=self._allow_whatsapp,
+                )
+            except DeviceStoreError as exc:
+                failure: DeviceStoreError | None = exc
+                live = None
+            else:
+                failure = None
+                self._live[session_id] = live
+        if failure is not None or live is None:
+            # This session's store is unreadable: its failure, never the runner's.
+            session_record_status(
+                session_id=session_id, status=SessionStatus.DISCONNECTED, reason=str(failure)
             )
-            self._live[session_id] = live
+            self._ended(session_id, True)
+            return None
         live.start()
         return live
 
@@ -125,9 +141,15 @@ class Supervisor:
             live.stop()
 
     def stop_all(self, *, record: bool = True) -> None:
-        """Stops every live session (SIGTERM). ``record`` notes it in their status."""
-        for session_id in list(self._live):
-            self.stop(session_id)
+        """Stops every live session (SIGTERM), all at once: each worker process gets the
+        same few seconds to go. ``record`` notes it in their status."""
+        session_ids = list(self._live)
+        stoppers = [threading.Thread(target=self.stop, args=(sid,)) for sid in session_ids]
+        for stopper in stoppers:
+            stopper.start()
+        for stopper in stoppers:
+            stopper.join()
+        for session_id in session_ids:
             if record:
                 session_record_status(
                     session_id=session_id,
@@ -144,6 +166,14 @@ class Supervisor:
         if spec is None:
             raise InvalidInput(details={"action": [f"unknown action {action!r}"]})
         checked = spec.payload.from_wire(payload)
+        if spec.on_engine:
+            worker = as_remote(self.connected_live(session_id))
+            if worker is not None:
+                # The engine is in the session's worker process: the row runs there.
+                known = group_jids(session_id=session_id) if spec.needs_stored_groups else []
+                return worker.call(
+                    spec.name, checked.to_wire(), known_jids=known, timeout=spec.timeout
+                )
         return spec.result_to_wire(spec.run(_Target(self, session_id), checked))
 
     def connect(self, session_id: str) -> None:
@@ -155,7 +185,8 @@ class Supervisor:
 
     def release(self, session_id: str) -> None:
         self.stop(session_id)
-        device_store.remove(session_id)
+        device = WhatsAppSession.objects.filter(pk=session_id).values_list("device_jid", flat=True)
+        device_store.remove(session_id, device_jid=device.first() or "")
 
     def connected_live(self, session_id: str) -> LiveSession:
         live = self._live.get(session_id)

@@ -97,13 +97,15 @@ class TestErrorMapping:
 
 
 def live_on(session, fake: FakeNeonizeClient, on_ended=lambda retry: None) -> WhatsAppLiveSession:
-    """The whatsapp engine for ``session`` with the network faked by ``fake``."""
+    """The whatsapp engine for ``session`` with the network faked by ``fake`` (its device
+    store prepared as the runner prepares it for a worker)."""
     return WhatsAppLiveSession(
         session_id=session.id,
         name=session.name,
         jid=session.jid,
         sink=DatabaseSink(session.id),
         on_ended=on_ended,
+        store_location=device_store.prepare(session.id),
         client_factory=lambda location: fake,
     )
 
@@ -422,18 +424,3 @@ class TestRetryAfterTimeout:
         finally:
             supervisor.stop_all(record=False)
             live_module._in_process = original
-
-
-def test_a_shared_store_device_is_found_by_account_number():
-    from neonize.proto.Neonize_pb2 import Device
-
-    from sessions_app.engines.whatsapp_mapping import device_for_account
-
-    devices = [
-        Device(JID=jid("15550002222:7")),
-        Device(JID=jid("15550001111:12")),  # how neonize lists a stored device
-    ]
-    found = device_for_account(devices, "15550001111@s.whatsapp.net")
-    assert found is not None and found.User == "15550001111:12"  # passed back as listed
-    assert device_for_account(devices, "15559999999@s.whatsapp.net") is None
-    assert device_for_account(devices, "") is None

@@ -1,0 +1,298 @@
+"""The runner's side of a session worker (``sessions_app.worker``): a live session whose
+engine runs in a child process.
+
+``WorkerSession`` starts the process, forwards live actions to it as registry calls, and
+hands what it reports to the runner's sink (the database). When the process dies — a Go
+abort, ``kill -9``, out of memory — only this session is affected: calls in flight
+answer 504 (the worker may have acted), the death and its cause go into the session's
+status, and the supervisor restarts it with backoff like any failed connection. A
+session waiting to retry holds no process.
+"""
+
+import itertools
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from gateway.exceptions import WhatsAppTimedOut, error_for_code
+from sessions_app.actions import Wire
+from sessions_app.engines.base import EndedCallback, StateSink
+from sessions_app.engines.types import GroupInfo
+from sessions_app.exceptions import SessionNotConnected
+from sessions_app.status import SessionStatus
+
+logger = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[2]
+STOP_WAIT_SECONDS = 5.0
+# A call waits this much longer than its own timeout for the worker to answer.
+CALL_MARGIN_SECONDS = 5.0
+
+
+def describe_exit(returncode: int) -> str:
+    if returncode < 0:
+        try:
+            return f"killed by {signal.Signals(-returncode).name}"
+        except ValueError:
+            return f"killed by signal {-returncode}"
+    return f"exit status {returncode}"
+
+
+class _Pending:
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.result: Wire | None = None
+        self.error: Wire | None = None
+
+
+class WorkerSession:
+    """A ``LiveSession`` whose engine is a worker process (``remote = True``: the
+    supervisor forwards registry calls with ``call``)."""
+
+    remote = True
+
+    def __init__(
+        self,
+        *,
+        session_id: str,
+        name: str,
+        jid: str,
+        device_jid: str,
+        store_location: str,
+        sink: StateSink,
+        on_ended: EndedCallback,
+    ) -> None:
+        self.session_id = session_id
+        self._command = [
+            sys.executable,
+            "-m",
+            "sessions_app.worker",
+            "--session",
+            session_id,
+            "--store",
+            store_location,
+            "--parent",
+            str(os.getpid()),
+            "--name",
+            name,
+            "--jid",
+            jid,
+            "--device-jid",
+            device_jid,
+        ]
+        self._sink = sink
+        self._on_ended = on_ended
+        self._process: subprocess.Popen[str] | None = None
+        self._reader: threading.Thread | None = None
+        self._write_lock = threading.Lock()
+        self._pending: dict[int, _Pending] = {}
+        self._ids = itertools.count(1)
+        self._connected = False
+        self._stopping = False
+        self._ended = False
+
+    @property
+    def connected(self) -> bool:
+        return self._connected
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def start(self) -> None:
+        if self._process is not None:
+            return
+        # The command is ours: this interpreter, our module, ids from our database.
+        self._process = subprocess.Popen(  # noqa: S603
+            self._command,
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            bufsize=1,
+        )
+        stdout = self._process.stdout
+        if stdout is None:
+            raise RuntimeError("the worker has no output pipe")
+        self._reader = threading.Thread(
+            target=self._read,
+            args=(stdout,),
+            name=f"worker-{self.session_id}",
+            daemon=True,
+        )
+        self._reader.start()
+        logger.info("session %s: worker started (pid %d)", self.session_id, self._process.pid)
+
+    def stop(self) -> None:
+        """Ends the worker: asked to stop, then killed if it has not gone in 5 s."""
+        process = self._process
+        if process is None or self._stopping:
+            return
+        self._stopping = True
+        self._connected = False
+        self._send({"op": "stop"})
+        try:
+            process.wait(timeout=STOP_WAIT_SECONDS)
+        except subprocess.TimeoutExpired:
+            logger.warning("session %s: worker did not stop; killing it", self.session_id)
+            process.kill()
+            process.wait(timeout=STOP_WAIT_SECONDS)
+        if self._reader is not None and self._reader is not threading.current_thread():
+            self._reader.join(timeout=STOP_WAIT_SECONDS)
+
+    # -- live actions -------------------------------------------------------------------
+
+    def call(self, action: str, payload: Wire, *, known_jids: list[str], timeout: float) -> Wire:
+        """Runs a registry row in the worker and returns its wire result (or raises the
+        domain error it answered with)."""
+        if self._process is None or self._process.poll() is not None or self._stopping:
+            raise SessionNotConnected("session is not connected to WhatsApp")
+        call_id = next(self._ids)
+        pending = _Pending()
+        self._pending[call_id] = pending
+        message = {
+            "op": "call",
+            "id": call_id,
+            "action": action,
+            "payload": payload,
+            "known_jids": known_jids,
+        }
+        try:
+            if not self._send(message):
+                raise self._lost()
+            if not pending.done.wait(timeout + CALL_MARGIN_SECONDS):
+                raise WhatsAppTimedOut(details={"worker": "no answer in time"})
+        finally:
+            self._pending.pop(call_id, None)
+        if pending.error is not None:
+            error = pending.error
+            raised = error_for_code(
+                str(error.get("code") or "internal_error"),
+                str(error.get("message") or "the session worker failed"),
+                details=error.get("details") if isinstance(error.get("details"), dict) else None,
+            )
+            if isinstance(error.get("retry_after"), int):
+                raised.retry_after = error["retry_after"]
+            raise raised
+        return pending.result or {}
+
+    def _lost(self) -> WhatsAppTimedOut:
+        return WhatsAppTimedOut(
+            "the session worker stopped during the action; the outcome is unknown",
+            details={"worker": "exited"},
+        )
+
+    # -- the direct engine surface (the supervisor forwards calls instead) ---------------
+
+    def create_group(self, *, name: str, participants: list[str]) -> GroupInfo:
+        raise NotImplementedError("forwarded by the supervisor as a registry call")
+
+    def find_created_group(self, *, name: str, since: float) -> GroupInfo | None:
+        raise NotImplementedError("forwarded by the supervisor as a registry call")
+
+    def joined_groups(self) -> list[GroupInfo]:
+        raise NotImplementedError("forwarded by the supervisor as a registry call")
+
+    def pair_code(self, *, phone: str) -> str:
+        raise NotImplementedError("forwarded by the supervisor as a registry call")
+
+    def logout(self) -> None:
+        raise NotImplementedError("forwarded by the supervisor as a registry call")
+
+    # -- the worker's side of the pipe ----------------------------------------------------
+
+    def _send(self, message: Wire) -> bool:
+        process = self._process
+        if process is None or process.stdin is None:
+            return False
+        with self._write_lock:
+            try:
+                process.stdin.write(json.dumps(message, separators=(",", ":")) + "\n")
+                process.stdin.flush()
+            except (BrokenPipeError, OSError, ValueError):
+                return False
+        return True
+
+    def _read(self, stream: IO[str]) -> None:
+        try:
+            for line in stream:
+                try:
+                    message = json.loads(line)
+                except ValueError:
+                    continue
+                try:
+                    self._dispatch(message)
+                except Exception:
+                    logger.exception("session %s: handling a worker report failed", self.session_id)
+            self._exited()
+        finally:
+            self._sink.done()
+
+    def _dispatch(self, message: Wire) -> None:
+        op = message.get("op")
+        if op in ("result", "error"):
+            pending = self._pending.get(int(message.get("id") or 0))
+            if pending is not None:
+                pending.result = message.get("result")
+                pending.error = message.get("error") if op == "error" else None
+                pending.done.set()
+        elif op == "status":
+            status = str(message["status"])
+            self._connected = status == SessionStatus.CONNECTED
+            self._sink.status(
+                status,
+                str(message.get("reason") or ""),
+                jid=message.get("jid"),
+                device_jid=message.get("device_jid"),
+                push_name=message.get("push_name"),
+                keep_connecting=bool(message.get("keep_connecting", True)),
+            )
+        elif op == "qr":
+            self._sink.qr(str(message["code"]), datetime.fromisoformat(message["expires_at"]))
+        elif op == "groups":
+            started = message.get("fetch_started")
+            self._sink.groups(
+                [GroupInfo.from_dict(info) for info in message.get("infos") or []],
+                complete=bool(message.get("complete")),
+                fetch_started=datetime.fromisoformat(started) if started else None,
+            )
+        elif op == "forget_device":
+            self._sink.forget_device()
+        elif op == "ended":
+            self._ended = True
+            self._connected = False
+            self._on_ended(bool(message.get("retry")))
+
+    def _exited(self) -> None:
+        """The worker's output ended: it exited (or was killed)."""
+        process = self._process
+        returncode = process.wait() if process is not None else 0
+        self._connected = False
+        for pending in list(self._pending.values()):
+            pending.error = {
+                "code": "whatsapp_timeout",
+                "message": "the session worker stopped during the action; the outcome is unknown",
+                "details": {"worker": describe_exit(returncode)},
+            }
+            pending.done.set()
+        if self._stopping or self._ended:
+            return
+        how = describe_exit(returncode)
+        logger.warning("session %s: worker died (%s)", self.session_id, how)
+        self._sink.status(
+            SessionStatus.DISCONNECTED,
+            f"the session worker died ({how}); restarting it with backoff",
+        )
+        self._on_ended(True)
+
+
+def as_remote(live: Any) -> WorkerSession | None:
+    return live if getattr(live, "remote", False) else None
