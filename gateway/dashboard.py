@@ -8,6 +8,7 @@ from django.db.models.functions import Coalesce
 from auth_app.models import ApiKey, Organization
 from groups_app.models import Group
 from sessions_app.models import SessionStatus, WhatsAppSession
+from sessions_app.status import TERMINAL_STATUSES
 
 NOT_CONNECTED = [
     SessionStatus.DISCONNECTED,
@@ -56,6 +57,13 @@ def dashboard_context() -> dict[str, Any]:
         .select_related("organization")
         .order_by("-updated_at")[:10]
     )
+    # Stopped for a reason only a person can fix (logged out, banned, stream replaced by
+    # another client, outdated): the runner will not retry these.
+    needs_attention = (
+        WhatsAppSession.objects.filter(status__in=TERMINAL_STATUSES, desired_connected=False)
+        .select_related("organization")
+        .order_by("-updated_at")[:10]
+    )
     connected = counts.get(SessionStatus.CONNECTED, 0)
     return {
         "dashboard": {
@@ -63,6 +71,7 @@ def dashboard_context() -> dict[str, Any]:
             "total": sum(counts.values()),
             "connected": connected,
             "troubled": list(troubled),
+            "needs_attention": list(needs_attention),
             "organizations": list(organizations_with_counts().order_by("slug")[:50]),
             "wanted_but_down": WhatsAppSession.objects.filter(
                 Q(desired_connected=True) & ~Q(status=SessionStatus.CONNECTED)

@@ -192,9 +192,11 @@ class Supervisor:
         live = self._live.get(session_id)
         if (
             live is None
+            and self._clock() >= self._retry_at.get(session_id, 0)
             and WhatsAppSession.objects.filter(pk=session_id, desired_connected=True).exists()
         ):
-            # Wanted but not running here yet (e.g. just after the runner started).
+            # Wanted but not running here yet (e.g. just after the runner started). One
+            # waiting out its backoff stays down: a call does not spawn a process.
             live = self.start(session_id)
         if live is None:
             raise SessionNotConnected()

@@ -1,12 +1,9 @@
 """Web ↔ runner over a real loopback connection: `runsessions` as a subprocess."""
 
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -16,50 +13,10 @@ from groups_app.models import Group
 from sessions_app.models import ActionState, LiveActionRecord, SessionStatus, WhatsAppSession
 from tests.factories import WhatsAppSessionFactory
 from tests.helpers import assert_error
-from tests.processes import ROOT, free_port, process_env, wait_for
+from tests.processes import free_port, wait_for
+from tests.runner_process import Runner
 
 ALICE = "15551230001@s.whatsapp.net"
-
-
-class Runner:
-    def __init__(self, url: str, log: Path) -> None:
-        self.url = url
-        self.log = log
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        env = process_env(GATEWAY_RUNNER_URL=self.url)
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "manage.py", "runsessions", "--interval", "0.3"],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        wait_for(self.healthy, "the runner to listen")
-
-    def healthy(self) -> bool:
-        assert self.process is not None
-        if self.process.poll() is not None:
-            raise AssertionError(f"runner exited: {self.log.read_text()[-2000:]}")
-        try:
-            return requests.get(f"{self.url}/healthz", timeout=1).status_code == 200
-        except requests.ConnectionError:
-            return False
-
-    def live_sessions(self) -> int:
-        return requests.get(f"{self.url}/healthz", timeout=2).json()["live"]
-
-    def kill(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=10)
-
-    def terminate(self) -> int:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=30)
 
 
 @pytest.fixture

@@ -1,8 +1,11 @@
 """The whatsapp engine with neonize's own protobufs and errors; the network is faked
 at the neonize client (tests/sessions_app/fake_whatsapp.py)."""
 
+import time
+
 import pytest
 from neonize.events import (
+    ConnectFailureEv,
     DisconnectedEv,
     GroupInfoEv,
     JoinedGroupEv,
@@ -424,3 +427,96 @@ class TestRetryAfterTimeout:
         finally:
             supervisor.stop_all(record=False)
             live_module._in_process = original
+
+
+@pytest.mark.django_db(transaction=True)
+class TestDefectsOnFirstContact:
+    """What a real deployment would meet first (issue: real WhatsApp, safely)."""
+
+    @pytest.mark.parametrize("reason", ["GENERIC", "INTERNAL_SERVER_ERROR", "EXPERIMENTAL"])
+    def test_a_connect_failure_ends_the_attempt_and_the_runner_retries(
+        self, engine, whatsapp_session, reason
+    ):
+        _, fake, ended = engine
+        fake.deliver(ConnectFailureEv(Reason=ConnectFailureReason.Value(reason), Message="x"))
+        wait_for(lambda: ended == [True], "the attempt to end with a retry")
+        assert fake._stopped.is_set()
+        session = reload(whatsapp_session)
+        assert session.status == SessionStatus.DISCONNECTED
+        assert session.desired_connected is True
+        assert "refused the connection" in session.status_reason
+
+    def test_a_permanent_connect_failure_stops_for_good(self, engine, whatsapp_session):
+        _, fake, ended = engine
+        fake.deliver(ConnectFailureEv(Reason=ConnectFailureReason.Value("CLIENT_OUTDATED")))
+        wait_for(lambda: ended == [False], "the runner to be told")
+        assert reload(whatsapp_session).status == SessionStatus.FAILED
+        assert whatsapp_session.desired_connected is False
+
+    def test_stream_replaced_needs_attention_on_the_dashboard(self, engine, whatsapp_session):
+        from gateway.dashboard import dashboard_context
+
+        _, fake, ended = engine
+        fake.deliver(StreamReplacedEv())
+        wait_for(lambda: ended == [False], "the runner to be told")
+        session = reload(whatsapp_session)
+        assert session.desired_connected is False  # not reconnected automatically
+        attention = dashboard_context()["dashboard"]["needs_attention"]
+        assert [row.id for row in attention] == [session.id]
+        assert "stream replaced" in attention[0].status_reason
+
+    def test_pairing_stores_the_device_jid_exactly(self, engine, whatsapp_session):
+        from neonize.events import PairStatusEv
+
+        _, fake, _ = engine
+        event = PairStatusEv(Status=PairStatusEv.SUCCESS)
+        event.ID.CopyFrom(jid("15550001111"))
+        event.ID.Device = 12
+        fake.deliver(event)
+        wait_for(lambda: reload(whatsapp_session).device_jid != "", "the device JID")
+        assert whatsapp_session.device_jid == "15550001111:12@s.whatsapp.net"
+        assert whatsapp_session.jid == "15550001111@s.whatsapp.net"
+
+    def test_an_unknown_ban_code_is_not_named_as_another(self, engine, whatsapp_session):
+        _, fake, _ = engine
+        fake.deliver(TemporaryBanEv(Expire=60))  # a code this protobuf does not know
+        wait_for(lambda: reload(whatsapp_session).status == SessionStatus.BANNED, "banned")
+        assert "unknown reason" in whatsapp_session.status_reason
+        assert "send to too many people" not in whatsapp_session.status_reason
+
+    def test_a_single_missed_keepalive_is_not_a_disconnection(
+        self, engine, whatsapp_session, monkeypatch
+    ):
+        from neonize.events import KeepAliveRestoredEv, KeepAliveTimeoutEv
+
+        from sessions_app.engines import whatsapp as whatsapp_engine
+
+        monkeypatch.setattr(whatsapp_engine, "KEEPALIVE_GRACE_SECONDS", 0.5)
+        _, fake, _ = engine
+        fake.deliver(KeepAliveTimeoutEv(ErrorCount=1))
+        fake.deliver(KeepAliveRestoredEv())
+        time.sleep(1.0)
+        assert reload(whatsapp_session).status == SessionStatus.CONNECTED
+        fake.deliver(KeepAliveTimeoutEv(ErrorCount=1))  # and this one lasts
+        wait_for(
+            lambda: reload(whatsapp_session).status == SessionStatus.DISCONNECTED,
+            "a lasting keepalive loss to be recorded",
+        )
+        assert "keepalive" in whatsapp_session.status_reason
+
+
+class TestMappingDefects:
+    def test_a_dropped_socket_after_sending_is_an_unknown_outcome(self):
+        error = whatsapp_error("websocket disconnected before info query returned response")
+        assert isinstance(error, WhatsAppTimedOut)
+
+    def test_the_real_not_logged_in_text_means_not_connected(self):
+        from gateway.exceptions import NotConnected
+
+        error = whatsapp_error("the store doesn't contain a device JID")
+        assert isinstance(error, NotConnected)
+
+    @pytest.mark.parametrize("created", [0, -62135596800])  # unset, and Go's zero time
+    def test_a_missing_creation_time_is_none(self, created):
+        info = group_info(group_proto("Team", [], created=created))
+        assert info.created_at is None

@@ -1,0 +1,60 @@
+"""`runsessions` as a real subprocess against the test database."""
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+
+from tests.processes import ROOT, process_env, wait_for
+
+
+class Runner:
+    def __init__(self, url: str, log: Path, **env: str) -> None:
+        self.url = url
+        self.log = log
+        self.env = env
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        env = process_env(GATEWAY_RUNNER_URL=self.url, **self.env)
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "manage.py", "runsessions", "--interval", "0.3"],
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        wait_for(self.healthy, "the runner to listen")
+
+    def healthy(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(f"runner exited: {self.log.read_text()[-2000:]}")
+        try:
+            return requests.get(f"{self.url}/healthz", timeout=1).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    def live_sessions(self) -> int:
+        return requests.get(f"{self.url}/healthz", timeout=2).json()["live"]
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def terminate(self) -> int:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=30)
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None

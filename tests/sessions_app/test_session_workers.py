@@ -1,0 +1,260 @@
+"""Session workers for real: the runner as a subprocess, each whatsapp session in a
+worker process of its own running the real neonize library, offline. Every dial goes to
+an HTTPS proxy on loopback (whatsmeow honours HTTPS_PROXY) that never answers — or that
+hangs up at once, for sessions that must keep redialling — so nothing leaves the machine.
+"""
+
+import contextlib
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sessions_app.models import Engine, SessionStatus, WhatsAppSession
+from tests.factories import WhatsAppSessionFactory
+from tests.processes import free_port, wait_for
+from tests.runner_process import Runner
+
+ALICE = "15551230001@s.whatsapp.net"
+
+
+class Proxy:
+    """A loopback listener standing in for the internet: ``hold`` keeps each connection
+    open and silent (a dial that hangs), ``hang_up`` closes it at once (a dial that
+    fails, so the session redials)."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(64)
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}"
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return
+            if self.mode == "hold":
+                self.held.append(connection)
+            else:
+                connection.close()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.server.shutdown(socket.SHUT_RDWR)
+        self.server.close()
+        for connection in self.held:
+            connection.close()
+
+
+def workers_of(runner_pid: int) -> dict[str, int]:
+    """Session id → pid of each live worker process of this runner (as ``ps`` sees them:
+    the session id is on the command line)."""
+    found: dict[str, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if b"sessions_app.worker" not in argv or stat.split()[2] == "Z":
+            continue
+        args = [arg.decode() for arg in argv]
+        if args[args.index("--parent") + 1] == str(runner_pid):
+            found[args[args.index("--session") + 1]] = int(entry.name)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+@pytest.fixture
+def make_runner(settings, tmp_path) -> Iterator:
+    started: list[tuple[Runner, Proxy]] = []
+
+    def make(mode: str = "hold") -> Runner:
+        proxy = Proxy(mode)
+        url = f"http://127.0.0.1:{free_port()}"
+        settings.GATEWAY_RUNNER_IN_PROCESS = False
+        settings.GATEWAY_RUNNER_URL = url
+        runner = Runner(
+            url,
+            tmp_path / "runner.log",
+            HTTPS_PROXY=proxy.url,
+            HTTP_PROXY=proxy.url,
+            GATEWAY_DEVICE_STORE="sqlite",
+        )
+        started.append((runner, proxy))
+        return runner
+
+    yield make
+    for runner, proxy in started:
+        runner.kill()
+        proxy.close()
+
+
+def whatsapp_sessions(org, count: int) -> list[WhatsAppSession]:
+    return [
+        WhatsAppSessionFactory(
+            organization=org, engine=Engine.WHATSAPP, fresh=True, desired_connected=True
+        )
+        for _ in range(count)
+    ]
+
+
+def reason_of(session: WhatsAppSession) -> str:
+    session.refresh_from_db()
+    return session.status_reason
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_killed_worker_takes_down_its_session_only(make_runner, api, org):
+    numbers = whatsapp_sessions(org, 3)
+    sandbox = WhatsAppSessionFactory(organization=org, fresh=True, desired_connected=True)
+    runner = make_runner("hold")
+    runner.start()
+    wait_for(lambda: len(workers_of(runner.pid)) == 3, "three workers", timeout=60)
+    before = workers_of(runner.pid)
+    assert set(before) == {session.id for session in numbers}
+    assert sandbox.id not in before  # a sandbox needs no worker
+
+    victim = numbers[0]
+    os.kill(before[victim.id], signal.SIGKILL)
+    wait_for(lambda: "killed by SIGKILL" in reason_of(victim), "the death to be recorded")
+    assert victim.status == SessionStatus.DISCONNECTED
+
+    # The runner and the other workers live on; the sandbox keeps serving.
+    assert runner.alive()
+    for session in numbers[1:]:
+        assert alive(before[session.id])
+    created = api.post(
+        f"/api/v1/sessions/{sandbox.id}/groups",
+        {"name": "Still here", "participants": [ALICE]},
+        format="json",
+    )
+    assert created.status_code == 201, created.content
+
+    # The killed session comes back in a new process, after its backoff.
+    wait_for(
+        lambda: workers_of(runner.pid).get(victim.id, before[victim.id]) != before[victim.id],
+        "the worker to be restarted",
+        timeout=30,
+    )
+    after = workers_of(runner.pid)
+    assert {session.id: after[session.id] for session in numbers[1:]} == {
+        session.id: before[session.id] for session in numbers[1:]
+    }
+    assert runner.alive()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sigterm_ends_every_worker_within_ten_seconds(make_runner, org):
+    """Workers whose neonize connect thread is stuck in a dial (not a daemon thread, in
+    Go) still go: the worker leaves with os._exit after a short grace."""
+    whatsapp_sessions(org, 3)
+    runner = make_runner("hold")
+    runner.start()
+    wait_for(lambda: len(workers_of(runner.pid)) == 3, "three workers", timeout=60)
+    pids = list(workers_of(runner.pid).values())
+    started = time.monotonic()
+    assert runner.terminate() == 0
+    wait_for(lambda: not any(alive(pid) for pid in pids), "every worker to end", timeout=10)
+    assert time.monotonic() - started < 10
+    assert set(WhatsAppSession.objects.values_list("status_reason", flat=True)) == {
+        "the session runner stopped"
+    }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_runner_killed_with_sigkill_leaves_no_worker_behind(make_runner, org):
+    whatsapp_sessions(org, 2)
+    runner = make_runner("hold")
+    runner.start()
+    wait_for(lambda: len(workers_of(runner.pid)) == 2, "two workers", timeout=60)
+    pids = list(workers_of(runner.pid).values())
+    runner.kill()
+    wait_for(lambda: not any(alive(pid) for pid in pids), "the orphans to die", timeout=10)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_attempt_runs_in_a_new_process_and_none_aborts(make_runner, api, org, settings):
+    """Two real-neonize sessions for 60 s: both redial (the proxy hangs up on every dial,
+    so each attempt fails and the runner retries it with backoff) while one is called
+    all along. In one process this aborted within a minute (concurrent map access in
+    neonize's Go side); a finished client's finalizer stopped its successor. Each attempt
+    now has a process of its own: every worker ends cleanly, none is killed or aborts."""
+    settings.GATEWAY_RATE_LIMITS = {"live": "off", "read": "off", "anonymous": "off"}
+    calling, redialling = whatsapp_sessions(org, 2)
+    runner = make_runner("hang_up")
+    runner.start()
+    seen: dict[str, set[int]] = {calling.id: set(), redialling.id: set()}
+    answers: list[int] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for session_id, pid in workers_of(runner.pid).items():
+            seen[session_id].add(pid)
+        answers.append(api.post(f"/api/v1/sessions/{calling.id}/groups/sync").status_code)
+        time.sleep(0.2)
+    assert runner.alive()
+    log = runner.log.read_text()
+    assert "fatal error" not in log and "concurrent map" not in log
+    assert "worker died" not in log
+    for session in (calling, redialling):
+        session.refresh_from_db()
+        assert "died" not in session.status_reason
+        assert len(seen[session.id]) >= 3, seen  # a new process for every attempt
+    # Calls were answered all along, never with a 500.
+    assert answers and set(answers) <= {501, 503, 504}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_that_dies_mid_action_answers_504(make_runner, api, org, settings):
+    """The call reached the worker, which was then killed: it may have acted, so the
+    answer is 504 (outcome unknown) and the Idempotency-Key is kept for a careful retry."""
+    from sessions_app.models import ActionState, LiveActionRecord
+
+    (number,) = whatsapp_sessions(org, 1)
+    runner = make_runner("hold")
+    runner.start()
+    wait_for(lambda: number.id in workers_of(runner.pid), "the worker", timeout=60)
+    pid = workers_of(runner.pid)[number.id]
+    os.kill(pid, signal.SIGSTOP)  # it takes the call but never answers
+    # As if it had connected just before (the web side asks only connected sessions).
+    WhatsAppSession.objects.filter(pk=number.id).update(status=SessionStatus.CONNECTED)
+    answers: list = []
+
+    def call() -> None:
+        from django.db import connection
+
+        try:
+            url = f"/api/v1/sessions/{number.id}/groups/sync"
+            answers.append(api.post(url, HTTP_IDEMPOTENCY_KEY="mid-1"))
+        finally:
+            connection.close()
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    time.sleep(1.0)  # the call is in the worker's pipe
+    os.kill(pid, signal.SIGKILL)
+    caller.join(timeout=30)
+    assert answers, "the call did not finish"
+    assert answers[0].status_code == 504, answers[0].content
+    assert answers[0].json()["error"]["code"] == "whatsapp_timeout"
+    assert LiveActionRecord.objects.get(idempotency_key="mid-1").state == ActionState.UNKNOWN
+    assert runner.alive()
