@@ -66,6 +66,14 @@ class RunnerUnavailable(GatewayError):
     default_message = "the session runner cannot be reached"
 
 
+class NotHeldHere(GatewayError):
+    """A runner was asked about a session another runner holds (or nobody does and it
+    cannot take it): the caller asks the current holder instead. Never an API answer."""
+
+    code = "not_held"
+    default_message = "this runner does not hold the session"
+
+
 class RemoteError(GatewayError):
     """An error the session runner answered with, carried over unchanged."""
 

@@ -88,18 +88,24 @@ def _nothing_sent(exc: requests.ConnectionError) -> bool:
 def post_json(
     url: str, payload: Any, *, timeout: float, headers: dict[str, str] | None = None
 ) -> JsonResponse:
-    """POST a JSON body and read a JSON answer, whatever its status (the caller decides
-    what a status means). Connecting is bounded by 3 s at most; the answer by ``timeout``.
+    """POST a JSON body (``payload``, or its exact bytes) and read a JSON answer, whatever
+    its status (the caller decides what a status means). Connecting is bounded by 3 s at
+    most; the answer by ``timeout``.
 
     ``OutboundError.unreachable`` is set only when nothing was sent; a connection that
     breaks after sending, or no answer in time, leaves the outcome unknown."""
     check_url(url)
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     try:
         response = requests.post(
             url,
-            json=payload,
+            data=body,
             timeout=(min(timeout, DEFAULT_TIMEOUT_SECONDS), timeout),
-            headers={"Accept": "application/json", **(headers or {})},
+            headers={
+                "Accept": "application/json",
+                "Content-Type": "application/json",
+                **(headers or {}),
+            },
             allow_redirects=False,
         )
     except requests.ConnectTimeout as exc:

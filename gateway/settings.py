@@ -192,9 +192,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
-# The session runner (`manage.py runsessions`): the one process holding WhatsApp
-# connections. It listens on this loopback URL; web processes call it there.
+# The session runner (`manage.py runsessions`): the processes holding WhatsApp
+# connections. By default one runner listens on this loopback URL (and advertises it);
+# web processes find each session's runner by its lease.
 GATEWAY_RUNNER_URL = env_str("GATEWAY_RUNNER_URL", "http://127.0.0.1:8001")
+GATEWAY_RUNNER_LISTEN = env_str("GATEWAY_RUNNER_LISTEN")
+GATEWAY_RUNNER_ADVERTISE_URL = env_str("GATEWAY_RUNNER_ADVERTISE_URL")
+GATEWAY_RUNNER_ID = env_str("GATEWAY_RUNNER_ID")
+GATEWAY_RUNNER_CAPACITY = env_int("GATEWAY_RUNNER_CAPACITY", 500)
+GATEWAY_RUNNER_LEASE_SECONDS = env_int("GATEWAY_RUNNER_LEASE_SECONDS", 15)
 # Shared secret between web and runner; by default derived from SECRET_KEY.
 GATEWAY_RUNNER_SECRET = env_str("GATEWAY_RUNNER_SECRET")
 # Tests only: run the runner's supervisor inside the web process.

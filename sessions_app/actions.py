@@ -77,6 +77,10 @@ class LiveActionSpec(Generic[P, R]):
     # The engine needs the JIDs of the groups already stored (a create whose outcome was
     # unknown must not return one of them): sent along with the call.
     needs_stored_groups: bool = False
+    # Which runner the web process asks (sessions_app.live): "holder", the runner
+    # holding the session's lease; "any", the holder or else a live runner with room
+    # (connecting); "holder_if_any", the holder, or nobody when none holds it (release).
+    route: str = "holder"
 
 
 _REGISTRY: dict[str, LiveActionSpec[Any, Any]] = {}
@@ -151,7 +155,9 @@ def _release(target: ActionTarget, payload: Empty) -> None:
 
 
 CONNECT = register(
-    LiveActionSpec("connect", Empty, _connect, no_result, nothing, timeout=10, on_engine=False)
+    LiveActionSpec(
+        "connect", Empty, _connect, no_result, nothing, timeout=10, on_engine=False, route="any"
+    )
 )
 PAIR_CODE = register(
     LiveActionSpec(
@@ -165,5 +171,14 @@ PAIR_CODE = register(
 )
 LOGOUT = register(LiveActionSpec("logout", Empty, _logout, no_result, nothing, timeout=30))
 RELEASE = register(
-    LiveActionSpec("release", Empty, _release, no_result, nothing, timeout=20, on_engine=False)
+    LiveActionSpec(
+        "release",
+        Empty,
+        _release,
+        no_result,
+        nothing,
+        timeout=20,
+        on_engine=False,
+        route="holder_if_any",
+    )
 )

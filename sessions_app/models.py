@@ -122,3 +122,40 @@ class SessionEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.status}"
+
+
+class Runner(models.Model):
+    """A session runner of the fleet, as it last reported itself (its heartbeat)."""
+
+    id = models.CharField(primary_key=True, max_length=120)
+    # How web processes reach it (its runner protocol endpoint).
+    url = models.CharField(max_length=300)
+    capacity = models.PositiveIntegerField()
+    # Sessions it held at its last heartbeat.
+    load = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField()
+    heartbeat_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.id
+
+
+class SessionLease(models.Model):
+    """Which runner holds a session, until when, under which fencing token. One row per
+    session: at most one holder by construction. ``token`` grows with every new holder,
+    so a runner that lost the lease (paused past its expiry) writes nothing with its
+    old token."""
+
+    session = models.OneToOneField(
+        WhatsAppSession, on_delete=models.CASCADE, primary_key=True, related_name="lease"
+    )
+    runner_id = models.CharField(max_length=120, db_index=True)
+    runner_url = models.CharField(max_length=300)
+    token = models.BigIntegerField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.session_id} held by {self.runner_id} (token {self.token})"

@@ -14,6 +14,9 @@ of the row is written here as rules, once:
    the wish to be connected: the runner stops trying until someone connects again.
 5. Entering ``connected`` starts "connected since"; staying connected keeps it.
 6. A JID, device JID or push name that comes with a report is stored.
+
+A runner of the fleet reports with its ``Fence`` (sessions_app.leases): a report whose
+token is no longer the session's current one changes nothing.
 """
 
 from datetime import datetime
@@ -21,6 +24,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from sessions_app.leases import Fence, is_current
 from sessions_app.models import SessionEvent, WhatsAppSession
 from sessions_app.status import TERMINAL_STATUSES, SessionStatus
 
@@ -39,7 +43,9 @@ def session_transition(
     qr: tuple[str, datetime] | None = None,
     keep_connecting: bool = True,
     want_connected: bool = False,
-) -> None:
+    fence: Fence | None = None,
+) -> bool:
+    """Returns False when ``fence`` is stale (nothing was written)."""
     now = timezone.now()
     updates: dict[str, object] = {
         "status": status,
@@ -68,12 +74,16 @@ def session_transition(
     elif want_connected:
         updates["desired_connected"] = True
     with transaction.atomic():
+        rows = WhatsAppSession.objects.filter(pk=session_id)
+        if fence is not None:
+            if not is_current(session_id, fence):
+                return False
+            rows = rows.filter(lease__runner_id=fence.runner_id, lease__token=fence.token)
         _record_event(session_id=session_id, status=status, reason=reason)  # rule 1
         if status == SessionStatus.CONNECTED:  # rule 5
-            WhatsAppSession.objects.filter(pk=session_id).exclude(
-                status=SessionStatus.CONNECTED
-            ).update(connected_at=now)
-        WhatsAppSession.objects.filter(pk=session_id).update(**updates)
+            rows.exclude(status=SessionStatus.CONNECTED).update(connected_at=now)
+        rows.update(**updates)
+    return True
 
 
 def session_record_status(
@@ -85,9 +95,11 @@ def session_record_status(
     device_jid: str | None = None,
     push_name: str | None = None,
     keep_connecting: bool = True,
+    fence: Fence | None = None,
 ) -> None:
     """What a live session reports (through the runner's sink)."""
     session_transition(
+        fence=fence,
         session_id=session_id,
         status=status,
         reason=reason,
@@ -98,8 +110,11 @@ def session_record_status(
     )
 
 
-def session_record_qr(*, session_id: str, code: str, expires_at: datetime) -> None:
+def session_record_qr(
+    *, session_id: str, code: str, expires_at: datetime, fence: Fence | None = None
+) -> None:
     session_transition(
+        fence=fence,
         session_id=session_id,
         status=SessionStatus.PAIRING,
         reason=QR_REASON,

@@ -1,25 +1,31 @@
-"""The web process's side of the runner protocol."""
+"""The web process's side of the runner protocol: one signed call to one runner."""
 
+import json
 from typing import Any
-
-from django.conf import settings
+from urllib.parse import urlsplit
 
 from gateway import http, request_context
-from gateway.exceptions import RunnerUnavailable, WhatsAppTimedOut, error_for_code
-from sessions_app.runner.protocol import runner_secret
+from gateway.exceptions import (
+    NotHeldHere,
+    RunnerUnavailable,
+    WhatsAppTimedOut,
+    error_for_code,
+)
+from sessions_app.runner.protocol import signed_headers
 
 
 def call_runner(
-    session_id: str, action: str, payload: dict[str, Any], *, timeout: float
+    base_url: str, session_id: str, action: str, payload: dict[str, Any], *, timeout: float
 ) -> dict[str, Any]:
-    url = f"{settings.GATEWAY_RUNNER_URL.rstrip('/')}/v1/sessions/{session_id}/{action}"
+    url = f"{base_url.rstrip('/')}/v1/sessions/{session_id}/{action}"
+    body = json.dumps(payload, separators=(",", ":")).encode()
     try:
         response = http.post_json(
             url,
-            payload,
+            body,
             timeout=timeout,
             headers={
-                "Authorization": f"Bearer {runner_secret()}",
+                **signed_headers("POST", urlsplit(url).path, body),
                 request_context.HEADER: request_context.request_id.get(),
             },
         )
@@ -32,16 +38,18 @@ def call_runner(
             "the session runner did not answer; the outcome is unknown",
             details={"runner": str(exc)},
         ) from exc
-    body = response.body if isinstance(response.body, dict) else {}
-    if response.status == 200 and isinstance(body.get("result"), dict):
-        return body["result"]
+    body_data = response.body if isinstance(response.body, dict) else {}
+    if response.status == 200 and isinstance(body_data.get("result"), dict):
+        return body_data["result"]
     if response.status in (401, 403):
         raise RunnerUnavailable(
             "the session runner refused this process: check that web and runner share "
-            "SECRET_KEY (or GATEWAY_RUNNER_SECRET)"
+            "SECRET_KEY (or GATEWAY_RUNNER_SECRET) and that their clocks agree"
         )
-    error = body.get("error")
+    error = body_data.get("error")
     error = error if isinstance(error, dict) else {}
+    if response.status == 409 and error.get("code") == NotHeldHere.code:
+        raise NotHeldHere()
     details = error.get("details")
     # The runner's error, as the same exception type (a timeout stays a timeout: the
     # audit trail decides "outcome unknown" by type).

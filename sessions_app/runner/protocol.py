@@ -1,14 +1,19 @@
-"""What the web process and the runner say to each other (HTTP + JSON on loopback).
+"""What web processes and runners say to each other (HTTP + JSON).
 
-``POST {GATEWAY_RUNNER_URL}/v1/sessions/{id}/{action}`` with a JSON payload and
-``Authorization: Bearer <runner secret>``. The answer is ``{"result": {...}}`` with 200,
-or the API's error envelope with its status (and ``Retry-After`` when WhatsApp
-rate-limits). The actions, their payloads and timeouts are the live-action registry's
-rows (``sessions_app.actions``).
+``POST {runner URL}/v1/sessions/{id}/{action}`` with a JSON payload, signed (below). The
+answer is ``{"result": {...}}`` with 200, or the API's error envelope with its status (and
+``Retry-After`` when WhatsApp rate-limits); 409 ``not_held`` when another runner holds
+the session. The actions, their payloads and timeouts are the live-action registry's
+rows (``sessions_app.actions``). Runners may be on other machines: bind them to a private
+interface, since the signature authenticates calls but does not encrypt them.
 """
 
 import hashlib
 import hmac
+import secrets
+import threading
+import time
+from typing import Any
 
 from django.conf import settings
 
@@ -23,6 +28,58 @@ def runner_secret() -> str:
     ).hexdigest()
 
 
-def authorised(header: str | None) -> bool:
-    expected = f"Bearer {runner_secret()}"
-    return header is not None and hmac.compare_digest(header.encode(), expected.encode())
+# Every call is signed: HMAC-SHA256 over the timestamp, a nonce, the method, the path and
+# the body's SHA-256, with the shared secret. A runner accepts a signature only within
+# WINDOW_SECONDS of its own clock and only once (it remembers nonces that long), so a
+# recorded call cannot be replayed, and a call cannot be altered in flight.
+TIMESTAMP_HEADER = "X-Gateway-Timestamp"
+NONCE_HEADER = "X-Gateway-Nonce"
+SIGNATURE_HEADER = "X-Gateway-Signature"
+WINDOW_SECONDS = 30
+
+
+def _signature(method: str, path: str, body: bytes, *, timestamp: str, nonce: str) -> str:
+    digest = hashlib.sha256(body).hexdigest()
+    message = f"{timestamp}\n{nonce}\n{method.upper()}\n{path}\n{digest}".encode()
+    return hmac.new(runner_secret().encode(), message, hashlib.sha256).hexdigest()
+
+
+def signed_headers(method: str, path: str, body: bytes) -> dict[str, str]:
+    timestamp = str(int(time.time()))
+    nonce = secrets.token_hex(16)
+    return {
+        TIMESTAMP_HEADER: timestamp,
+        NONCE_HEADER: nonce,
+        SIGNATURE_HEADER: _signature(method, path, body, timestamp=timestamp, nonce=nonce),
+    }
+
+
+class ReplayGuard:
+    """A runner's check of incoming calls: a valid signature, a fresh timestamp, and a
+    nonce it has not seen (nonces are kept for twice the window, then forgotten)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def accepts(self, headers: Any, method: str, path: str, body: bytes) -> bool:
+        """``headers``: a mapping with ``get`` (an HTTP message's headers)."""
+        timestamp = headers.get(TIMESTAMP_HEADER) or ""
+        nonce = headers.get(NONCE_HEADER) or ""
+        signature = headers.get(SIGNATURE_HEADER) or ""
+        if not timestamp.isdigit() or not 16 <= len(nonce) <= 64 or not signature:
+            return False
+        now = time.time()
+        if abs(now - int(timestamp)) > WINDOW_SECONDS:
+            return False
+        expected = _signature(method, path, body, timestamp=timestamp, nonce=nonce)
+        if not hmac.compare_digest(expected.encode(), signature.encode()):
+            return False
+        with self._lock:
+            if nonce in self._seen:
+                return False
+            self._seen[nonce] = now
+            if len(self._seen) > 1000:
+                cutoff = now - 2 * WINDOW_SECONDS
+                self._seen = {n: at for n, at in self._seen.items() if at > cutoff}
+        return True

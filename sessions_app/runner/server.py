@@ -10,11 +10,11 @@ from typing import Any
 from django.db import close_old_connections, connections
 
 from gateway.errors import STATUS_BY_CODE, envelope
-from gateway.exceptions import GatewayError
+from gateway.exceptions import GatewayError, NotHeldHere
 from gateway.request_context import HEADER, accept_or_make, request_id
 from gateway.server_errors import send_error_as_envelope
 from sessions_app.actions import action_named
-from sessions_app.runner.protocol import authorised
+from sessions_app.runner.protocol import ReplayGuard
 from sessions_app.runner.supervisor import Supervisor
 
 logger = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ class RunnerServer(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], supervisor: Supervisor) -> None:
         self.supervisor = supervisor
+        self.guard = ReplayGuard()
         super().__init__(address, _Handler)
 
     def serve_in_thread(self) -> threading.Thread:
@@ -63,18 +64,26 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(404, envelope("not_found", "no such endpoint"))
 
     def do_POST(self) -> None:
-        if not authorised(self.headers.get("Authorization")):
-            self._send(401, envelope("unauthorized", "runner secret missing or wrong"))
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= _MAX_BODY:
+            self._send(400, envelope("validation_error", "bad runner request: body length"))
+            return
+        body = self.rfile.read(length)
+        if not self.server.guard.accepts(self.headers, "POST", self.path, body):
+            self._send(
+                401,
+                envelope("unauthorized", "runner call unsigned, badly signed, stale or replayed"),
+            )
             return
         match = _PATH_RE.fullmatch(self.path)
         if match is None or action_named(match["action"]) is None:
             self._send(404, envelope("not_found", "no such runner action"))
             return
         try:
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > _MAX_BODY:
-                raise ValueError("body too large")
-            payload = json.loads(self.rfile.read(length) or b"{}")
+            payload = json.loads(body or b"{}")
             if not isinstance(payload, dict):
                 raise ValueError("body must be an object")
         except ValueError as exc:
@@ -86,7 +95,8 @@ class _Handler(BaseHTTPRequestHandler):
             result = self.server.supervisor.perform(match["session"], match["action"], payload)
         except GatewayError as exc:
             headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
-            status = STATUS_BY_CODE.get(exc.code, 500)
+            # not_held is the protocol's own answer: the web asks the holder instead.
+            status = 409 if isinstance(exc, NotHeldHere) else STATUS_BY_CODE.get(exc.code, 500)
             self._send(status, envelope(exc.code, exc.message, exc.details), headers)
             return
         except Exception:

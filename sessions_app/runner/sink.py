@@ -1,6 +1,7 @@
 """The runner's state sink: what live sessions report, written to the database, and what
 they may ask of the store."""
 
+import logging
 from datetime import datetime
 
 from django.db import connections
@@ -8,8 +9,11 @@ from django.db import connections
 from groups_app.store import group_infos, group_store_synced, unstored
 from sessions_app import device_store
 from sessions_app.engines.types import GroupInfo
+from sessions_app.leases import Fence, is_current
 from sessions_app.models import WhatsAppSession
 from sessions_app.transitions import session_record_qr, session_record_status
+
+logger = logging.getLogger(__name__)
 
 
 def _fresh_connections() -> None:
@@ -22,10 +26,20 @@ def _fresh_connections() -> None:
 
 class DatabaseSink:
     """Synchronous, called from the engine's long-lived threads: each call first drops a
-    database connection that has gone stale, and ``done`` closes the thread's own."""
+    database connection that has gone stale, and ``done`` closes the thread's own.
 
-    def __init__(self, session_id: str) -> None:
+    With a ``fence`` (a runner of the fleet), every write is made only while the fence's
+    token is still the session's: a runner that lost its lease writes nothing."""
+
+    def __init__(self, session_id: str, fence: Fence | None = None) -> None:
         self.session_id = session_id
+        self.fence = fence
+
+    def _current(self) -> bool:
+        if self.fence is None or is_current(self.session_id, self.fence):
+            return True
+        logger.warning("session %s: lease lost; report not recorded", self.session_id)
+        return False
 
     def status(
         self,
@@ -46,16 +60,21 @@ class DatabaseSink:
             device_jid=device_jid,
             push_name=push_name,
             keep_connecting=keep_connecting,
+            fence=self.fence,
         )
 
     def qr(self, code: str, expires_at: datetime) -> None:
         _fresh_connections()
-        session_record_qr(session_id=self.session_id, code=code, expires_at=expires_at)
+        session_record_qr(
+            session_id=self.session_id, code=code, expires_at=expires_at, fence=self.fence
+        )
 
     def groups(
         self, infos: list[GroupInfo], *, complete: bool, fetch_started: datetime | None = None
     ) -> None:
         _fresh_connections()
+        if not self._current():
+            return
         group_store_synced(
             session_id=self.session_id,
             infos=infos,
@@ -73,6 +92,8 @@ class DatabaseSink:
 
     def forget_device(self) -> None:
         _fresh_connections()
+        if not self._current():
+            return
         device = WhatsAppSession.objects.filter(pk=self.session_id).values_list(
             "device_jid", flat=True
         )

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from functools import partial
 
-from gateway.exceptions import InvalidInput
+from gateway.exceptions import InvalidInput, NotHeldHere
 from groups_app.store import group_jids
 from sessions_app import device_store
 from sessions_app.actions import Wire, action_named
@@ -22,6 +22,7 @@ from sessions_app.engines.base import LiveSession
 from sessions_app.exceptions import SessionNotConnected, SessionNotFound
 from sessions_app.models import SessionStatus, WhatsAppSession
 from sessions_app.runner.engines import live_session_for
+from sessions_app.runner.fleet import FleetMember
 from sessions_app.runner.sink import DatabaseSink
 from sessions_app.runner.workers import as_remote
 from sessions_app.transitions import session_record_status
@@ -44,12 +45,15 @@ class Supervisor:
         clock: Callable[[], float] = time.monotonic,
         allow_whatsapp: bool = True,
         factory: Callable[..., LiveSession] = live_session_for,
+        fleet: FleetMember | None = None,
     ) -> None:
         """``allow_whatsapp=False``: a supervisor inside a web process (tests) serves
         sandbox sessions only; neonize is never loaded there."""
         self._clock = clock
         self._allow_whatsapp = allow_whatsapp
         self._factory = factory
+        # A runner of the fleet runs only the sessions it holds by lease.
+        self._fleet = fleet
         self._live: dict[str, LiveSession] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._registry_lock = threading.Lock()
@@ -83,12 +87,14 @@ class Supervisor:
 
     # -- steps ----------------------------------------------------------------------
 
-    def reconcile(self) -> bool:
+    def reconcile(self, wanted: set[str] | None = None) -> bool:
         """Starts sessions that should be connected (when their retry is due) and stops
-        those that should not. Returns whether it changed anything."""
-        wanted = set(
-            WhatsAppSession.objects.filter(desired_connected=True).values_list("id", flat=True)
-        )
+        those that should not: ``wanted``, or every session that wants a connection.
+        Returns whether it changed anything."""
+        if wanted is None:
+            wanted = set(
+                WhatsAppSession.objects.filter(desired_connected=True).values_list("id", flat=True)
+            )
         changed = False
         now = self._clock()
         for session_id in sorted(wanted - self.live_ids()):
@@ -112,9 +118,10 @@ class Supervisor:
             if session is None:
                 return None
             try:
+                fence = self._fleet.fence_for(session_id) if self._fleet else None
                 live = self._factory(
                     session,
-                    sink=DatabaseSink(session_id),
+                    sink=DatabaseSink(session_id, fence=fence),
                     on_ended=partial(self._ended, session_id),
                     allow_whatsapp=self._allow_whatsapp,
                 )
@@ -179,17 +186,23 @@ class Supervisor:
     def connect(self, session_id: str) -> None:
         if not WhatsAppSession.objects.filter(pk=session_id).exists():
             raise SessionNotFound()
+        if self._fleet is not None and not self._fleet.try_claim(session_id):
+            raise NotHeldHere()
         self._retry_at.pop(session_id, None)
         self._failures.pop(session_id, None)
         self.start(session_id)
 
     def release(self, session_id: str) -> None:
         self.stop(session_id)
+        if self._fleet is not None:
+            self._fleet.release({session_id})
         device = WhatsAppSession.objects.filter(pk=session_id).values_list("device_jid", flat=True)
         device_store.remove(session_id, device_jid=device.first() or "")
 
     def connected_live(self, session_id: str) -> LiveSession:
         live = self._live.get(session_id)
+        if live is None and self._fleet is not None and session_id not in self._fleet.held():
+            raise NotHeldHere()
         if (
             live is None
             and self._clock() >= self._retry_at.get(session_id, 0)

@@ -16,6 +16,7 @@ from gateway.exceptions import InvalidInput
 from sessions_app import live
 from sessions_app.actions import LiveActionSpec, Payload, Wire, register, unregister
 from sessions_app.engines.sandbox import SandboxLiveSession
+from sessions_app.runner.fleet import FleetConfig, FleetMember
 from sessions_app.runner.server import RunnerServer
 from sessions_app.runner.supervisor import Supervisor
 from tests.factories import WhatsAppSessionFactory
@@ -50,16 +51,23 @@ SHOUT = LiveActionSpec(
 
 
 @pytest.fixture
-def runner_over_http(settings, monkeypatch) -> Iterator[Supervisor]:
+def runner_over_http(settings, monkeypatch) -> Iterator[FleetMember]:
+    """A runner in this process (its supervisor, its lease membership, its HTTP server
+    on loopback); ``.try_claim(id)`` makes it hold a session, as its loop would."""
     monkeypatch.setattr(SandboxLiveSession, "shout", shout, raising=False)
     register(SHOUT)
-    supervisor = Supervisor(allow_whatsapp=False)
+    member = FleetMember(
+        FleetConfig(runner_id="test-runner", url="", capacity=10, lease_seconds=30)
+    )
+    supervisor = Supervisor(allow_whatsapp=False, fleet=member)
     server = RunnerServer(("127.0.0.1", 0), supervisor)
     server.serve_in_thread()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    member.config = FleetConfig(runner_id="test-runner", url=url, capacity=10, lease_seconds=30)
     settings.GATEWAY_RUNNER_IN_PROCESS = False
-    settings.GATEWAY_RUNNER_URL = f"http://127.0.0.1:{server.server_address[1]}"
+    settings.GATEWAY_RUNNER_URL = url
     try:
-        yield supervisor
+        yield member
     finally:
         server.shutdown()
         server.server_close()
@@ -70,6 +78,7 @@ def runner_over_http(settings, monkeypatch) -> Iterator[Supervisor]:
 @pytest.mark.django_db(transaction=True)
 def test_a_new_action_is_one_row_and_one_engine_method(runner_over_http):
     session = WhatsAppSessionFactory(desired_connected=True)
+    assert runner_over_http.try_claim(session.id)
     answer = live.perform(SHOUT, session_id=session.id, payload=Shout(text="hello"))
     assert answer == f"HELLO! ({session.jid})"
 
@@ -77,6 +86,7 @@ def test_a_new_action_is_one_row_and_one_engine_method(runner_over_http):
 @pytest.mark.django_db(transaction=True)
 def test_its_payload_is_checked_where_it_enters_the_runner(runner_over_http):
     session = WhatsAppSessionFactory(desired_connected=True)
+    assert runner_over_http.try_claim(session.id)
     with pytest.raises(InvalidInput) as refused:
         # A caller that skips the payload's own check still meets it in the runner.
         live.perform(SHOUT, session_id=session.id, payload=Shout(text=""))
@@ -86,6 +96,7 @@ def test_its_payload_is_checked_where_it_enters_the_runner(runner_over_http):
 @pytest.mark.django_db(transaction=True)
 def test_an_unregistered_action_is_unknown_to_the_runner(runner_over_http):
     session = WhatsAppSessionFactory(desired_connected=True)
+    assert runner_over_http.try_claim(session.id)
     unregister(SHOUT.name)
     with pytest.raises(Exception) as refused:
         live.perform(SHOUT, session_id=session.id, payload=Shout(text="hello"))

@@ -157,16 +157,19 @@ def test_a_runner_that_refuses_connections_is_503_and_the_key_is_released(runner
 @pytest.mark.django_db(transaction=True)
 def test_the_runner_validates_every_action_itself(runner, org):
     """Whoever holds the runner's secret gets the API's rules, not a pass-through."""
-    from sessions_app.runner.protocol import runner_secret
+    import json
+
+    from sessions_app.runner.protocol import signed_headers
 
     session = WhatsAppSessionFactory(organization=org, fresh=True, desired_connected=True)
     runner.start()
     wait_for(lambda: status_of(session) == SessionStatus.CONNECTED, "the session to connect")
-    headers = {"Authorization": f"Bearer {runner_secret()}"}
 
     def call(action: str, payload: object) -> requests.Response:
-        url = f"{runner.url}/v1/sessions/{session.id}/{action}"
-        return requests.post(url, json=payload, headers=headers, timeout=10)
+        path = f"/v1/sessions/{session.id}/{action}"
+        body = json.dumps(payload).encode()
+        headers = {**signed_headers("POST", path, body), "Content-Type": "application/json"}
+        return requests.post(f"{runner.url}{path}", data=body, headers=headers, timeout=10)
 
     bad = [
         ("create_group", {"name": "", "participants": [ALICE]}, "name"),

@@ -30,6 +30,7 @@ from sessions_app import device_store
 from sessions_app.engines.whatsapp import WhatsAppLiveSession
 from sessions_app.engines.whatsapp_mapping import group_info, whatsapp_error
 from sessions_app.models import Engine, SessionStatus
+from sessions_app.runner.fleet import FleetConfig, FleetMember
 from sessions_app.runner.sink import DatabaseSink
 from sessions_app.runner.supervisor import Supervisor, backoff_delay
 from tests.factories import WhatsAppSessionFactory
@@ -319,14 +320,20 @@ class TestThroughTheRunnerProtocol:
         def factory(session, *, sink, on_ended, allow_whatsapp):
             return live_on(session, fake, on_ended=on_ended)
 
-        supervisor = Supervisor(factory=factory)
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
+        # A runner of the fleet in this process: it holds the session by lease, so web
+        # calls are routed to it.
+        member = FleetMember(
+            FleetConfig("test", f"http://127.0.0.1:{port}", capacity=5, lease_seconds=30)
+        )
+        supervisor = Supervisor(factory=factory, fleet=member)
         server = RunnerServer(("127.0.0.1", port), supervisor)
         server.serve_in_thread()
         settings.GATEWAY_RUNNER_IN_PROCESS = False
         settings.GATEWAY_RUNNER_URL = f"http://127.0.0.1:{port}"
+        assert member.try_claim(whatsapp_session.id)
         live = supervisor.start(whatsapp_session.id)
         wait_for(lambda: live.connected, "the session to connect")
         wait_for(lambda: reload(whatsapp_session).status == SessionStatus.CONNECTED, "status")

@@ -1,0 +1,165 @@
+"""A runner as a member of the fleet: which sessions it holds, by lease.
+
+Each tick (``runsessions``' loop) the member: reports its heartbeat; renews its leases
+every third of a lease (so a renewal is 10 s ahead at the default 15 s); stops at once
+any session whose lease it lost, or all of them when it cannot renew in time (the
+database is unreachable: another runner may take them over, and two connections on one
+WhatsApp account make WhatsApp drop both); hands back sessions no longer wanted or above
+its fair share (the wanted sessions divided among live runners, so a new runner gets its
+share from the others without stealing a live lease); and claims free or expired
+leases up to its share and capacity. The supervisor then runs exactly the held sessions.
+"""
+
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import DatabaseError
+
+from sessions_app import leases
+from sessions_app.leases import Fence
+from sessions_app.models import WhatsAppSession
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FleetConfig:
+    runner_id: str
+    url: str
+    capacity: int
+    lease_seconds: float
+
+
+class FleetMember:
+    def __init__(self, config: FleetConfig) -> None:
+        self.config = config
+        self._held: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._started_at: datetime | None = None
+        self._next_renew = 0.0
+        self._renewed_at = time.monotonic()
+
+    # -- what the supervisor asks ----------------------------------------------------
+
+    def held(self) -> set[str]:
+        with self._lock:
+            return set(self._held)
+
+    def fence_for(self, session_id: str) -> Fence | None:
+        with self._lock:
+            token = self._held.get(session_id)
+        return Fence(self.config.runner_id, token) if token is not None else None
+
+    def try_claim(self, session_id: str) -> bool:
+        """Holds ``session_id`` if it is free (a connect, or a call for a session nobody
+        holds yet), capacity permitting."""
+        with self._lock:
+            if session_id in self._held:
+                return True
+            if len(self._held) >= self.config.capacity:
+                return False
+        claimed = leases.claim(
+            runner_id=self.config.runner_id,
+            url=self.config.url,
+            lease_seconds=self.config.lease_seconds,
+            limit=1,
+            only=session_id,
+        )
+        with self._lock:
+            self._held.update(claimed)
+        return session_id in claimed
+
+    # -- the loop ----------------------------------------------------------------------
+
+    def tick(self) -> tuple[set[str], set[str]]:
+        """One round of lease work. Returns (sessions to run, sessions to stop now: lost,
+        or to be handed back — ``release`` those once stopped)."""
+        now = time.monotonic()
+        lost: set[str] = set()
+        try:
+            if self._started_at is None:
+                self._started_at = leases.db_now()
+            leases.heartbeat(
+                runner_id=self.config.runner_id,
+                url=self.config.url,
+                capacity=self.config.capacity,
+                load=len(self._held),
+                started_at=self._started_at,
+            )
+            if now >= self._next_renew:
+                lost |= self._renew(now)
+            lost |= self._hand_back()
+            self._claim_share()
+        except DatabaseError as exc:
+            logger.warning("runner %s: lease work failed: %s", self.config.runner_id, exc)
+            if now - self._renewed_at > self.config.lease_seconds * 2 / 3:
+                # Cannot prove we still hold anything: let go before others take over.
+                with self._lock:
+                    lost |= set(self._held)
+                    self._held.clear()
+        return self.held() - lost, lost
+
+    def _renew(self, now: float) -> set[str]:
+        with self._lock:
+            held = dict(self._held)
+        kept = leases.renew(
+            runner_id=self.config.runner_id, held=held, lease_seconds=self.config.lease_seconds
+        )
+        lost = set(held) - kept
+        with self._lock:
+            for session_id in lost:
+                self._held.pop(session_id, None)
+        if lost:
+            logger.warning("runner %s: lost the leases of %s", self.config.runner_id, sorted(lost))
+        self._renewed_at = now
+        self._next_renew = now + self.config.lease_seconds / 3
+        return lost
+
+    def _share(self) -> int:
+        runners = max(1, len(leases.live_runners(lease_seconds=self.config.lease_seconds)))
+        wanted = WhatsAppSession.objects.filter(desired_connected=True).count()
+        return min(self.config.capacity, math.ceil(wanted / runners))
+
+    def _hand_back(self) -> set[str]:
+        """Sessions no longer wanted, and those above this runner's share: stopped by the
+        caller, and released once stopped (``release``)."""
+        with self._lock:
+            held = set(self._held)
+        wanted = set(
+            WhatsAppSession.objects.filter(pk__in=held, desired_connected=True).values_list(
+                "pk", flat=True
+            )
+        )
+        excess = len(wanted) - self._share()
+        giving = (held - wanted) | set(sorted(wanted)[: max(excess, 0)])
+        return giving
+
+    def _claim_share(self) -> None:
+        with self._lock:
+            room = self._share() - len(self._held)
+        if room <= 0:
+            return
+        claimed = leases.claim(
+            runner_id=self.config.runner_id,
+            url=self.config.url,
+            lease_seconds=self.config.lease_seconds,
+            limit=room,
+        )
+        with self._lock:
+            self._held.update(claimed)
+
+    def release(self, session_ids: set[str]) -> None:
+        """Gives up leases of sessions this runner has stopped."""
+        with self._lock:
+            giving = {sid: self._held.pop(sid) for sid in session_ids if sid in self._held}
+        if giving:
+            leases.release(runner_id=self.config.runner_id, held=giving)
+
+    def leave(self) -> None:
+        """SIGTERM: every session is stopped; release all and leave the fleet."""
+        self.release(self.held())
+        leases.runner_gone(self.config.runner_id)
