@@ -1,13 +1,16 @@
 """What the admin index shows: the state of every number and tenant at a glance."""
 
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from auth_app.models import ApiKey, Organization
 from groups_app.models import Group
-from sessions_app.models import SessionStatus, WhatsAppSession
+from sessions_app.models import Runner, SessionStatus, WhatsAppSession
 from sessions_app.status import TERMINAL_STATUSES
 
 NOT_CONNECTED = [
@@ -47,6 +50,7 @@ def organizations_with_counts() -> Any:
 
 
 def dashboard_context() -> dict[str, Any]:
+    lease_seconds = settings.GATEWAY_RUNNER_LEASE_SECONDS
     counts = dict(WhatsAppSession.objects.order_by().values_list("status").annotate(n=Count("id")))
     by_status = [
         {"status": status, "label": label, "count": counts.get(status, 0)}
@@ -72,6 +76,8 @@ def dashboard_context() -> dict[str, Any]:
             "connected": connected,
             "troubled": list(troubled),
             "needs_attention": list(needs_attention),
+            "runners": list(Runner.objects.order_by("id")[:50]),
+            "runner_fresh_after": timezone.now() - timedelta(seconds=lease_seconds),
             "organizations": list(organizations_with_counts().order_by("slug")[:50]),
             "wanted_but_down": WhatsAppSession.objects.filter(
                 Q(desired_connected=True) & ~Q(status=SessionStatus.CONNECTED)

@@ -3,12 +3,19 @@ from collections.abc import Callable
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from django.utils.html import format_html
 
 from gateway.exceptions import GatewayError, RunnerUnavailable
 from groups_app.models import Group
 from groups_app.services import group_sync
-from sessions_app.models import LiveActionRecord, SessionEvent, WhatsAppSession
+from sessions_app.models import (
+    LiveActionRecord,
+    Runner,
+    SessionEvent,
+    SessionLease,
+    WhatsAppSession,
+)
 from sessions_app.services import session_connect, session_create, session_logout
 
 
@@ -72,6 +79,7 @@ class WhatsAppSessionAdmin(admin.ModelAdmin):
         "push_name",
         "connected_at",
         "last_seen_at",
+        "held_by",
         "qr_expires_at",
         "created_at",
         "updated_at",
@@ -107,6 +115,14 @@ class WhatsAppSessionAdmin(admin.ModelAdmin):
     @admin.display(description="status", ordering="status")
     def status_display(self, session: WhatsAppSession) -> str:
         return status_badge(session)
+
+    @admin.display(description="held by runner")
+    def held_by(self, session: WhatsAppSession) -> str:
+        lease = SessionLease.objects.filter(session=session).first()
+        if lease is None:
+            return "no runner"
+        state = "until" if lease.expires_at > timezone.now() else "expired"
+        return f"{lease.runner_id} ({state} {lease.expires_at:%H:%M:%S} UTC, token {lease.token})"
 
     def _each(
         self,
@@ -173,6 +189,21 @@ class LiveActionRecordAdmin(admin.ModelAdmin):
     @admin.display(description="by")
     def principal(self, record: LiveActionRecord) -> str:
         return f"{record.principal_kind}:{record.principal_id}"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Runner)
+class RunnerAdmin(admin.ModelAdmin):
+    """The session runners of the fleet, as their heartbeats report them (read-only)."""
+
+    list_display = ["id", "url", "load", "capacity", "heartbeat_at", "started_at"]
+    fields = ("id", "url", "load", "capacity", "heartbeat_at", "started_at")
+    readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

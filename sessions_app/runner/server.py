@@ -59,7 +59,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         if self.path == "/healthz":
-            self._send(200, {"status": "ok", "live": len(self.server.supervisor.live_ids())})
+            live = sorted(self.server.supervisor.live_ids())
+            self._send(200, {"status": "ok", "live": len(live), "sessions": live})
         else:
             self._send(404, envelope("not_found", "no such endpoint"))
 

@@ -199,3 +199,28 @@ def test_the_runner_answers_an_oversized_header_in_the_envelope(runner):
     assert response.status_code == 431
     assert response.headers["Content-Type"] == "application/json"
     assert response.json()["error"]["code"] == "validation_error"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_sqlite_a_second_runner_refuses_to_start(runner, tmp_path):
+    import subprocess
+    import sys
+
+    from tests.processes import ROOT, database_url, process_env
+
+    if database_url().startswith("postgres"):
+        pytest.skip("SQLite keeps one runner; PostgreSQL runs several (tests/test_runner_fleet)")
+    runner.start()
+    second = subprocess.run(
+        [sys.executable, "manage.py", "runsessions"],
+        cwd=ROOT,
+        env=process_env(GATEWAY_RUNNER_URL=f"http://127.0.0.1:{free_port()}"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert second.returncode != 0
+    (line,) = [text for text in second.stderr.splitlines() if "PostgreSQL" in text]
+    assert "another session runner" in line
+    assert runner.alive()

@@ -2,12 +2,16 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
 from gateway.commands import add_json_flag, table, write_json
-from sessions_app.models import SessionStatus, WhatsAppSession
+from sessions_app.models import SessionLease, SessionStatus, WhatsAppSession
 
 
 def session_data(session: WhatsAppSession) -> dict[str, Any]:
+    lease: SessionLease | None = getattr(session, "lease", None)
+    if lease is not None and lease.expires_at <= timezone.now():
+        lease = None  # expired: nobody holds it
     return {
         "id": session.id,
         "name": session.name,
@@ -18,6 +22,9 @@ def session_data(session: WhatsAppSession) -> dict[str, Any]:
         "jid": session.jid,
         "connectedAt": session.connected_at,
         "lastSeenAt": session.last_seen_at,
+        # The runner holding it (by lease), and until when; null when none does.
+        "runner": lease.runner_id if lease else None,
+        "leaseExpiresAt": lease.expires_at.isoformat() if lease else None,
     }
 
 
@@ -30,7 +37,7 @@ class Command(BaseCommand):
         add_json_flag(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        sessions = WhatsAppSession.objects.select_related("organization").order_by(
+        sessions = WhatsAppSession.objects.select_related("organization", "lease").order_by(
             "organization__slug", "created_at"
         )
         if options["org"]:

@@ -1,0 +1,210 @@
+"""Several runners on PostgreSQL: each session held by exactly one, failover on kill -9
+and SIGTERM, a newcomer takes its share, a paused runner's stale token writes nothing."""
+
+import signal
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from sessions_app.leases import Fence, claim, db_now
+from sessions_app.models import SessionLease, SessionStatus, WhatsAppSession
+from sessions_app.runner.sink import DatabaseSink
+from tests.factories import WhatsAppSessionFactory
+from tests.processes import database_url, free_port, wait_for
+from tests.runner_process import Runner
+
+ALICE = "15551230001@s.whatsapp.net"
+LEASE_SECONDS = 3
+
+pytestmark = pytest.mark.skipif(
+    not database_url().startswith("postgres"),
+    reason="a fleet of runners runs on PostgreSQL (DATABASE_URL=postgres://…)",
+)
+
+
+@pytest.fixture
+def fleet(settings, tmp_path) -> Iterator:
+    settings.GATEWAY_RUNNER_IN_PROCESS = False
+    settings.GATEWAY_RUNNER_LEASE_SECONDS = LEASE_SECONDS
+    settings.GATEWAY_RATE_LIMITS = {"live": "off", "read": "off", "anonymous": "off"}
+    runners: list[Runner] = []
+
+    def start(name: str) -> Runner:
+        url = f"http://127.0.0.1:{free_port()}"
+        runner = Runner(
+            url,
+            tmp_path / f"{name}.log",
+            GATEWAY_RUNNER_ID=name,
+            GATEWAY_RUNNER_LEASE_SECONDS=str(LEASE_SECONDS),
+        )
+        runner.start()
+        runners.append(runner)
+        return runner
+
+    yield start
+    for runner in runners:
+        if runner.process and runner.process.poll() is None:
+            runner.process.send_signal(signal.SIGCONT)
+        runner.kill()
+
+
+def held_by(runners: list[Runner]) -> dict[str, list[str]]:
+    """Session id → the runners that have it live right now (asked over HTTP)."""
+    holders: dict[str, list[str]] = {}
+    for runner in runners:
+        if not runner.alive():
+            continue
+        try:
+            sessions = requests.get(f"{runner.url}/healthz", timeout=2).json()["sessions"]
+        except requests.RequestException:
+            continue
+        for session_id in sessions:
+            holders.setdefault(session_id, []).append(runner.url)
+    return holders
+
+
+class Watch:
+    """Samples the runners all along: no session may ever be live in two at once."""
+
+    def __init__(self, runners: list[Runner]) -> None:
+        self.runners = runners
+        self.doubles: list[dict[str, list[str]]] = []
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            doubled = {sid: urls for sid, urls in held_by(self.runners).items() if len(urls) > 1}
+            if doubled:
+                self.doubles.append(doubled)
+            self.samples += 1
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+def all_served(runners: list[Runner], session_ids: set[str]) -> bool:
+    holders = held_by(runners)
+    return set(holders) >= session_ids and all(len(holders[sid]) == 1 for sid in session_ids)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_fleet_holds_each_session_once_and_survives_losing_runners(fleet, org, api):
+    sessions = [
+        WhatsAppSessionFactory(organization=org, fresh=True, desired_connected=True)
+        for _ in range(30)
+    ]
+    ids = {session.id for session in sessions}
+    runners = [fleet("r1"), fleet("r2"), fleet("r3")]
+    watch = Watch(runners)
+    try:
+        wait_for(lambda: all_served(runners, ids), "every session to be held", timeout=30)
+        wait_for(
+            lambda: WhatsAppSession.objects.filter(status=SessionStatus.CONNECTED).count() == 30,
+            "every session connected",
+        )
+        # Shared out: each runner holds some.
+        wait_for(
+            lambda: all(
+                any(runner.url in urls for urls in held_by(runners).values()) for runner in runners
+            ),
+            "each runner to hold a share",
+            timeout=2 * LEASE_SECONDS + 5,
+        )
+        for session in sessions:
+            response = api.post(
+                f"/api/v1/sessions/{session.id}/groups",
+                {"name": "Team", "participants": [ALICE]},
+                format="json",
+            )
+            assert response.status_code == 201, response.content
+
+        # kill -9: its leases expire, the others take over.
+        killed = runners[0]
+        held_before = {sid for sid, urls in held_by(runners).items() if killed.url in urls}
+        assert held_before
+        killed.kill()
+        started = time.monotonic()
+        wait_for(
+            lambda: all_served(runners, ids), "failover after kill -9", timeout=LEASE_SECONDS + 5
+        )
+        assert time.monotonic() - started <= LEASE_SECONDS + 5
+
+        # SIGTERM: it hands its sessions back; others take them within 2 s.
+        leaving = runners[1]
+        assert leaving.terminate() == 0
+        started = time.monotonic()
+        wait_for(lambda: all_served(runners, ids), "takeover after SIGTERM", timeout=2)
+        assert time.monotonic() - started <= 2
+        for session in sessions[:10]:
+            response = api.post(
+                f"/api/v1/sessions/{session.id}/groups",
+                {"name": "After", "participants": [ALICE]},
+                format="json",
+            )
+            assert response.status_code == 201, response.content
+
+        # A newcomer takes a share from the survivor, without a double.
+        newcomer = fleet("r4")
+        runners.append(newcomer)
+        wait_for(
+            lambda: any(newcomer.url in urls for urls in held_by(runners).values()),
+            "the newcomer to take a share",
+            timeout=2 * LEASE_SECONDS + 5,
+        )
+        wait_for(lambda: all_served(runners, ids), "everything served", timeout=10)
+    finally:
+        watch.stop()
+    assert watch.samples > 20
+    assert watch.doubles == [], watch.doubles[:3]
+    assert SessionLease.objects.count() == 30
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_paused_runner_loses_its_sessions_and_writes_nothing(fleet, org):
+    session = WhatsAppSessionFactory(organization=org, fresh=True, desired_connected=True)
+    first = fleet("paused")
+    wait_for(lambda: all_served([first], {session.id}), "the first runner to hold it")
+    token_before = SessionLease.objects.get(session=session).token
+    assert first.process is not None
+    first.process.send_signal(signal.SIGSTOP)  # past its lease
+    second = fleet("second")
+    wait_for(
+        lambda: second.url in held_by([second]).get(session.id, []),
+        "the second runner to take it over",
+        timeout=LEASE_SECONDS + 5,
+    )
+    assert SessionLease.objects.get(session=session).token > token_before
+    first.process.send_signal(signal.SIGCONT)
+    # On waking it finds its lease gone and stops the session at once.
+    wait_for(lambda: session.id not in held_by([first]), "the paused runner to let go", timeout=5)
+    assert held_by([first, second])[session.id] == [second.url]
+    lease = SessionLease.objects.get(session=session)
+    assert lease.runner_id == "second"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stale_token_changes_nothing(org):
+    session = WhatsAppSessionFactory(organization=org, fresh=True, desired_connected=True)
+    (token,) = claim(runner_id="a", url="http://a", lease_seconds=30, limit=1).values()
+    stale = DatabaseSink(session.id, fence=Fence("a", token))
+    # Runner a's lease expires and runner b claims the session.
+    SessionLease.objects.filter(session=session).update(expires_at=db_now())
+    (new_token,) = claim(runner_id="b", url="http://b", lease_seconds=30, limit=1).values()
+    assert new_token == token + 1
+    current = DatabaseSink(session.id, fence=Fence("b", new_token))
+
+    current.status(SessionStatus.CONNECTED, "held by b")
+    stale.status(SessionStatus.LOGGED_OUT, "stale report")
+    stale.groups([], complete=True)
+    session.refresh_from_db()
+    assert (session.status, session.status_reason) == (SessionStatus.CONNECTED, "held by b")
+    assert session.desired_connected is True
+    assert not session.events.filter(reason="stale report").exists()
