@@ -54,3 +54,14 @@ class BoundedListField(serializers.ListField):
             more = bad - MAX_REPORTED_ELEMENT_ERRORS
             errors["more"] = [f"{more} more invalid elements not listed"]
         raise serializers.ValidationError(errors)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """true or false, as JSON booleans only (not "true", 1 or "yes")."""
+
+    default_error_messages = {"invalid": "must be true or false"}
+
+    def to_internal_value(self, data: Any) -> bool:
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data

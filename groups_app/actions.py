@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Self
 
 from gateway.exceptions import InvalidInput
-from groups_app.rules import MAX_INVITED, subject_problem
+from groups_app.rules import DESCRIPTION_MAX_LENGTH, MAX_INVITED, subject_problem
 from sessions_app.actions import (
     ActionTarget,
     Empty,
@@ -17,8 +17,8 @@ from sessions_app.actions import (
     Wire,
     register,
 )
-from sessions_app.engines.types import GroupInfo
-from sessions_app.jids import is_user_jid
+from sessions_app.engines.types import PARTICIPANT_ACTIONS, GroupInfo, ParticipantResult
+from sessions_app.jids import is_group_jid, is_user_jid
 
 
 def _subject(data: Wire) -> str:
@@ -119,5 +119,174 @@ SYNC_GROUPS = register(
         _sync_groups,
         _groups,
         lambda data: [GroupInfo.from_dict(group) for group in data["groups"]],
+    )
+)
+
+
+# -- group management ---------------------------------------------------------------------
+
+
+def _group_jid(data: Wire) -> str:
+    jid = data.get("group_jid")
+    if not isinstance(jid, str) or not is_group_jid(jid):
+        raise InvalidInput(details={"group_jid": ["a group JID (…@g.us) is required"]})
+    return jid
+
+
+def _flag(data: Wire, name: str) -> bool:
+    value = data.get(name)
+    if not isinstance(value, bool):
+        raise InvalidInput(details={name: ["true or false"]})
+    return value
+
+
+@dataclass(frozen=True)
+class ChangeParticipants(Payload):
+    group_jid: str
+    action: str
+    participants: list[str]
+
+    @classmethod
+    def from_wire(cls, data: Wire) -> Self:
+        action = data.get("action")
+        if action not in PARTICIPANT_ACTIONS:
+            raise InvalidInput(details={"action": [f"one of {', '.join(PARTICIPANT_ACTIONS)}"]})
+        participants = CreateGroup.from_wire({"name": "x", **data}).participants
+        if not participants:
+            raise InvalidInput(details={"participants": ["at least one"]})
+        return cls(group_jid=_group_jid(data), action=str(action), participants=participants)
+
+
+@dataclass(frozen=True)
+class GroupRef(Payload):
+    group_jid: str
+
+    @classmethod
+    def from_wire(cls, data: Wire) -> Self:
+        return cls(group_jid=_group_jid(data))
+
+
+@dataclass(frozen=True)
+class SetSubject(Payload):
+    group_jid: str
+    subject: str
+
+    @classmethod
+    def from_wire(cls, data: Wire) -> Self:
+        return cls(group_jid=_group_jid(data), subject=_subject({"name": data.get("subject")}))
+
+
+@dataclass(frozen=True)
+class SetDescription(Payload):
+    group_jid: str
+    description: str
+
+    @classmethod
+    def from_wire(cls, data: Wire) -> Self:
+        description = data.get("description")
+        if not isinstance(description, str) or len(description) > DESCRIPTION_MAX_LENGTH:
+            raise InvalidInput(
+                details={"description": [f"a string of at most {DESCRIPTION_MAX_LENGTH}"]}
+            )
+        return cls(group_jid=_group_jid(data), description=description)
+
+
+@dataclass(frozen=True)
+class SetFlag(Payload):
+    group_jid: str
+    value: bool
+
+    @classmethod
+    def from_wire(cls, data: Wire) -> Self:
+        return cls(group_jid=_group_jid(data), value=_flag(data, "value"))
+
+
+@dataclass(frozen=True)
+class InviteLink(Payload):
+    group_jid: str
+    revoke: bool
+
+    @classmethod
+    def from_wire(cls, data: Wire) -> Self:
+        return cls(group_jid=_group_jid(data), revoke=_flag(data, "revoke"))
+
+
+def _results(results: list[ParticipantResult]) -> Wire:
+    return {"results": [result.to_dict() for result in results]}
+
+
+def _no_result(_: object) -> Wire:
+    return {}
+
+
+def _nothing(_: Wire) -> None:
+    return None
+
+
+CHANGE_PARTICIPANTS = register(
+    LiveActionSpec(
+        "change_participants",
+        ChangeParticipants,
+        lambda target, p: target.live().update_participants(
+            group_jid=p.group_jid, action=p.action, participants=p.participants
+        ),
+        _results,
+        lambda data: [ParticipantResult.from_dict(item) for item in data["results"]],
+    )
+)
+SET_SUBJECT = register(
+    LiveActionSpec(
+        "set_group_subject",
+        SetSubject,
+        lambda target, p: target.live().set_group_subject(group_jid=p.group_jid, subject=p.subject),
+        _no_result,
+        _nothing,
+    )
+)
+SET_DESCRIPTION = register(
+    LiveActionSpec(
+        "set_group_description",
+        SetDescription,
+        lambda target, p: target.live().set_group_description(
+            group_jid=p.group_jid, description=p.description
+        ),
+        _no_result,
+        _nothing,
+    )
+)
+SET_ANNOUNCE = register(
+    LiveActionSpec(
+        "set_group_announce",
+        SetFlag,
+        lambda target, p: target.live().set_group_announce(group_jid=p.group_jid, announce=p.value),
+        _no_result,
+        _nothing,
+    )
+)
+SET_LOCKED = register(
+    LiveActionSpec(
+        "set_group_locked",
+        SetFlag,
+        lambda target, p: target.live().set_group_locked(group_jid=p.group_jid, locked=p.value),
+        _no_result,
+        _nothing,
+    )
+)
+INVITE_LINK = register(
+    LiveActionSpec(
+        "group_invite_link",
+        InviteLink,
+        lambda target, p: target.live().group_invite_code(group_jid=p.group_jid, revoke=p.revoke),
+        lambda code: {"code": code},
+        lambda data: str(data["code"]),
+    )
+)
+LEAVE_GROUP = register(
+    LiveActionSpec(
+        "leave_group",
+        GroupRef,
+        lambda target, p: target.live().leave_group(group_jid=p.group_jid),
+        _no_result,
+        _nothing,
     )
 )

@@ -13,16 +13,34 @@ from auth_app.principal import principal_of
 from gateway.pagination import GatewayCursorPagination
 from gateway.requests import json_body
 from gateway.schema import IDEMPOTENCY_KEY, error_responses
-from groups_app.actions import CREATE_GROUP, SYNC_GROUPS
-from groups_app.selectors import group_get, group_info_rows
+from groups_app.actions import (
+    CHANGE_PARTICIPANTS,
+    CREATE_GROUP,
+    INVITE_LINK,
+    LEAVE_GROUP,
+    SYNC_GROUPS,
+)
+from groups_app.selectors import group_get, group_info_rows, group_members
 from groups_app.serializers import (
     GROUP_INFO_SOURCES,
     GroupCreateInputSerializer,
     GroupInfoSerializer,
     GroupSyncSerializer,
+    GroupUpdateInputSerializer,
+    InviteSerializer,
+    ParticipantListSerializer,
+    ParticipantResultsSerializer,
+    ParticipantsChangeInputSerializer,
     group_info,
 )
-from groups_app.services import group_create, group_sync
+from groups_app.services import (
+    group_create,
+    group_invite,
+    group_leave,
+    group_participants_change,
+    group_sync,
+    group_update,
+)
 from sessions_app.live_actions import live_action
 from sessions_app.models import WhatsAppSession
 from sessions_app.selectors import session_get
@@ -117,6 +135,12 @@ class GroupViewSet(viewsets.GenericViewSet):
         "retrieve": Capability.READ,
         "create": Capability.SEND,
         "sync": Capability.SEND,
+        "partial_update": Capability.SEND,
+        "participants": Capability.READ,
+        "change_participants": Capability.SEND,
+        "invite": Capability.SEND,
+        "revoke_invite": Capability.SEND,
+        "leave": Capability.SEND,
     }
 
     def _session(self, request: Request, session: str) -> WhatsAppSession:
@@ -168,3 +192,143 @@ class GroupViewSet(viewsets.GenericViewSet):
         whatsapp_session = self._session(request, session)
         group = group_get(session=whatsapp_session, jid=groupJid)
         return Response(GroupInfoSerializer(group).data)
+
+    # -- group management ------------------------------------------------------------
+
+    @extend_schema(
+        operation_id="updateGroup",
+        summary="Change a group's subject, description or settings",
+        description=(
+            "Live action: one WhatsApp call per field given (subject, description, "
+            "isAnnounce, isLocked, in that order), each stored as it succeeds. If one fails "
+            "after others succeeded, the answer is that failure with `details.applied` "
+            "listing what did change. A body with any invalid field changes nothing. "
+            "409 `conflict` with `details.reason` `not_admin` when the account is not an "
+            "admin of the group. **Capability:** `send`."
+        ),
+        tags=["Groups"],
+        parameters=[SESSION_PARAMETER, GROUP_PARAMETER, IDEMPOTENCY_KEY],
+        request=GroupUpdateInputSerializer,
+        responses={
+            200: GroupInfoSerializer,
+            **error_responses(400, 401, 403, 404, 409, 413, 415, 422, 429, 501, 502, 503, 504),
+        },
+    )
+    @live_action("update_group")
+    def partial_update(self, request: Request, session: str, groupJid: str) -> Response:
+        whatsapp_session = self._session(request, session)
+        group_get(session=whatsapp_session, jid=groupJid)
+        payload = GroupUpdateInputSerializer(data=json_body(request))
+        payload.is_valid(raise_exception=True)
+        group = group_update(session=whatsapp_session, jid=groupJid, changes=payload.validated_data)
+        return Response(GroupInfoSerializer(group).data)
+
+    @extend_schema(
+        operation_id="listGroupParticipants",
+        summary="List a group's members",
+        description=(
+            "The stored members with their roles (served while the number is offline). "
+            "**Capability:** `read`."
+        ),
+        tags=["Groups"],
+        parameters=[SESSION_PARAMETER, GROUP_PARAMETER],
+        responses={200: ParticipantListSerializer, **error_responses(401, 403, 404, 429)},
+    )
+    def participants(self, request: Request, session: str, groupJid: str) -> Response:
+        group = group_get(session=self._session(request, session), jid=groupJid)
+        return Response({"results": group_members(group=group)})
+
+    @extend_schema(
+        operation_id="changeGroupParticipants",
+        summary="Add, remove, promote or demote members",
+        description=(
+            "Live action. Answers 200 with each person's result, also when WhatsApp "
+            "refused some of them (read each `result`); the stored members follow. "
+            "409 `conflict` with `details.reason` `not_admin` when the account is not an "
+            "admin of the group. **Capability:** `send`."
+        ),
+        tags=["Groups"],
+        parameters=[SESSION_PARAMETER, GROUP_PARAMETER, IDEMPOTENCY_KEY],
+        request=ParticipantsChangeInputSerializer,
+        responses={
+            200: ParticipantResultsSerializer,
+            **error_responses(400, 401, 403, 404, 409, 413, 415, 422, 429, 501, 502, 503, 504),
+        },
+    )
+    @live_action(CHANGE_PARTICIPANTS)
+    def change_participants(self, request: Request, session: str, groupJid: str) -> Response:
+        whatsapp_session = self._session(request, session)
+        group_get(session=whatsapp_session, jid=groupJid)
+        payload = ParticipantsChangeInputSerializer(data=json_body(request))
+        payload.is_valid(raise_exception=True)
+        results = group_participants_change(
+            session=whatsapp_session, jid=groupJid, **payload.validated_data
+        )
+        return Response(ParticipantResultsSerializer({"results": results}).data)
+
+    @extend_schema(
+        operation_id="getGroupInvite",
+        summary="The group's invite link",
+        description=(
+            "Live action: the current invite code and link (stable until revoked). "
+            "**Capability:** `send`."
+        ),
+        tags=["Groups"],
+        parameters=[SESSION_PARAMETER, GROUP_PARAMETER],
+        responses={
+            200: InviteSerializer,
+            **error_responses(401, 403, 404, 409, 429, 501, 502, 503, 504),
+        },
+    )
+    def invite(self, request: Request, session: str, groupJid: str) -> Response:
+        whatsapp_session = self._session(request, session)
+        group_get(session=whatsapp_session, jid=groupJid)
+        code = group_invite(session=whatsapp_session, jid=groupJid)
+        return Response(InviteSerializer(invite_link(code)).data)
+
+    @extend_schema(
+        operation_id="revokeGroupInvite",
+        summary="Replace the group's invite link",
+        description=(
+            "Live action: a new invite code; the old one stops working. **Capability:** `send`."
+        ),
+        tags=["Groups"],
+        parameters=[SESSION_PARAMETER, GROUP_PARAMETER, IDEMPOTENCY_KEY],
+        request=None,
+        responses={
+            200: InviteSerializer,
+            **error_responses(401, 403, 404, 409, 422, 429, 501, 502, 503, 504),
+        },
+    )
+    @live_action(INVITE_LINK)
+    def revoke_invite(self, request: Request, session: str, groupJid: str) -> Response:
+        whatsapp_session = self._session(request, session)
+        group_get(session=whatsapp_session, jid=groupJid)
+        code = group_invite(session=whatsapp_session, jid=groupJid, revoke=True)
+        return Response(InviteSerializer(invite_link(code)).data)
+
+    @extend_schema(
+        operation_id="leaveGroup",
+        summary="Leave a group",
+        description=(
+            "Live action: the account leaves the group, which goes from the stored data. "
+            "**Capability:** `send`."
+        ),
+        tags=["Groups"],
+        parameters=[SESSION_PARAMETER, GROUP_PARAMETER, IDEMPOTENCY_KEY],
+        request=None,
+        responses={
+            204: None,
+            **error_responses(401, 403, 404, 409, 422, 429, 501, 502, 503, 504),
+        },
+    )
+    @live_action(LEAVE_GROUP)
+    def leave(self, request: Request, session: str, groupJid: str) -> Response:
+        whatsapp_session = self._session(request, session)
+        group_get(session=whatsapp_session, jid=groupJid)
+        group_leave(session=whatsapp_session, jid=groupJid)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def invite_link(code: str) -> dict[str, str]:
+    return {"code": code, "url": f"https://chat.whatsapp.com/{code}"}

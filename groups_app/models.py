@@ -17,6 +17,8 @@ class Group(models.Model):
     # Members as WhatsApp reported them, owner included; those it refused are not counted.
     participant_count = models.PositiveIntegerField(default=0)
     whatsapp_created_at = models.DateTimeField(null=True, blank=True)
+    # The current invite code, once asked for (stable until revoked).
+    invite_code = models.CharField(max_length=64, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -40,7 +42,10 @@ class AddResult(models.IntegerChoices):
 
 class GroupParticipant(models.Model):
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="participants")
+    # The phone-number JID when WhatsApp gave one, else the LID.
     jid = models.CharField(max_length=64)
+    # WhatsApp's LID for this member (…@lid), when it addressed them so.
+    lid = models.CharField(max_length=64, blank=True)
     is_admin = models.BooleanField(default=False)
     is_super_admin = models.BooleanField(default=False)
     # WhatsApp's answer when this person was added: 0 = added, else its error code.

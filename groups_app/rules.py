@@ -11,6 +11,8 @@ SUBJECT_MAX_LENGTH = 100
 # WhatsApp's group size limit, the owner included.
 GROUP_SIZE_LIMIT = 1024
 MAX_INVITED = GROUP_SIZE_LIMIT - 1
+# A group description (WhatsApp's "topic"), in code points.
+DESCRIPTION_MAX_LENGTH = 2048
 
 
 def subject_problem(subject: str) -> str | None:

@@ -3,7 +3,8 @@ from typing import Any
 from django.db.models import QuerySet
 
 from groups_app.exceptions import GroupNotFound
-from groups_app.models import Group
+from groups_app.models import Group, GroupParticipant
+from groups_app.store import MEMBER_CODES
 from sessions_app.models import WhatsAppSession
 
 
@@ -26,3 +27,16 @@ def group_get(*, session: WhatsAppSession, jid: str) -> Group:
     if group is None:
         raise GroupNotFound()
     return group
+
+
+def group_members(*, group: Group) -> list[dict[str, str]]:
+    """The stored members (not those WhatsApp refused) with their roles."""
+    rows = (
+        GroupParticipant.objects.filter(group=group, add_error__in=MEMBER_CODES)
+        .order_by("id")
+        .values_list("jid", "is_admin", "is_super_admin")
+    )
+    return [
+        {"jid": jid, "role": "superadmin" if sup else "admin" if admin else "member"}
+        for jid, admin, sup in rows
+    ]

@@ -3,9 +3,15 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from gateway.fields import BoundedListField, StrictCharField
-from groups_app.rules import MAX_INVITED, SUBJECT_MAX_LENGTH, subject_problem
+from gateway.fields import BoundedListField, StrictBooleanField, StrictCharField
+from groups_app.rules import (
+    DESCRIPTION_MAX_LENGTH,
+    MAX_INVITED,
+    SUBJECT_MAX_LENGTH,
+    subject_problem,
+)
 from sessions_app import jids
+from sessions_app.engines.types import PARTICIPANT_ACTIONS
 
 
 @extend_schema_field(
@@ -95,3 +101,97 @@ def group_info(row: dict[str, Any]) -> dict[str, Any]:
 class GroupSyncSerializer(serializers.Serializer):
     synced = serializers.IntegerField(help_text="Groups WhatsApp reported (all stored).")
     removed = serializers.IntegerField(help_text="Stored groups the account is no longer in.")
+
+
+class GroupUpdateInputSerializer(serializers.Serializer):
+    subject = StrictCharField(
+        required=False,
+        max_length=SUBJECT_MAX_LENGTH,
+        help_text="The new subject: the same rules as a new group's name.",
+    )
+    description = StrictCharField(
+        required=False,
+        allow_blank=True,
+        trim_whitespace=False,
+        max_length=DESCRIPTION_MAX_LENGTH,
+        help_text=f"At most {DESCRIPTION_MAX_LENGTH} characters; empty clears the description.",
+    )
+    isAnnounce = StrictBooleanField(required=False, help_text="Only admins can send messages.")
+    isLocked = StrictBooleanField(
+        required=False, help_text="Only admins can edit the group's info."
+    )
+
+    def validate_subject(self, value: str) -> str:
+        problem = subject_problem(value)
+        if problem is not None:
+            raise serializers.ValidationError(problem)
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError(
+                "give at least one of subject, description, isAnnounce, isLocked"
+            )
+        return attrs
+
+
+class ParticipantsChangeInputSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(
+        choices=list(PARTICIPANT_ACTIONS),
+        help_text="add, remove, promote (to admin) or demote (to member).",
+    )
+    participants = BoundedListField(
+        child=UserJidField(),
+        allow_empty=False,
+        max_length=MAX_INVITED,
+        help_text=(
+            "User JIDs, as in createGroup: duplicates collapsed; when adding, the session's "
+            f"own number is dropped. At most {MAX_INVITED}."
+        ),
+    )
+
+
+class ParticipantSerializer(serializers.Serializer):
+    jid = serializers.CharField(
+        help_text="The member's phone-number JID when WhatsApp gave one, else its LID."
+    )
+    role = serializers.ChoiceField(choices=["member", "admin", "superadmin"])
+
+
+class ParticipantListSerializer(serializers.Serializer):
+    results = ParticipantSerializer(many=True)
+
+
+class ParticipantResultSerializer(serializers.Serializer):
+    jid = serializers.CharField()
+    result = serializers.ChoiceField(
+        choices=[
+            "added",
+            "removed",
+            "promoted",
+            "demoted",
+            "needs_invite",
+            "not_on_whatsapp",
+            "already_member",
+            "not_member",
+            "failed",
+        ],
+        help_text=(
+            "needs_invite: the person's privacy settings only allow an invite (inviteCode "
+            "is the one WhatsApp issued to send them)."
+        ),
+    )
+    errorCode = serializers.IntegerField(
+        source="error_code", allow_null=True, help_text="WhatsApp's code for this person."
+    )
+    inviteCode = serializers.CharField(source="invite_code", allow_blank=True)
+    inviteExpiresAt = serializers.DateTimeField(source="invite_expires_at", allow_null=True)
+
+
+class ParticipantResultsSerializer(serializers.Serializer):
+    results = ParticipantResultSerializer(many=True)
+
+
+class InviteSerializer(serializers.Serializer):
+    code = serializers.CharField(help_text="The invite code: stable until revoked.")
+    url = serializers.CharField(help_text="https://chat.whatsapp.com/<code>")

@@ -1,22 +1,39 @@
 """Operations on groups: live actions through the session's engine, and the store."""
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from django.utils import timezone
 
-from gateway.exceptions import InvalidInput
+from gateway.exceptions import GatewayError, InvalidInput
 from groups_app.actions import (
+    CHANGE_PARTICIPANTS,
     CREATE_GROUP,
     FIND_CREATED_GROUP,
+    INVITE_LINK,
+    LEAVE_GROUP,
+    SET_ANNOUNCE,
+    SET_DESCRIPTION,
+    SET_LOCKED,
+    SET_SUBJECT,
     SYNC_GROUPS,
+    ChangeParticipants,
     CreateGroup,
     FindCreatedGroup,
+    GroupRef,
+    InviteLink,
+    SetDescription,
+    SetFlag,
+    SetSubject,
 )
+from groups_app.exceptions import GroupNotFound
 from groups_app.models import Group
 from groups_app.rules import MAX_INVITED
-from groups_app.store import SyncResult, group_store, group_store_synced
+from groups_app.store import SyncResult, group_store, group_store_synced, participants_changed
 from sessions_app import live
-from sessions_app.actions import Empty
+from sessions_app.actions import Empty, LiveActionSpec
+from sessions_app.engines.types import ParticipantResult
 from sessions_app.exceptions import SessionNotConnected
 from sessions_app.models import WhatsAppSession
 
@@ -80,3 +97,95 @@ def group_sync(*, session: WhatsAppSession) -> SyncResult:
     return group_store_synced(
         session_id=session.id, infos=infos, complete=True, fetch_started=fetch_started
     )
+
+
+# -- group management -----------------------------------------------------------------
+
+
+def _stored_group(session: WhatsAppSession, jid: str) -> Group:
+    group = Group.objects.filter(session=session, jid=jid).first()
+    if group is None:
+        raise GroupNotFound()
+    return group
+
+
+def _live_ready(session: WhatsAppSession) -> None:
+    if not session.is_connected:
+        raise SessionNotConnected(details={"status": session.status})
+
+
+def group_participants_change(
+    *, session: WhatsAppSession, jid: str, action: str, participants: list[str]
+) -> list[ParticipantResult]:
+    """Adds, removes, promotes or demotes people (a live action) and stores the outcome.
+    A partial refusal is not an error: each person's result says what happened."""
+    group = _stored_group(session, jid)
+    people = list(dict.fromkeys(participants))
+    if action == "add":
+        people = _invitees(people, own_jid=session.jid)
+    if not people:
+        raise InvalidInput(details={"participants": ["list someone other than the account"]})
+    _live_ready(session)
+    results = live.perform(
+        CHANGE_PARTICIPANTS,
+        session_id=session.id,
+        payload=ChangeParticipants(group_jid=jid, action=action, participants=people),
+    )
+    participants_changed(group=group, action=action, results=results)
+    return results
+
+
+# PATCH fields, in the order they are applied: (API name, registry row, payload, column).
+_UPDATES: tuple[tuple[str, LiveActionSpec[Any, None], Callable[[str, Any], Any], str], ...] = (
+    ("subject", SET_SUBJECT, lambda jid, v: SetSubject(group_jid=jid, subject=v), "subject"),
+    (
+        "description",
+        SET_DESCRIPTION,
+        lambda jid, v: SetDescription(group_jid=jid, description=v),
+        "description",
+    ),
+    ("isAnnounce", SET_ANNOUNCE, lambda jid, v: SetFlag(group_jid=jid, value=v), "is_announce"),
+    ("isLocked", SET_LOCKED, lambda jid, v: SetFlag(group_jid=jid, value=v), "is_locked"),
+)
+
+
+def group_update(*, session: WhatsAppSession, jid: str, changes: dict[str, Any]) -> Group:
+    """Changes the subject, description and settings (one WhatsApp call each, in that
+    order), storing each as it succeeds. If one fails after others succeeded, the error
+    says in ``details.applied`` which did change; those are stored."""
+    group = _stored_group(session, jid)
+    _live_ready(session)
+    applied: list[str] = []
+    for name, spec, payload, column in _UPDATES:
+        if name not in changes:
+            continue
+        try:
+            live.perform(spec, session_id=session.id, payload=payload(jid, changes[name]))
+        except GatewayError as exc:
+            if applied:
+                exc.details = {**exc.details, "applied": applied}
+            raise
+        Group.objects.filter(pk=group.pk).update(**{column: changes[name]})
+        applied.append(name)
+    group.refresh_from_db()
+    return group
+
+
+def group_invite(*, session: WhatsAppSession, jid: str, revoke: bool = False) -> str:
+    """The group's invite code (a live action); ``revoke`` replaces it, and the old one
+    stops working."""
+    group = _stored_group(session, jid)
+    _live_ready(session)
+    code = live.perform(
+        INVITE_LINK, session_id=session.id, payload=InviteLink(group_jid=jid, revoke=revoke)
+    )
+    Group.objects.filter(pk=group.pk).update(invite_code=code)
+    return code
+
+
+def group_leave(*, session: WhatsAppSession, jid: str) -> None:
+    """The account leaves the group (a live action); it goes from the stored data."""
+    group = _stored_group(session, jid)
+    _live_ready(session)
+    live.perform(LEAVE_GROUP, session_id=session.id, payload=GroupRef(group_jid=jid))
+    group.delete()

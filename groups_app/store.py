@@ -12,7 +12,13 @@ from typing import Any
 from django.db import transaction
 
 from groups_app.models import Group, GroupParticipant
-from sessions_app.engines.types import GroupInfo, ParticipantInfo
+from sessions_app.engines.types import (
+    ADDED,
+    ALREADY_MEMBER,
+    GroupInfo,
+    ParticipantInfo,
+    ParticipantResult,
+)
 from sessions_app.models import WhatsAppSession
 
 # GroupInfo attribute → Group column. (participant_count is derived: member_count.)
@@ -32,9 +38,12 @@ _PARTICIPANT_COLUMNS = {
     "error": "add_error",
     "invite_code": "invite_code",
     "invite_expires_at": "invite_expires_at",
+    "lid": "lid",
 }
 
 REMOVAL_GRACE = timedelta(minutes=1)
+# Stored participants who are in the group (others were refused: invite needed, …).
+MEMBER_CODES = (ADDED, ALREADY_MEMBER)
 
 
 def _group_row(info: GroupInfo) -> dict[str, Any]:
@@ -141,3 +150,44 @@ def group_store_synced(
             _, deleted = gone.delete()
             removed = deleted.get(Group._meta.label, 0)
     return SyncResult(stored=len(infos), removed=removed)
+
+
+def stored_invite_code(*, session_id: str, group_jid: str) -> str:
+    code = Group.objects.filter(session_id=session_id, jid=group_jid).values_list(
+        "invite_code", flat=True
+    )
+    return code.first() or ""
+
+
+def _recount(group: Group) -> None:
+    members = GroupParticipant.objects.filter(group=group, add_error__in=MEMBER_CODES).count()
+    Group.objects.filter(pk=group.pk).update(participant_count=members)
+
+
+@transaction.atomic
+def participants_changed(*, group: Group, action: str, results: list[ParticipantResult]) -> None:
+    """Applies what WhatsApp answered to the stored members: an added (or invited, or
+    refused) person is one row, however often they are added; removed ones go; promoted
+    and demoted ones change role. The member count follows."""
+    for result in results:
+        if action == "add":
+            error = result.error_code or 0
+            GroupParticipant.objects.update_or_create(
+                group=group,
+                jid=result.jid,
+                defaults={
+                    "add_error": 409 if result.result == "already_member" else error,
+                    "invite_code": result.invite_code,
+                    "invite_expires_at": result.invite_expires_at,
+                },
+            )
+        elif not result.succeeded:
+            continue
+        elif action == "remove":
+            GroupParticipant.objects.filter(group=group, jid=result.jid).delete()
+        else:
+            promoted = action == "promote"
+            GroupParticipant.objects.filter(group=group, jid=result.jid).update(
+                is_admin=promoted, **({} if promoted else {"is_super_admin": False})
+            )
+    _recount(group)

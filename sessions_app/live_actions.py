@@ -197,8 +197,11 @@ def _kept_body(body: Any, *, status: int, size: int) -> Any:
     }
 
 
-def live_action(spec: LiveActionSpec[Any, Any]) -> Callable[[Callable[..., Response]], Any]:
-    """Declares a view method a live POST of ``spec``: it runs under an audit record and
+def live_action(
+    spec: LiveActionSpec[Any, Any] | str,
+) -> Callable[[Callable[..., Response]], Any]:
+    """Declares a view method a live POST of ``spec`` (a registry row, or the name of an
+    operation made of several, e.g. a PATCH): it runs under an audit record and
     an Idempotency-Key claim. A view that takes ``look_first_since`` gets the first
     attempt's start when an earlier try with the same key ended with the outcome unknown
     (so it can look on WhatsApp before acting again); None otherwise."""
@@ -212,7 +215,7 @@ def live_action(spec: LiveActionSpec[Any, Any]) -> Callable[[Callable[..., Respo
             claim = action_begin(
                 principal=principal,
                 session_ref=str(kwargs.get("session", "")),
-                action=spec.name,
+                action=spec if isinstance(spec, str) else spec.name,
                 request_fingerprint=fingerprint(request),
                 key=request.headers.get(KEY_HEADER),
             )

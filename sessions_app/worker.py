@@ -117,6 +117,9 @@ class WorkerSink:
         known: set[str] = getattr(self._known, "jids", set())
         return [info for info in infos if info.jid not in known]
 
+    def stored_invite_code(self, group_jid: str) -> str:
+        raise NotImplementedError("only the sandbox reads the store as its WhatsApp")
+
     def forget_device(self) -> None:
         self._channel.send({"op": "forget_device"})
 

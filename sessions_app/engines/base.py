@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
-from sessions_app.engines.types import GroupInfo
+from sessions_app.engines.types import GroupInfo, ParticipantResult
 
 
 class StateSink(Protocol):
@@ -46,6 +46,9 @@ class StateSink(Protocol):
 
     def unstored_groups(self, infos: list[GroupInfo]) -> list[GroupInfo]:
         """Those of ``infos`` the store does not hold yet."""
+
+    def stored_invite_code(self, group_jid: str) -> str:
+        """The group's invite code as last stored ('' when none): the sandbox's memory."""
 
     def forget_device(self) -> None:
         """The account unlinked this device: delete its keys from the device store."""
@@ -79,3 +82,22 @@ class LiveSession(Protocol):
     def pair_code(self, *, phone: str) -> str: ...
 
     def logout(self) -> None: ...
+
+    # Group management. Each raises NotFound for a group the account is not in, and
+    # Conflict with details.reason "not_admin" when WhatsApp refuses for lack of rights.
+
+    def update_participants(
+        self, *, group_jid: str, action: str, participants: list[str]
+    ) -> list[ParticipantResult]: ...
+
+    def set_group_subject(self, *, group_jid: str, subject: str) -> None: ...
+
+    def set_group_description(self, *, group_jid: str, description: str) -> None: ...
+
+    def set_group_announce(self, *, group_jid: str, announce: bool) -> None: ...
+
+    def set_group_locked(self, *, group_jid: str, locked: bool) -> None: ...
+
+    def group_invite_code(self, *, group_jid: str, revoke: bool) -> str: ...
+
+    def leave_group(self, *, group_jid: str) -> None: ...

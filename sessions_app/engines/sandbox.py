@@ -12,22 +12,29 @@ sandbox engine") so integrators can write tests against it:
   with error 404;
 - everyone else is added;
 - a sync returns the groups stored for the session (the sandbox's "WhatsApp" is the
-  gateway's own store); logging out unlinks at once; it never needs pairing.
+  gateway's own store); logging out unlinks at once; it never needs pairing;
+- group management follows the stored group: the account must be an admin of it (else
+  409 not_admin); adding uses the number ranges above (and 409 for a member already
+  in); removing, promoting or demoting someone not in the group answers not_member; an
+  invite code is stable until revoked.
 """
 
 import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from gateway.exceptions import Conflict
+from gateway.exceptions import Conflict, NotFound
 from sessions_app import jids
 from sessions_app.engines.base import EndedCallback, StateSink
 from sessions_app.engines.types import (
     ADDED,
+    ALREADY_MEMBER,
     NEEDS_INVITE,
     NOT_ON_WHATSAPP,
     GroupInfo,
     ParticipantInfo,
+    ParticipantResult,
+    participant_result,
 )
 from sessions_app.exceptions import SessionNotConnected
 from sessions_app.status import SessionStatus
@@ -121,3 +128,58 @@ class SandboxLiveSession:
     def logout(self) -> None:
         self._connected = False
         self._sink.status(SessionStatus.LOGGED_OUT, "logged out by request", keep_connecting=False)
+
+    # -- group management (the store is the sandbox's WhatsApp) ---------------------------
+
+    def _group(self, group_jid: str) -> GroupInfo:
+        self._require_connected()
+        for info in self._sink.stored_groups():
+            if info.jid == group_jid:
+                return info
+        raise NotFound("group not found", details={"groupJid": group_jid})
+
+    def _require_admin(self, info: GroupInfo) -> None:
+        me = next((p for p in info.participants if p.jid == self.account), None)
+        if me is None or not (me.is_admin or me.is_super_admin):
+            raise Conflict(
+                "the account is not an admin of this group", details={"reason": "not_admin"}
+            )
+
+    def update_participants(
+        self, *, group_jid: str, action: str, participants: list[str]
+    ) -> list[ParticipantResult]:
+        info = self._group(group_jid)
+        self._require_admin(info)
+        members = {p.jid: p for p in info.participants if p.is_member}
+        now = datetime.now(tz=UTC)
+        results = []
+        for jid in participants:
+            if action == "add":
+                error = ALREADY_MEMBER if jid in members else add_result(jid)
+                invite = (secrets.token_urlsafe(12), now + INVITE_LIFETIME)
+                results.append(participant_result(action, jid, error, invite))
+            elif jid not in members:
+                results.append(participant_result(action, jid, ALREADY_MEMBER))
+            else:
+                results.append(participant_result(action, jid, ADDED))
+        return results
+
+    def set_group_subject(self, *, group_jid: str, subject: str) -> None:
+        self._require_admin(self._group(group_jid))
+
+    def set_group_description(self, *, group_jid: str, description: str) -> None:
+        self._require_admin(self._group(group_jid))
+
+    def set_group_announce(self, *, group_jid: str, announce: bool) -> None:
+        self._require_admin(self._group(group_jid))
+
+    def set_group_locked(self, *, group_jid: str, locked: bool) -> None:
+        self._require_admin(self._group(group_jid))
+
+    def group_invite_code(self, *, group_jid: str, revoke: bool) -> str:
+        self._require_admin(self._group(group_jid))
+        current = self._sink.stored_invite_code(group_jid)
+        return current if current and not revoke else secrets.token_urlsafe(16)[:22]
+
+    def leave_group(self, *, group_jid: str) -> None:
+        self._group(group_jid)

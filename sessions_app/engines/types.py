@@ -10,9 +10,14 @@ NEEDS_INVITE = 403  # their privacy settings only allow an invite
 NOT_ON_WHATSAPP = 404
 ALREADY_MEMBER = 409
 
+PARTICIPANT_ACTIONS = ("add", "remove", "promote", "demote")
+# What a successful change is called, per action.
+DONE = {"add": "added", "remove": "removed", "promote": "promoted", "demote": "demoted"}
+
 
 @dataclass(frozen=True)
 class ParticipantInfo:
+    # The phone-number JID when WhatsApp gives one; else its LID (…@lid).
     jid: str
     is_admin: bool = False
     is_super_admin: bool = False
@@ -20,6 +25,8 @@ class ParticipantInfo:
     error: int = ADDED
     invite_code: str = ""
     invite_expires_at: datetime | None = None
+    # WhatsApp's privacy-preserving id for this member (…@lid), when it addressed them so.
+    lid: str = ""
 
     @property
     def is_member(self) -> bool:
@@ -74,3 +81,54 @@ class GroupInfo:
 
 def _parse_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
+
+
+@dataclass(frozen=True)
+class ParticipantResult:
+    """What WhatsApp answered for one participant of an add/remove/promote/demote."""
+
+    jid: str
+    # added, removed, promoted, demoted, needs_invite, not_on_whatsapp, already_member,
+    # not_member or failed.
+    result: str
+    error_code: int | None = None
+    invite_code: str = ""
+    invite_expires_at: datetime | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.result in DONE.values()
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        expires = self.invite_expires_at
+        data["invite_expires_at"] = expires.isoformat() if expires else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ParticipantResult":
+        return cls(**{**data, "invite_expires_at": _parse_time(data.get("invite_expires_at"))})
+
+
+def participant_result(
+    action: str, jid: str, error: int, invite: tuple[str, datetime | None] | None = None
+) -> ParticipantResult:
+    """WhatsApp's per-participant code as a result: 0 → the action's past tense; 403 with
+    an invite → needs_invite; 404 → not_on_whatsapp; 409 → already_member (adding) or
+    not_member; anything else → failed, with the code."""
+    if error == 0:
+        return ParticipantResult(jid=jid, result=DONE[action])
+    if error == NEEDS_INVITE and invite is not None:
+        return ParticipantResult(
+            jid=jid,
+            result="needs_invite",
+            error_code=error,
+            invite_code=invite[0],
+            invite_expires_at=invite[1],
+        )
+    if error == NOT_ON_WHATSAPP:
+        return ParticipantResult(jid=jid, result="not_on_whatsapp", error_code=error)
+    if error == ALREADY_MEMBER:
+        result = "already_member" if action == "add" else "not_member"
+        return ParticipantResult(jid=jid, result=result, error_code=error)
+    return ParticipantResult(jid=jid, result="failed", error_code=error)

@@ -23,16 +23,17 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from gateway.exceptions import Conflict, WhatsAppTimedOut
+from gateway.exceptions import Conflict, NotFound, WhatsAppTimedOut
 from sessions_app import jids
 from sessions_app.engines.base import EndedCallback, StateSink
-from sessions_app.engines.types import GroupInfo
+from sessions_app.engines.types import GroupInfo, ParticipantResult
 from sessions_app.engines.whatsapp_mapping import (
     device_jid_text,
     enum_label,
     group_info,
     jid_from_text,
     jid_text,
+    participant_outcome,
     whatsapp_error,
 )
 from sessions_app.exceptions import SessionNotConnected
@@ -522,3 +523,66 @@ class WhatsAppLiveSession:
         self._sink.forget_device()
         self._sink.status(SessionStatus.LOGGED_OUT, "logged out by request", keep_connecting=False)
         self._on_ended(False)
+
+    # -- group management ---------------------------------------------------------------
+
+    def _group_call(self, call: Callable[[Any], Any]) -> Any:
+        """Runs a group-management call on the client; WhatsApp's 403 means the account
+        lacks the rights (decided from its answer, not from stored roles), 404 that the
+        account is not in the group."""
+        client = self._require_client()
+        try:
+            with self._lock:
+                return call(client)
+        except Exception as exc:
+            error = whatsapp_error(str(exc))
+            status = error.details.get("status")
+            if status == 403:
+                raise Conflict(
+                    "the account is not an admin of this group",
+                    details={**error.details, "reason": "not_admin"},
+                ) from exc
+            if status == 404:
+                raise NotFound("group not found", details=error.details) from exc
+            raise error from exc
+
+    def update_participants(
+        self, *, group_jid: str, action: str, participants: list[str]
+    ) -> list[ParticipantResult]:
+        from neonize.utils.enum import ParticipantChange
+        from neonize.utils.jid import build_jid
+
+        change = ParticipantChange(action)
+        members = [build_jid(jids.user_of(jid)) for jid in participants]
+        answered = self._group_call(
+            lambda client: client.update_group_participants(
+                jid_from_text(group_jid), members, change
+            )
+        )
+        return [participant_outcome(action, member) for member in answered]
+
+    def set_group_subject(self, *, group_jid: str, subject: str) -> None:
+        self._group_call(lambda client: client.set_group_name(jid_from_text(group_jid), subject))
+
+    def set_group_description(self, *, group_jid: str, description: str) -> None:
+        # whatsmeow fills in the topic ids itself when they are empty.
+        self._group_call(
+            lambda client: client.set_group_topic(jid_from_text(group_jid), "", "", description)
+        )
+
+    def set_group_announce(self, *, group_jid: str, announce: bool) -> None:
+        self._group_call(
+            lambda client: client.set_group_announce(jid_from_text(group_jid), announce)
+        )
+
+    def set_group_locked(self, *, group_jid: str, locked: bool) -> None:
+        self._group_call(lambda client: client.set_group_locked(jid_from_text(group_jid), locked))
+
+    def group_invite_code(self, *, group_jid: str, revoke: bool) -> str:
+        link = self._group_call(
+            lambda client: client.get_group_invite_link(jid_from_text(group_jid), revoke=revoke)
+        )
+        return str(link).rsplit("/", 1)[-1]
+
+    def leave_group(self, *, group_jid: str) -> None:
+        self._group_call(lambda client: client.leave_group(jid_from_text(group_jid)))

@@ -11,7 +11,12 @@ from gateway.exceptions import (
     WhatsAppRateLimited,
     WhatsAppTimedOut,
 )
-from sessions_app.engines.types import GroupInfo, ParticipantInfo
+from sessions_app.engines.types import (
+    GroupInfo,
+    ParticipantInfo,
+    ParticipantResult,
+    participant_result,
+)
 
 # whatsmeow: "info query returned status 429: rate-overlimit", "... 406: not-acceptable".
 _STATUS_RE = re.compile(r"status (\d{3}): ([\w-]+)")
@@ -79,9 +84,13 @@ def group_info(proto: Any) -> GroupInfo:
     participants = []
     for member in proto.Participants:
         jid = jid_text(member.JID)
-        # Members addressed by LID carry their phone-number JID alongside.
-        if jid.endswith("@lid") and member.PhoneNumber.User:
-            jid = jid_text(member.PhoneNumber)
+        lid = jid_text(member.LID) if member.HasField("LID") else ""
+        # Members addressed by LID carry their phone-number JID alongside: keep both,
+        # and answer with the phone number.
+        if jid.endswith("@lid"):
+            lid = jid
+            if member.PhoneNumber.User:
+                jid = jid_text(member.PhoneNumber)
         invite = member.AddRequest if member.HasField("AddRequest") else None
         participants.append(
             ParticipantInfo(
@@ -91,6 +100,7 @@ def group_info(proto: Any) -> GroupInfo:
                 error=member.Error,
                 invite_code=invite.Code if invite else "",
                 invite_expires_at=_timestamp(invite.Expiration) if invite else None,
+                lid=lid if lid.endswith("@lid") else "",
             )
         )
     owner = jid_text(proto.OwnerPN) or jid_text(proto.OwnerJID)
@@ -104,6 +114,17 @@ def group_info(proto: Any) -> GroupInfo:
         created_at=_timestamp(proto.GroupCreated),
         participants=tuple(participants),
     )
+
+
+def participant_outcome(action: str, member: Any) -> ParticipantResult:
+    """One ``GroupParticipant`` of neonize's answer to a participant change."""
+    jid = jid_text(member.JID)
+    if jid.endswith("@lid") and member.PhoneNumber.User:
+        jid = jid_text(member.PhoneNumber)
+    invite = None
+    if member.HasField("AddRequest"):
+        invite = (member.AddRequest.Code, _timestamp(member.AddRequest.Expiration))
+    return participant_result(action, jid, member.Error, invite)
 
 
 def whatsapp_error(message: str) -> GatewayError:

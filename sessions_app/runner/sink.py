@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.db import connections
 
-from groups_app.store import group_infos, group_store_synced, unstored
+from groups_app.store import group_infos, group_store_synced, stored_invite_code, unstored
 from sessions_app import device_store
 from sessions_app.engines.types import GroupInfo
 from sessions_app.leases import Fence, is_current
@@ -89,6 +89,10 @@ class DatabaseSink:
     def unstored_groups(self, infos: list[GroupInfo]) -> list[GroupInfo]:
         _fresh_connections()
         return unstored(session_id=self.session_id, infos=infos)
+
+    def stored_invite_code(self, group_jid: str) -> str:
+        _fresh_connections()
+        return stored_invite_code(session_id=self.session_id, group_jid=group_jid)
 
     def forget_device(self) -> None:
         _fresh_connections()

@@ -24,7 +24,7 @@ from typing import IO, Any
 from gateway.exceptions import WhatsAppTimedOut, error_for_code
 from sessions_app.actions import Wire
 from sessions_app.engines.base import EndedCallback, StateSink
-from sessions_app.engines.types import GroupInfo
+from sessions_app.engines.types import GroupInfo, ParticipantResult
 from sessions_app.exceptions import SessionNotConnected
 from sessions_app.status import SessionStatus
 
@@ -97,6 +97,7 @@ class WorkerSession:
         self._connected = False
         self._stopping = False
         self._ended = False
+        self._exited_flag = False
 
     @property
     def connected(self) -> bool:
@@ -153,11 +154,13 @@ class WorkerSession:
     def call(self, action: str, payload: Wire, *, known_jids: list[str], timeout: float) -> Wire:
         """Runs a registry row in the worker and returns its wire result (or raises the
         domain error it answered with)."""
-        if self._process is None or self._process.poll() is not None or self._stopping:
-            raise SessionNotConnected("session is not connected to WhatsApp")
         call_id = next(self._ids)
         pending = _Pending()
+        # Registered first: a worker that exits from here on fails it (``_exited``).
         self._pending[call_id] = pending
+        if self._process is None or self._exited_flag or self._stopping:
+            self._pending.pop(call_id, None)
+            raise SessionNotConnected("session is not connected to WhatsApp")
         message = {
             "op": "call",
             "id": call_id,
@@ -205,6 +208,29 @@ class WorkerSession:
         raise NotImplementedError("forwarded by the supervisor as a registry call")
 
     def logout(self) -> None:
+        raise NotImplementedError("forwarded by the supervisor as a registry call")
+
+    def update_participants(
+        self, *, group_jid: str, action: str, participants: list[str]
+    ) -> list[ParticipantResult]:
+        raise NotImplementedError("forwarded by the supervisor as a registry call")
+
+    def set_group_subject(self, *, group_jid: str, subject: str) -> None:
+        raise NotImplementedError("forwarded by the supervisor as a registry call")
+
+    def set_group_description(self, *, group_jid: str, description: str) -> None:
+        raise NotImplementedError("forwarded by the supervisor as a registry call")
+
+    def set_group_announce(self, *, group_jid: str, announce: bool) -> None:
+        raise NotImplementedError("forwarded by the supervisor as a registry call")
+
+    def set_group_locked(self, *, group_jid: str, locked: bool) -> None:
+        raise NotImplementedError("forwarded by the supervisor as a registry call")
+
+    def group_invite_code(self, *, group_jid: str, revoke: bool) -> str:
+        raise NotImplementedError("forwarded by the supervisor as a registry call")
+
+    def leave_group(self, *, group_jid: str) -> None:
         raise NotImplementedError("forwarded by the supervisor as a registry call")
 
     # -- the worker's side of the pipe ----------------------------------------------------
@@ -275,6 +301,7 @@ class WorkerSession:
         """The worker's output ended: it exited (or was killed)."""
         process = self._process
         returncode = process.wait() if process is not None else 0
+        self._exited_flag = True
         self._connected = False
         for pending in list(self._pending.values()):
             pending.error = {

@@ -45,6 +45,12 @@ def test_paths_and_operations(schema):
         ("/api/v1/sessions/{session}/qr", "get"): "getSessionQr",
         ("/api/v1/sessions/{session}/pair-code", "post"): "requestPairingCode",
         ("/api/v1/sessions/{session}/logout", "post"): "logoutSession",
+        (GROUP, "patch"): "updateGroup",
+        (GROUP + "/participants", "get"): "listGroupParticipants",
+        (GROUP + "/participants", "post"): "changeGroupParticipants",
+        (GROUP + "/invite", "get"): "getGroupInvite",
+        (GROUP + "/invite/revoke", "post"): "revokeGroupInvite",
+        (GROUP + "/leave", "post"): "leaveGroup",
     }
 
 

@@ -75,6 +75,9 @@ class FakeNeonizeClient:
         self.joined: list[GroupInfo] = []
         self.created: list[tuple[str, list[str]]] = []
         self.dial_error: str | None = None
+        self.group_calls: list[tuple[Any, ...]] = []
+        self.group_errors: dict[str, str] = {}
+        self.participant_answer: list[GroupParticipant] = []
 
     # registration, as neonize's Event API
     def qr(self, handler: Any) -> None:
@@ -124,6 +127,36 @@ class FakeNeonizeClient:
     def logout(self) -> None:
         if self.create_error == "websocket not connected":
             raise LogoutError("websocket not connected")
+
+    # group management, as neonize's client names it; each call is recorded, and
+    # ``group_errors[method]`` makes it fail as whatsmeow words it
+    def _group(self, method: str, *args: Any) -> None:
+        self.group_calls.append((method, *args))
+        if method in self.group_errors:
+            raise NeonizeError(self.group_errors[method])
+
+    def update_group_participants(self, jid: JID, participants: list[JID], action: Any) -> Any:
+        self._group("update_group_participants", jid.User, [p.User for p in participants])
+        return list(self.participant_answer)
+
+    def set_group_name(self, jid: JID, name: str) -> None:
+        self._group("set_group_name", jid.User, name)
+
+    def set_group_topic(self, jid: JID, previous_id: str, new_id: str, topic: str) -> None:
+        self._group("set_group_topic", jid.User, previous_id, new_id, topic)
+
+    def set_group_announce(self, jid: JID, announce: bool) -> None:
+        self._group("set_group_announce", jid.User, announce)
+
+    def set_group_locked(self, jid: JID, locked: bool) -> None:
+        self._group("set_group_locked", jid.User, locked)
+
+    def get_group_invite_link(self, jid: JID, revoke: bool = False) -> str:
+        self._group("get_group_invite_link", jid.User, revoke)
+        return "https://chat.whatsapp.com/" + ("NewCode123" if revoke else "Code123")
+
+    def leave_group(self, jid: JID) -> None:
+        self._group("leave_group", jid.User)
 
 
 def complete(message: Any) -> Any:

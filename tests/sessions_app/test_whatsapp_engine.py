@@ -372,6 +372,25 @@ class TestThroughTheRunnerProtocol:
         assert response.json()["error"]["code"] == "whatsapp_timeout"
         assert not Group.objects.exists()
 
+    def test_a_patch_that_fails_midway_says_what_was_applied(
+        self, served, client_for, whatsapp_session
+    ):
+        group = group_store(
+            session=whatsapp_session,
+            info=group_info(group_proto("Team", [], group_user="120363000000000099")),
+        )
+        served.group_errors["set_group_topic"] = "info query returned status 500: internal"
+        response = client_for(whatsapp_session.organization).patch(
+            f"/api/v1/sessions/{whatsapp_session.id}/groups/{group.jid}",
+            {"subject": "Renamed", "description": "Ours", "isAnnounce": True},
+            format="json",
+        )
+        assert response.status_code == 502, response.content
+        assert response.json()["error"]["details"]["applied"] == ["subject"]
+        group.refresh_from_db()
+        assert (group.subject, group.description, group.is_announce) == ("Renamed", "", False)
+        assert [call[0] for call in served.group_calls] == ["set_group_name", "set_group_topic"]
+
     def test_success_is_201_with_the_count_whatsapp_reported(
         self, served, client_for, whatsapp_session
     ):
@@ -527,3 +546,68 @@ class TestMappingDefects:
     def test_a_missing_creation_time_is_none(self, created):
         info = group_info(group_proto("Team", [], created=created))
         assert info.created_at is None
+
+
+GROUP = "120363000000000088@g.us"
+
+
+@pytest.mark.django_db(transaction=True)
+class TestGroupManagementOnNeonize:
+    def test_participant_changes_map_each_answer(self, engine):
+        live, fake, _ = engine
+        lid_member = GroupParticipant(JID=jid("98765", "lid"), Error=0)
+        lid_member.PhoneNumber.CopyFrom(jid("15551230003"))
+        invited = GroupParticipant(JID=jid("15551230002"), Error=403)
+        invited.AddRequest.Code = "inv-code"
+        invited.AddRequest.Expiration = 1_900_000_000
+        fake.participant_answer = [
+            GroupParticipant(JID=jid("15551230001"), Error=0),
+            invited,
+            GroupParticipant(JID=jid("15551230004"), Error=404),
+            GroupParticipant(JID=jid("15551230005"), Error=409),
+            GroupParticipant(JID=jid("15551230006"), Error=500),
+            lid_member,
+        ]
+        results = live.update_participants(
+            group_jid=GROUP, action="add", participants=["15551230001@s.whatsapp.net"]
+        )
+        assert fake.group_calls == [
+            ("update_group_participants", "120363000000000088", ["15551230001"])
+        ]
+        assert [(r.jid, r.result, r.error_code) for r in results] == [
+            ("15551230001@s.whatsapp.net", "added", None),
+            ("15551230002@s.whatsapp.net", "needs_invite", 403),
+            ("15551230004@s.whatsapp.net", "not_on_whatsapp", 404),
+            ("15551230005@s.whatsapp.net", "already_member", 409),
+            ("15551230006@s.whatsapp.net", "failed", 500),
+            ("15551230003@s.whatsapp.net", "added", None),  # the phone number, not the LID
+        ]
+        assert results[1].invite_code == "inv-code"
+        assert results[1].invite_expires_at.timestamp() == 1_900_000_000
+
+    def test_forbidden_is_not_admin_and_unknown_is_404(self, engine):
+        from gateway.exceptions import Conflict, NotFound
+
+        live, fake, _ = engine
+        fake.group_errors["set_group_name"] = "info query returned status 403: forbidden"
+        with pytest.raises(Conflict) as refused:
+            live.set_group_subject(group_jid=GROUP, subject="X")
+        assert refused.value.details["reason"] == "not_admin"
+        fake.group_errors["leave_group"] = "info query returned status 404: item-not-found"
+        with pytest.raises(NotFound):
+            live.leave_group(group_jid=GROUP)
+
+    def test_settings_topic_and_invite_calls(self, engine):
+        live, fake, _ = engine
+        live.set_group_description(group_jid=GROUP, description="Our team")
+        live.set_group_announce(group_jid=GROUP, announce=True)
+        live.set_group_locked(group_jid=GROUP, locked=False)
+        assert live.group_invite_code(group_jid=GROUP, revoke=False) == "Code123"
+        assert live.group_invite_code(group_jid=GROUP, revoke=True) == "NewCode123"
+        assert fake.group_calls == [
+            ("set_group_topic", "120363000000000088", "", "", "Our team"),  # ids: whatsmeow's
+            ("set_group_announce", "120363000000000088", True),
+            ("set_group_locked", "120363000000000088", False),
+            ("get_group_invite_link", "120363000000000088", False),
+            ("get_group_invite_link", "120363000000000088", True),
+        ]

@@ -1,0 +1,247 @@
+"""Group management through the API on the sandbox (API.md, "Group management")."""
+
+import pytest
+
+from groups_app.models import Group, GroupParticipant
+from sessions_app.models import SessionStatus
+from tests.factories import GroupFactory, GroupParticipantFactory, WhatsAppSessionFactory
+from tests.helpers import assert_error
+
+ALICE = "15551230001@s.whatsapp.net"
+BOB = "15551230002@s.whatsapp.net"
+PRIVATE = "15554030001@s.whatsapp.net"  # sandbox: privacy settings forbid adding
+NOBODY = "15554040001@s.whatsapp.net"  # sandbox: not on WhatsApp
+
+
+def groups_url(session) -> str:
+    return f"/api/v1/sessions/{session.id}/groups"
+
+
+@pytest.fixture
+def group_jid(api, session) -> str:
+    response = api.post(
+        groups_url(session), {"name": "Team", "participants": [ALICE, PRIVATE]}, format="json"
+    )
+    assert response.status_code == 201
+    return response.json()["groupJid"]
+
+
+def members(api, session, jid) -> dict[str, str]:
+    response = api.get(f"{groups_url(session)}/{jid}/participants")
+    assert response.status_code == 200, response.content
+    return {row["jid"]: row["role"] for row in response.json()["results"]}
+
+
+def change(api, session, jid, action, people, **headers):
+    return api.post(
+        f"{groups_url(session)}/{jid}/participants",
+        {"action": action, "participants": people},
+        format="json",
+        **headers,
+    )
+
+
+@pytest.mark.django_db
+class TestParticipants:
+    def test_stored_members_with_roles_and_not_the_refused(self, api, session, group_jid):
+        assert members(api, session, group_jid) == {session.jid: "superadmin", ALICE: "member"}
+
+    def test_add_reports_each_outcome_and_stores_it(self, api, session, group_jid):
+        response = change(api, session, group_jid, "add", [BOB, PRIVATE, NOBODY, ALICE, BOB])
+        assert response.status_code == 200, response.content
+        results = {row["jid"]: row for row in response.json()["results"]}
+        assert list(results) == [BOB, PRIVATE, NOBODY, ALICE]  # duplicates collapsed
+        assert results[BOB]["result"] == "added" and results[BOB]["errorCode"] is None
+        assert results[PRIVATE]["result"] == "needs_invite"
+        assert results[PRIVATE]["errorCode"] == 403 and results[PRIVATE]["inviteCode"]
+        assert results[PRIVATE]["inviteExpiresAt"]
+        assert results[NOBODY]["result"] == "not_on_whatsapp"
+        assert results[ALICE]["result"] == "already_member"
+        assert members(api, session, group_jid) == {
+            session.jid: "superadmin",
+            ALICE: "member",
+            BOB: "member",
+        }
+        group = api.get(f"{groups_url(session)}/{group_jid}").json()
+        assert group["participants"] == 3
+
+    def test_re_adding_neither_duplicates_nor_recounts(self, api, session, group_jid):
+        change(api, session, group_jid, "add", [BOB])
+        again = change(api, session, group_jid, "add", [BOB])
+        assert again.json()["results"][0]["result"] == "already_member"
+        assert GroupParticipant.objects.filter(group__jid=group_jid, jid=BOB).count() == 1
+        assert api.get(f"{groups_url(session)}/{group_jid}").json()["participants"] == 3
+
+    def test_promote_demote_remove(self, api, session, group_jid):
+        promoted = change(api, session, group_jid, "promote", [ALICE]).json()["results"]
+        assert promoted == [
+            {
+                "jid": ALICE,
+                "result": "promoted",
+                "errorCode": None,
+                "inviteCode": "",
+                "inviteExpiresAt": None,
+            }
+        ]
+        assert members(api, session, group_jid)[ALICE] == "admin"
+        change(api, session, group_jid, "demote", [ALICE])
+        assert members(api, session, group_jid)[ALICE] == "member"
+        removed = change(api, session, group_jid, "remove", [ALICE]).json()["results"]
+        assert removed[0]["result"] == "removed"
+        assert ALICE not in members(api, session, group_jid)
+        again = change(api, session, group_jid, "remove", [ALICE]).json()["results"]
+        assert again[0]["result"] == "not_member"
+
+    def test_not_admin_is_409(self, api, session):
+        group = GroupFactory(session=session)
+        GroupParticipantFactory(group=group, jid=session.jid, is_admin=False)
+        error = assert_error(change(api, session, group.jid, "add", [BOB]), 409, "conflict")
+        assert error["details"]["reason"] == "not_admin"
+
+    @pytest.mark.parametrize(
+        ("body", "field"),
+        [
+            ({"action": "kick", "participants": [BOB]}, "action"),
+            ({"action": "add", "participants": []}, "participants"),
+            ({"action": "add", "participants": ["+1 555"]}, "participants"),
+            ({"action": "add"}, "participants"),
+        ],
+    )
+    def test_bad_bodies_are_400_and_change_nothing(self, api, session, group_jid, body, field):
+        before = members(api, session, group_jid)
+        response = api.post(f"{groups_url(session)}/{group_jid}/participants", body, format="json")
+        error = assert_error(response, 400, "validation_error")
+        assert field in error["details"]
+        assert members(api, session, group_jid) == before
+
+    def test_an_idempotent_retry_is_replayed(self, api, session, group_jid):
+        first = change(api, session, group_jid, "add", [BOB], HTTP_IDEMPOTENCY_KEY="add-bob")
+        again = change(api, session, group_jid, "add", [BOB], HTTP_IDEMPOTENCY_KEY="add-bob")
+        assert again.json() == first.json()
+        assert again["Idempotent-Replayed"] == "true"
+
+
+@pytest.mark.django_db
+class TestUpdate:
+    def patch(self, api, session, jid, body):
+        return api.patch(f"{groups_url(session)}/{jid}", body, format="json")
+
+    def test_every_field_is_applied_and_stored(self, api, session, group_jid):
+        body = {
+            "subject": "Renamed",
+            "description": "Our team",
+            "isAnnounce": True,
+            "isLocked": True,
+        }
+        response = self.patch(api, session, group_jid, body)
+        assert response.status_code == 200, response.content
+        info = response.json()
+        assert (info["subject"], info["description"], info["isAnnounce"], info["isLocked"]) == (
+            "Renamed",
+            "Our team",
+            True,
+            True,
+        )
+        assert api.get(f"{groups_url(session)}/{group_jid}").json() == info
+
+    def test_an_empty_description_clears_it(self, api, session, group_jid):
+        self.patch(api, session, group_jid, {"description": "x"})
+        response = self.patch(api, session, group_jid, {"description": ""})
+        assert response.json()["description"] == ""
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {},
+            {"isAnnounce": "true"},
+            {"isLocked": 1},
+            {"subject": ""},
+            {"subject": "x" * 101},
+            {"description": "x" * 2049},
+            {"subject": "Fine", "isLocked": "yes"},  # one bad field: nothing changes
+        ],
+    )
+    def test_a_rejected_patch_changes_nothing(self, api, session, group_jid, body):
+        before = api.get(f"{groups_url(session)}/{group_jid}").json()
+        assert_error(self.patch(api, session, group_jid, body), 400, "validation_error")
+        assert api.get(f"{groups_url(session)}/{group_jid}").json() == before
+
+    def test_not_admin_is_409(self, api, session):
+        group = GroupFactory(session=session)
+        GroupParticipantFactory(group=group, jid=session.jid, is_admin=False)
+        error = assert_error(self.patch(api, session, group.jid, {"subject": "X"}), 409, "conflict")
+        assert error["details"]["reason"] == "not_admin"
+        group.refresh_from_db()
+        assert group.subject != "X"
+
+
+@pytest.mark.django_db
+class TestInviteAndLeave:
+    def test_the_code_is_stable_until_revoked(self, api, session, group_jid):
+        url = f"{groups_url(session)}/{group_jid}/invite"
+        first = api.get(url).json()
+        assert first["url"] == f"https://chat.whatsapp.com/{first['code']}"
+        assert api.get(url).json() == first
+        revoked = api.post(f"{url}/revoke")
+        assert revoked.status_code == 200
+        assert revoked.json()["code"] != first["code"]
+        assert api.get(url).json() == revoked.json()
+
+    def test_leave_removes_the_stored_group(self, api, session, group_jid):
+        response = api.post(f"{groups_url(session)}/{group_jid}/leave")
+        assert response.status_code == 204
+        assert not Group.objects.filter(jid=group_jid).exists()
+        assert_error(api.get(f"{groups_url(session)}/{group_jid}"), 404, "not_found")
+
+
+@pytest.mark.django_db
+class TestCommonErrors:
+    OPERATIONS = [
+        ("patch", "", {"subject": "X"}),
+        ("post", "/participants", {"action": "add", "participants": [BOB]}),
+        ("get", "/invite", None),
+        ("post", "/invite/revoke", None),
+        ("post", "/leave", None),
+    ]
+
+    def call(self, client, session, jid, method, suffix, body):
+        url = f"{groups_url(session)}/{jid}{suffix}"
+        if body is None:
+            return getattr(client, method)(url)
+        return getattr(client, method)(url, body, format="json")
+
+    @pytest.mark.parametrize(("method", "suffix", "body"), OPERATIONS)
+    def test_unknown_group_is_404(self, api, session, method, suffix, body):
+        response = self.call(api, session, "120363999999999999@g.us", method, suffix, body)
+        assert_error(response, 404, "not_found")
+
+    @pytest.mark.parametrize(("method", "suffix", "body"), OPERATIONS)
+    def test_another_organizations_group_is_404(
+        self, client_for, other_org, session, group_jid, method, suffix, body
+    ):
+        theirs = client_for(other_org)
+        assert_error(self.call(theirs, session, group_jid, method, suffix, body), 404, "not_found")
+
+    @pytest.mark.parametrize(("method", "suffix", "body"), OPERATIONS)
+    def test_read_only_keys_are_403(
+        self, client_for, org, session, group_jid, method, suffix, body
+    ):
+        reader = client_for(org, "read")
+        error = assert_error(
+            self.call(reader, session, group_jid, method, suffix, body), 403, "forbidden"
+        )
+        assert error["details"]["required"] == "send"
+
+    @pytest.mark.parametrize(("method", "suffix", "body"), OPERATIONS)
+    def test_a_session_not_connected_is_501_and_reads_still_work(
+        self, api, org, method, suffix, body
+    ):
+        offline = WhatsAppSessionFactory(organization=org, status=SessionStatus.LOGGED_OUT)
+        group = GroupFactory(session=offline)
+        GroupParticipantFactory(group=group, jid=offline.jid, is_admin=True)
+        assert_error(
+            self.call(api, offline, group.jid, method, suffix, body), 501, "not_implemented"
+        )
+        listed = api.get(f"{groups_url(offline)}/{group.jid}/participants")
+        assert listed.status_code == 200
+        assert listed.json()["results"] == [{"jid": offline.jid, "role": "admin"}]
