@@ -66,6 +66,11 @@ class RunnerUnavailable(GatewayError):
     default_message = "the session runner cannot be reached"
 
 
+class PayloadTooLarge(GatewayError):
+    code = "payload_too_large"
+    default_message = "request body is too large"
+
+
 class NotHeldHere(GatewayError):
     """A runner was asked about a session another runner holds (or nobody does and it
     cannot take it): the caller asks the current holder instead. Never an API answer."""

@@ -62,6 +62,7 @@ MIDDLEWARE = [
     # Outermost, so that it sees every response under /api/ last.
     "gateway.request_context.RequestIdMiddleware",
     "gateway.middleware.ApiErrorEnvelopeMiddleware",
+    "gateway.middleware.LargeBodyRoutes",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

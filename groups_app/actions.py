@@ -4,11 +4,13 @@ Registered when the app is ready, so both the web process and the runner know th
 Payloads check themselves with the API's own rules (``groups_app.rules``).
 """
 
+import base64
+import re
 from dataclasses import dataclass
 from typing import Self
 
 from gateway.exceptions import InvalidInput
-from groups_app.rules import DESCRIPTION_MAX_LENGTH, MAX_INVITED, subject_problem
+from groups_app.rules import DESCRIPTION_MAX_LENGTH, MAX_INVITED, jpeg_problem, subject_problem
 from sessions_app.actions import (
     ActionTarget,
     Empty,
@@ -288,5 +290,78 @@ LEAVE_GROUP = register(
         lambda target, p: target.live().leave_group(group_jid=p.group_jid),
         _no_result,
         _nothing,
+    )
+)
+
+
+INVITE_CODE_RE = re.compile(r"[A-Za-z0-9_-]{6,64}")
+
+
+def _code(data: Wire) -> str:
+    code = data.get("code")
+    if not isinstance(code, str) or not INVITE_CODE_RE.fullmatch(code):
+        raise InvalidInput(details={"code": ["an invite code (letters, digits, - and _)"]})
+    return code
+
+
+@dataclass(frozen=True)
+class InviteCode(Payload):
+    code: str
+
+    @classmethod
+    def from_wire(cls, data: Wire) -> Self:
+        return cls(code=_code(data))
+
+
+@dataclass(frozen=True)
+class SetPicture(Payload):
+    group_jid: str
+    # The JPEG, base64 on the wire.
+    image: str
+
+    @classmethod
+    def from_wire(cls, data: Wire) -> Self:
+        image = data.get("image")
+        if not isinstance(image, str) or jpeg_problem(image) is not None:
+            raise InvalidInput(details={"image": [jpeg_problem(image) or "a base64 JPEG"]})
+        return cls(group_jid=_group_jid(data), image=image)
+
+
+SET_PICTURE = register(
+    LiveActionSpec(
+        "set_group_picture",
+        SetPicture,
+        lambda target, p: target.live().set_group_picture(
+            group_jid=p.group_jid, jpeg=base64.b64decode(p.image)
+        ),
+        lambda picture_id: {"picture_id": picture_id},
+        lambda data: str(data["picture_id"]),
+    )
+)
+JOIN_REQUESTS = register(
+    LiveActionSpec(
+        "group_join_requests",
+        GroupRef,
+        lambda target, p: target.live().join_requests(group_jid=p.group_jid),
+        lambda jids: {"jids": jids},
+        lambda data: [str(jid) for jid in data["jids"]],
+    )
+)
+JOIN_GROUP = register(
+    LiveActionSpec(
+        "join_group",
+        InviteCode,
+        lambda target, p: target.live().join_group(code=p.code),
+        _group,
+        lambda data: GroupInfo.from_dict(data["group"]),
+    )
+)
+INVITE_INFO = register(
+    LiveActionSpec(
+        "group_invite_info",
+        InviteCode,
+        lambda target, p: target.live().invite_info(code=p.code),
+        _group,
+        lambda data: GroupInfo.from_dict(data["group"]),
     )
 )

@@ -17,7 +17,9 @@ from groups_app.actions import (
     CHANGE_PARTICIPANTS,
     CREATE_GROUP,
     INVITE_LINK,
+    JOIN_GROUP,
     LEAVE_GROUP,
+    SET_PICTURE,
     SYNC_GROUPS,
 )
 from groups_app.selectors import group_get, group_info_rows, group_members
@@ -28,16 +30,25 @@ from groups_app.serializers import (
     GroupSyncSerializer,
     GroupUpdateInputSerializer,
     InviteSerializer,
+    JoinInputSerializer,
+    JoinRequestListSerializer,
     ParticipantListSerializer,
     ParticipantResultsSerializer,
     ParticipantsChangeInputSerializer,
+    PictureInputSerializer,
+    PictureSerializer,
     group_info,
+    info_as_row,
 )
 from groups_app.services import (
     group_create,
     group_invite,
+    group_invite_info,
+    group_join,
+    group_join_requests,
     group_leave,
     group_participants_change,
+    group_set_picture,
     group_sync,
     group_update,
 )
@@ -141,6 +152,10 @@ class GroupViewSet(viewsets.GenericViewSet):
         "invite": Capability.SEND,
         "revoke_invite": Capability.SEND,
         "leave": Capability.SEND,
+        "picture": Capability.SEND,
+        "join_requests": Capability.SEND,
+        "join": Capability.SEND,
+        "invite_info": Capability.SEND,
     }
 
     def _session(self, request: Request, session: str) -> WhatsAppSession:
@@ -328,6 +343,108 @@ class GroupViewSet(viewsets.GenericViewSet):
         group_get(session=whatsapp_session, jid=groupJid)
         group_leave(session=whatsapp_session, jid=groupJid)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        operation_id="setGroupPicture",
+        summary="Set the group's picture",
+        description=(
+            'Live action: `{"image": "<base64 JPEG>"}`, at most 1 MiB after decoding '
+            "(this route's body limit is above the general one: base64 grows the image by a "
+            "third). Not a JPEG → 400; larger → 413. **Capability:** `send`."
+        ),
+        tags=["Groups"],
+        parameters=[SESSION_PARAMETER, GROUP_PARAMETER, IDEMPOTENCY_KEY],
+        request=PictureInputSerializer,
+        responses={
+            200: PictureSerializer,
+            **error_responses(400, 401, 403, 404, 409, 413, 415, 422, 429, 501, 502, 503, 504),
+        },
+    )
+    @live_action(SET_PICTURE)
+    def picture(self, request: Request, session: str, groupJid: str) -> Response:
+        whatsapp_session = self._session(request, session)
+        group_get(session=whatsapp_session, jid=groupJid)
+        payload = PictureInputSerializer(data=json_body(request))
+        payload.is_valid(raise_exception=True)
+        picture_id = group_set_picture(
+            session=whatsapp_session, jid=groupJid, image=payload.validated_data["image"]
+        )
+        return Response(PictureSerializer({"pictureId": picture_id}).data)
+
+    @extend_schema(
+        operation_id="listGroupJoinRequests",
+        summary="Pending requests to join",
+        description=(
+            "Live action: who asks to join (`requestedAt` is null: neonize 0.5.2 reports "
+            "only who asked). Approving or rejecting has no neonize 0.5.2 call and is not "
+            "offered. **Capability:** `send`."
+        ),
+        tags=["Groups"],
+        parameters=[SESSION_PARAMETER, GROUP_PARAMETER],
+        responses={
+            200: JoinRequestListSerializer,
+            **error_responses(401, 403, 404, 409, 429, 501, 502, 503, 504),
+        },
+    )
+    def join_requests(self, request: Request, session: str, groupJid: str) -> Response:
+        whatsapp_session = self._session(request, session)
+        group_get(session=whatsapp_session, jid=groupJid)
+        asking = group_join_requests(session=whatsapp_session, jid=groupJid)
+        rows = [{"jid": jid, "requestedAt": None} for jid in asking]
+        return Response(JoinRequestListSerializer({"results": rows}).data)
+
+    @extend_schema(
+        operation_id="joinGroup",
+        summary="Join a group by invite",
+        description=(
+            'Live action: `{"code": "<invite code or chat.whatsapp.com link>"}` → the '
+            "joined group, stored. A revoked or unknown code is 404. **Capability:** `send`."
+        ),
+        tags=["Groups"],
+        parameters=[SESSION_PARAMETER, IDEMPOTENCY_KEY],
+        request=JoinInputSerializer,
+        responses={
+            200: GroupInfoSerializer,
+            **error_responses(400, 401, 403, 404, 409, 413, 415, 422, 429, 501, 502, 503, 504),
+        },
+    )
+    @live_action(JOIN_GROUP)
+    def join(self, request: Request, session: str) -> Response:
+        whatsapp_session = self._session(request, session)
+        payload = JoinInputSerializer(data=json_body(request))
+        payload.is_valid(raise_exception=True)
+        group = group_join(session=whatsapp_session, code=payload.validated_data["code"])
+        return Response(GroupInfoSerializer(group).data)
+
+    @extend_schema(
+        operation_id="getGroupInviteInfo",
+        summary="Preview the group behind an invite",
+        description=(
+            "Live action: the group an invite code (or link) leads to, without joining; "
+            "nothing is stored. A revoked or unknown code is 404. **Capability:** `send`."
+        ),
+        tags=["Groups"],
+        parameters=[
+            SESSION_PARAMETER,
+            OpenApiParameter(
+                "code",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                required=True,
+                description="An invite code or a https://chat.whatsapp.com/<code> link.",
+            ),
+        ],
+        responses={
+            200: GroupInfoSerializer,
+            **error_responses(400, 401, 403, 404, 409, 429, 501, 502, 503, 504),
+        },
+    )
+    def invite_info(self, request: Request, session: str) -> Response:
+        whatsapp_session = self._session(request, session)
+        payload = JoinInputSerializer(data={"code": request.query_params.get("code", "")})
+        payload.is_valid(raise_exception=True)
+        info = group_invite_info(session=whatsapp_session, code=payload.validated_data["code"])
+        return Response(GroupInfoSerializer(info_as_row(info)).data)
 
 
 def invite_link(code: str) -> dict[str, str]:

@@ -38,3 +38,28 @@ def subject_problem(subject: str) -> str | None:
     if not visible:
         return "must contain a visible character, not only invisible or blank ones"
     return None
+
+
+# A group picture: a JPEG of at most this many bytes (after base64 decoding).
+PICTURE_MAX_BYTES = 1024 * 1024
+_JPEG_MAGIC = b"\xff\xd8\xff"
+
+
+def jpeg_problem(image: object) -> str | None:
+    """Why ``image`` (base64 text) is not an acceptable group picture, or None."""
+    import base64
+    import binascii
+
+    if not isinstance(image, str):
+        return "a base64 JPEG"
+    if len(image) > (PICTURE_MAX_BYTES + 2) // 3 * 4 + 4:
+        return f"the image is over {PICTURE_MAX_BYTES} bytes"
+    try:
+        data = base64.b64decode(image, validate=True)
+    except (binascii.Error, ValueError):
+        return "not base64"
+    if len(data) > PICTURE_MAX_BYTES:
+        return f"the image is over {PICTURE_MAX_BYTES} bytes"
+    if not data.startswith(_JPEG_MAGIC):
+        return "not a JPEG"
+    return None

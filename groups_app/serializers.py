@@ -3,15 +3,18 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from gateway.exceptions import PayloadTooLarge
 from gateway.fields import BoundedListField, StrictBooleanField, StrictCharField
 from groups_app.rules import (
     DESCRIPTION_MAX_LENGTH,
     MAX_INVITED,
+    PICTURE_MAX_BYTES,
     SUBJECT_MAX_LENGTH,
+    jpeg_problem,
     subject_problem,
 )
 from sessions_app import jids
-from sessions_app.engines.types import PARTICIPANT_ACTIONS
+from sessions_app.engines.types import PARTICIPANT_ACTIONS, GroupInfo
 
 
 @extend_schema_field(
@@ -195,3 +198,57 @@ class ParticipantResultsSerializer(serializers.Serializer):
 class InviteSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="The invite code: stable until revoked.")
     url = serializers.CharField(help_text="https://chat.whatsapp.com/<code>")
+
+
+class PictureInputSerializer(serializers.Serializer):
+    image = StrictCharField(
+        trim_whitespace=False,
+        help_text=f"A JPEG, base64-encoded; at most {PICTURE_MAX_BYTES} bytes decoded.",
+    )
+
+    def validate_image(self, value: str) -> str:
+        problem = jpeg_problem(value)
+        if problem is not None and "over" in problem:
+            raise PayloadTooLarge(
+                f"the image is over {PICTURE_MAX_BYTES} bytes",
+                details={"maxBytes": PICTURE_MAX_BYTES},
+            )
+        if problem is not None:
+            raise serializers.ValidationError(problem)
+        return value
+
+
+class PictureSerializer(serializers.Serializer):
+    pictureId = serializers.CharField(help_text="WhatsApp's id of the new picture.")
+
+
+class JoinRequestSerializer(serializers.Serializer):
+    jid = serializers.CharField()
+    requestedAt = serializers.DateTimeField(
+        allow_null=True, help_text="Always null: neonize 0.5.2 does not report it."
+    )
+
+
+class JoinRequestListSerializer(serializers.Serializer):
+    results = JoinRequestSerializer(many=True)
+
+
+class JoinInputSerializer(serializers.Serializer):
+    code = StrictCharField(
+        max_length=200,
+        help_text="An invite code, or a https://chat.whatsapp.com/<code> link.",
+    )
+
+
+def info_as_row(info: GroupInfo) -> dict[str, Any]:
+    """An engine GroupInfo (not stored: an invite preview) in the stored row's names,
+    for GroupInfoSerializer."""
+    return {
+        "jid": info.jid,
+        "subject": info.subject,
+        "description": info.description,
+        "owner_jid": info.owner_jid,
+        "is_announce": info.is_announce,
+        "is_locked": info.is_locked,
+        "participant_count": info.member_count,
+    }

@@ -11,20 +11,27 @@ from groups_app.actions import (
     CHANGE_PARTICIPANTS,
     CREATE_GROUP,
     FIND_CREATED_GROUP,
+    INVITE_CODE_RE,
+    INVITE_INFO,
     INVITE_LINK,
+    JOIN_GROUP,
+    JOIN_REQUESTS,
     LEAVE_GROUP,
     SET_ANNOUNCE,
     SET_DESCRIPTION,
     SET_LOCKED,
+    SET_PICTURE,
     SET_SUBJECT,
     SYNC_GROUPS,
     ChangeParticipants,
     CreateGroup,
     FindCreatedGroup,
     GroupRef,
+    InviteCode,
     InviteLink,
     SetDescription,
     SetFlag,
+    SetPicture,
     SetSubject,
 )
 from groups_app.exceptions import GroupNotFound
@@ -33,7 +40,7 @@ from groups_app.rules import MAX_INVITED
 from groups_app.store import SyncResult, group_store, group_store_synced, participants_changed
 from sessions_app import live
 from sessions_app.actions import Empty, LiveActionSpec
-from sessions_app.engines.types import ParticipantResult
+from sessions_app.engines.types import GroupInfo, ParticipantResult
 from sessions_app.exceptions import SessionNotConnected
 from sessions_app.models import WhatsAppSession
 
@@ -189,3 +196,44 @@ def group_leave(*, session: WhatsAppSession, jid: str) -> None:
     _live_ready(session)
     live.perform(LEAVE_GROUP, session_id=session.id, payload=GroupRef(group_jid=jid))
     group.delete()
+
+
+def group_set_picture(*, session: WhatsAppSession, jid: str, image: str) -> str:
+    """Sets the group's picture from a base64 JPEG (checked by the serializer); returns
+    WhatsApp's picture id."""
+    _stored_group(session, jid)
+    _live_ready(session)
+    return live.perform(
+        SET_PICTURE, session_id=session.id, payload=SetPicture(group_jid=jid, image=image)
+    )
+
+
+def group_join_requests(*, session: WhatsAppSession, jid: str) -> list[str]:
+    _stored_group(session, jid)
+    _live_ready(session)
+    return live.perform(JOIN_REQUESTS, session_id=session.id, payload=GroupRef(group_jid=jid))
+
+
+def invite_code_of(text: str) -> str:
+    """The code of ``text``: a code, or a ``https://chat.whatsapp.com/<code>`` link."""
+    code = text.strip().rstrip("/").rsplit("/", 1)[-1]
+    if not INVITE_CODE_RE.fullmatch(code):
+        raise InvalidInput(details={"code": ["an invite code or a chat.whatsapp.com link"]})
+    return code
+
+
+def group_join(*, session: WhatsAppSession, code: str) -> Group:
+    """Joins the group behind an invite (a live action) and stores it."""
+    _live_ready(session)
+    info = live.perform(
+        JOIN_GROUP, session_id=session.id, payload=InviteCode(code=invite_code_of(code))
+    )
+    return group_store(session=session, info=info)
+
+
+def group_invite_info(*, session: WhatsAppSession, code: str) -> GroupInfo:
+    """A preview of the group behind an invite, without joining (nothing is stored)."""
+    _live_ready(session)
+    return live.perform(
+        INVITE_INFO, session_id=session.id, payload=InviteCode(code=invite_code_of(code))
+    )

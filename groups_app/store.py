@@ -191,3 +191,9 @@ def participants_changed(*, group: Group, action: str, results: list[Participant
                 is_admin=promoted, **({} if promoted else {"is_super_admin": False})
             )
     _recount(group)
+
+
+def group_by_invite_code(*, code: str) -> GroupInfo | None:
+    """Any session's stored group whose current invite code this is."""
+    group = Group.objects.filter(invite_code=code).prefetch_related("participants").first()
+    return info_of(group) if group else None

@@ -120,6 +120,9 @@ class WorkerSink:
     def stored_invite_code(self, group_jid: str) -> str:
         raise NotImplementedError("only the sandbox reads the store as its WhatsApp")
 
+    def group_by_invite_code(self, code: str) -> GroupInfo | None:
+        raise NotImplementedError("only the sandbox reads the store as its WhatsApp")
+
     def forget_device(self) -> None:
         self._channel.send({"op": "forget_device"})
 

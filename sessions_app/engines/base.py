@@ -50,6 +50,10 @@ class StateSink(Protocol):
     def stored_invite_code(self, group_jid: str) -> str:
         """The group's invite code as last stored ('' when none): the sandbox's memory."""
 
+    def group_by_invite_code(self, code: str) -> GroupInfo | None:
+        """The stored group (of any session) whose current invite code this is: the
+        sandbox's memory, so its codes work across sessions as WhatsApp's do."""
+
     def forget_device(self) -> None:
         """The account unlinked this device: delete its keys from the device store."""
 
@@ -101,3 +105,13 @@ class LiveSession(Protocol):
     def group_invite_code(self, *, group_jid: str, revoke: bool) -> str: ...
 
     def leave_group(self, *, group_jid: str) -> None: ...
+
+    def set_group_picture(self, *, group_jid: str, jpeg: bytes) -> str: ...
+
+    def join_requests(self, *, group_jid: str) -> list[str]:
+        """JIDs of the people asking to join (neonize 0.5.2 reports no times)."""
+
+    def join_group(self, *, code: str) -> GroupInfo: ...
+
+    def invite_info(self, *, code: str) -> GroupInfo:
+        """The group behind an invite code, without joining (NotFound when revoked)."""

@@ -16,11 +16,14 @@ sandbox engine") so integrators can write tests against it:
 - group management follows the stored group: the account must be an admin of it (else
   409 not_admin); adding uses the number ranges above (and 409 for a member already
   in); removing, promoting or demoting someone not in the group answers not_member; an
-  invite code is stable until revoked.
+  invite code is stable until revoked, and works from any sandbox session (joining adds
+  the joining account as a member; a revoked code is 404); nobody ever asks to join; a
+  group picture's id is derived from the image.
 """
 
 import hashlib
 import secrets
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from gateway.exceptions import Conflict, NotFound
@@ -183,3 +186,26 @@ class SandboxLiveSession:
 
     def leave_group(self, *, group_jid: str) -> None:
         self._group(group_jid)
+
+    def set_group_picture(self, *, group_jid: str, jpeg: bytes) -> str:
+        self._require_admin(self._group(group_jid))
+        return hashlib.sha256(jpeg).hexdigest()[:16]
+
+    def join_requests(self, *, group_jid: str) -> list[str]:
+        self._require_admin(self._group(group_jid))
+        return []  # nobody asks to join a sandbox group
+
+    def _invited(self, code: str) -> GroupInfo:
+        self._require_connected()
+        info = self._sink.group_by_invite_code(code)
+        if info is None:
+            raise NotFound("no group has this invite code (revoked, or never issued)")
+        return info
+
+    def invite_info(self, *, code: str) -> GroupInfo:
+        return self._invited(code)
+
+    def join_group(self, *, code: str) -> GroupInfo:
+        info = self._invited(code)
+        others = tuple(p for p in info.participants if p.jid != self.account)
+        return replace(info, participants=(*others, ParticipantInfo(jid=self.account)))

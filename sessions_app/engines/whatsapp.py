@@ -586,3 +586,21 @@ class WhatsAppLiveSession:
 
     def leave_group(self, *, group_jid: str) -> None:
         self._group_call(lambda client: client.leave_group(jid_from_text(group_jid)))
+
+    def set_group_picture(self, *, group_jid: str, jpeg: bytes) -> str:
+        return str(
+            self._group_call(lambda client: client.set_group_photo(jid_from_text(group_jid), jpeg))
+        )
+
+    def join_requests(self, *, group_jid: str) -> list[str]:
+        asking = self._group_call(
+            lambda client: client.get_group_request_participants(jid_from_text(group_jid))
+        )
+        return [jid_text(jid) for jid in asking]
+
+    def join_group(self, *, code: str) -> GroupInfo:
+        joined = self._group_call(lambda client: client.join_group_with_link(code))
+        return group_info(self._group_call(lambda client: client.get_group_info(joined)))
+
+    def invite_info(self, *, code: str) -> GroupInfo:
+        return group_info(self._group_call(lambda client: client.get_group_info_from_link(code)))

@@ -6,7 +6,13 @@ from datetime import datetime
 
 from django.db import connections
 
-from groups_app.store import group_infos, group_store_synced, stored_invite_code, unstored
+from groups_app.store import (
+    group_by_invite_code,
+    group_infos,
+    group_store_synced,
+    stored_invite_code,
+    unstored,
+)
 from sessions_app import device_store
 from sessions_app.engines.types import GroupInfo
 from sessions_app.leases import Fence, is_current
@@ -93,6 +99,10 @@ class DatabaseSink:
     def stored_invite_code(self, group_jid: str) -> str:
         _fresh_connections()
         return stored_invite_code(session_id=self.session_id, group_jid=group_jid)
+
+    def group_by_invite_code(self, code: str) -> GroupInfo | None:
+        _fresh_connections()
+        return group_by_invite_code(code=code)
 
     def forget_device(self) -> None:
         _fresh_connections()

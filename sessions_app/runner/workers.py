@@ -233,6 +233,18 @@ class WorkerSession:
     def leave_group(self, *, group_jid: str) -> None:
         raise NotImplementedError("forwarded by the supervisor as a registry call")
 
+    def set_group_picture(self, *, group_jid: str, jpeg: bytes) -> str:
+        raise NotImplementedError("forwarded by the supervisor as a registry call")
+
+    def join_requests(self, *, group_jid: str) -> list[str]:
+        raise NotImplementedError("forwarded by the supervisor as a registry call")
+
+    def join_group(self, *, code: str) -> GroupInfo:
+        raise NotImplementedError("forwarded by the supervisor as a registry call")
+
+    def invite_info(self, *, code: str) -> GroupInfo:
+        raise NotImplementedError("forwarded by the supervisor as a registry call")
+
     # -- the worker's side of the pipe ----------------------------------------------------
 
     def _send(self, message: Wire) -> bool:

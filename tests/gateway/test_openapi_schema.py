@@ -51,6 +51,10 @@ def test_paths_and_operations(schema):
         (GROUP + "/invite", "get"): "getGroupInvite",
         (GROUP + "/invite/revoke", "post"): "revokeGroupInvite",
         (GROUP + "/leave", "post"): "leaveGroup",
+        (GROUP + "/picture", "put"): "setGroupPicture",
+        (GROUP + "/join-requests", "get"): "listGroupJoinRequests",
+        (GROUPS + "/join", "post"): "joinGroup",
+        (GROUPS + "/invite-info", "get"): "getGroupInviteInfo",
     }
 
 

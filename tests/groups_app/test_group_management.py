@@ -245,3 +245,86 @@ class TestCommonErrors:
         listed = api.get(f"{groups_url(offline)}/{group.jid}/participants")
         assert listed.status_code == 200
         assert listed.json()["results"] == [{"jid": offline.jid, "role": "admin"}]
+
+
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 100
+
+
+@pytest.mark.django_db
+class TestPictureJoinAndInvites:
+    def put_picture(self, api, session, jid, image):
+        return api.put(f"{groups_url(session)}/{jid}/picture", {"image": image}, format="json")
+
+    def test_a_jpeg_is_set(self, api, session, group_jid):
+        import base64
+
+        response = self.put_picture(api, session, group_jid, base64.b64encode(JPEG).decode())
+        assert response.status_code == 200, response.content
+        assert response.json()["pictureId"]
+
+    @pytest.mark.parametrize(
+        ("image", "message"),
+        [("not base64!", "not base64"), ("aGVsbG8=", "not a JPEG"), ("", "blank")],
+    )
+    def test_not_a_jpeg_is_400(self, api, session, group_jid, image, message):
+        error = assert_error(
+            self.put_picture(api, session, group_jid, image), 400, "validation_error"
+        )
+        assert "image" in error["details"]
+
+    def test_a_large_jpeg_within_the_route_limit_is_accepted(self, api, session, group_jid):
+        import base64
+
+        image = base64.b64encode(JPEG + b"\x00" * (900 * 1024)).decode()  # > the general limit
+        assert len(image) > 256 * 1024
+        assert self.put_picture(api, session, group_jid, image).status_code == 200
+
+    def test_over_one_mebibyte_is_413(self, api, session, group_jid):
+        import base64
+
+        image = base64.b64encode(JPEG + b"\x00" * (1024 * 1024)).decode()
+        response = self.put_picture(api, session, group_jid, image)
+        error = assert_error(response, 413, "payload_too_large")
+        assert error["message"]
+
+    def test_nobody_asks_to_join_a_sandbox_group(self, api, session, group_jid):
+        response = api.get(f"{groups_url(session)}/{group_jid}/join-requests")
+        assert response.status_code == 200
+        assert response.json() == {"results": []}
+
+    def test_another_session_joins_by_code_and_a_revoked_code_stops_working(
+        self, api, org, session, group_jid
+    ):
+        other = WhatsAppSessionFactory(organization=org)
+        invite = api.get(f"{groups_url(session)}/{group_jid}/invite").json()
+
+        preview = api.get(f"{groups_url(other)}/invite-info", {"code": invite["url"]})
+        assert preview.status_code == 200, preview.content
+        assert preview.json()["groupJid"] == group_jid
+        assert not Group.objects.filter(session=other).exists()  # a preview stores nothing
+
+        joined = api.post(f"{groups_url(other)}/join", {"code": invite["code"]}, format="json")
+        assert joined.status_code == 200, joined.content
+        assert joined.json()["groupJid"] == group_jid
+        assert members(api, other, group_jid)[other.jid] == "member"
+
+        api.post(f"{groups_url(session)}/{group_jid}/invite/revoke")
+        third = WhatsAppSessionFactory(organization=org)
+        stale = api.post(f"{groups_url(third)}/join", {"code": invite["code"]}, format="json")
+        assert_error(stale, 404, "not_found")
+        preview = api.get(f"{groups_url(third)}/invite-info", {"code": invite["code"]})
+        assert_error(preview, 404, "not_found")
+
+    @pytest.mark.parametrize("code", ["", "a b", "x" * 300, "<script>"])
+    def test_a_malformed_code_is_400(self, api, session, code):
+        response = api.post(f"{groups_url(session)}/join", {"code": code}, format="json")
+        assert_error(response, 400, "validation_error")
+
+
+@pytest.mark.django_db
+def test_a_picture_body_over_the_route_limit_is_413(api, session, group_jid):
+    body = '{"image": "' + "A" * (1_500_000) + '"}'
+    response = api.put(
+        f"{groups_url(session)}/{group_jid}/picture", body, content_type="application/json"
+    )
+    assert_error(response, 413, "payload_too_large")

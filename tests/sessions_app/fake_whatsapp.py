@@ -65,6 +65,10 @@ def group_proto(
     )
 
 
+def jid_of(user: str) -> JID:
+    return jid(user)
+
+
 class FakeNeonizeClient:
     def __init__(self) -> None:
         self.handlers: dict[type, Any] = {}
@@ -157,6 +161,22 @@ class FakeNeonizeClient:
 
     def leave_group(self, jid: JID) -> None:
         self._group("leave_group", jid.User)
+
+    def set_group_photo(self, jid: JID, file_or_bytes: bytes) -> str:
+        self._group("set_group_photo", jid.User, len(file_or_bytes))
+        return "picture-77"
+
+    def get_group_request_participants(self, jid: JID) -> list[JID]:
+        self._group("get_group_request_participants", jid.User)
+        return [jid_of("15551230009")]
+
+    def join_group_with_link(self, code: str) -> JID:
+        self._group("join_group_with_link", code)
+        return self.joined[0].JID
+
+    def get_group_info_from_link(self, code: str) -> GroupInfo:
+        self._group("get_group_info_from_link", code)
+        return self.joined[0]
 
 
 def complete(message: Any) -> Any:

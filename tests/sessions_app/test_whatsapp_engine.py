@@ -611,3 +611,28 @@ class TestGroupManagementOnNeonize:
             ("get_group_invite_link", "120363000000000088", False),
             ("get_group_invite_link", "120363000000000088", True),
         ]
+
+    def test_picture_requests_join_and_invite_info(self, engine):
+        live, fake, _ = engine
+        fake.joined = [group_proto("Club", [("15551230001", 0)], group_user="120363000000000055")]
+        assert live.set_group_picture(group_jid=GROUP, jpeg=b"\xff\xd8\xff" + b"x" * 10) == (
+            "picture-77"
+        )
+        assert live.join_requests(group_jid=GROUP) == ["15551230009@s.whatsapp.net"]
+        assert live.invite_info(code="AbCdEf123").subject == "Club"
+        joined = live.join_group(code="AbCdEf123")
+        assert joined.jid == "120363000000000055@g.us"
+        assert [call[0] for call in fake.group_calls] == [
+            "set_group_photo",
+            "get_group_request_participants",
+            "get_group_info_from_link",
+            "join_group_with_link",
+        ]
+
+    def test_a_revoked_invite_is_404(self, engine):
+        from gateway.exceptions import NotFound
+
+        live, fake, _ = engine
+        fake.group_errors["join_group_with_link"] = "info query returned status 404: item-not-found"
+        with pytest.raises(NotFound):
+            live.join_group(code="Revoked123")
