@@ -6,11 +6,15 @@ from groups_app.models import Group, GroupParticipant
 
 class GroupParticipantInline(admin.TabularInline):
     model = GroupParticipant
-    fields = ("jid", "is_admin", "is_super_admin", "add_result", "invite_expires_at")
+    fields = ("jid", "lid", "role", "add_result", "invite_expires_at")
     readonly_fields = fields
     extra = 0
     max_num = 0
     can_delete = False
+
+    @admin.display(description="role")
+    def role(self, participant: GroupParticipant) -> str:
+        return participant.role
 
 
 @admin.register(Group)

@@ -63,6 +63,10 @@ class GroupParticipant(models.Model):
         return self.jid
 
     @property
+    def role(self) -> str:
+        return "superadmin" if self.is_super_admin else "admin" if self.is_admin else "member"
+
+    @property
     def add_result(self) -> str:
         try:
             return AddResult(self.add_error).label

@@ -31,12 +31,7 @@ def group_get(*, session: WhatsAppSession, jid: str) -> Group:
 
 def group_members(*, group: Group) -> list[dict[str, str]]:
     """The stored members (not those WhatsApp refused) with their roles."""
-    rows = (
-        GroupParticipant.objects.filter(group=group, add_error__in=MEMBER_CODES)
-        .order_by("id")
-        .values_list("jid", "is_admin", "is_super_admin")
+    members = GroupParticipant.objects.filter(group=group, add_error__in=MEMBER_CODES).order_by(
+        "id"
     )
-    return [
-        {"jid": jid, "role": "superadmin" if sup else "admin" if admin else "member"}
-        for jid, admin, sup in rows
-    ]
+    return [{"jid": member.jid, "role": member.role} for member in members]

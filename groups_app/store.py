@@ -15,6 +15,7 @@ from groups_app.models import Group, GroupParticipant
 from sessions_app.engines.types import (
     ADDED,
     ALREADY_MEMBER,
+    GroupChange,
     GroupInfo,
     ParticipantInfo,
     ParticipantResult,
@@ -197,3 +198,32 @@ def group_by_invite_code(*, code: str) -> GroupInfo | None:
     """Any session's stored group whose current invite code this is."""
     group = Group.objects.filter(invite_code=code).prefetch_related("participants").first()
     return info_of(group) if group else None
+
+
+@transaction.atomic
+def apply_group_change(*, session_id: str, change: GroupChange) -> None:
+    """A group event's changes, on the stored group (ignored when it is not stored: the
+    next sync brings it)."""
+    group = Group.objects.filter(session_id=session_id, jid=change.jid).first()
+    if group is None:
+        return
+    fields = {
+        "subject": change.subject,
+        "description": change.description,
+        "is_announce": change.is_announce,
+        "is_locked": change.is_locked,
+    }
+    updates = {name: value for name, value in fields.items() if value is not None}
+    if updates:
+        Group.objects.filter(pk=group.pk).update(**updates)
+    for jid in change.joined:
+        GroupParticipant.objects.update_or_create(
+            group=group, jid=jid, defaults={"add_error": ADDED, "invite_code": ""}
+        )
+    GroupParticipant.objects.filter(group=group, jid__in=change.left).delete()
+    GroupParticipant.objects.filter(group=group, jid__in=change.promoted).update(is_admin=True)
+    GroupParticipant.objects.filter(group=group, jid__in=change.demoted).update(
+        is_admin=False, is_super_admin=False
+    )
+    if change.joined or change.left:
+        _recount(group)

@@ -39,7 +39,7 @@ import groups_app.actions  # noqa: F401
 from gateway.exceptions import GatewayError, InvalidInput
 from sessions_app.actions import Wire, action_named
 from sessions_app.engines.base import LiveSession
-from sessions_app.engines.types import GroupInfo
+from sessions_app.engines.types import GroupChange, GroupInfo
 
 STOP_GRACE_SECONDS = 3.0
 _PR_SET_PDEATHSIG = 1
@@ -109,6 +109,9 @@ class WorkerSink:
                 "fetch_started": fetch_started.isoformat() if fetch_started else None,
             }
         )
+
+    def group_changed(self, change: GroupChange) -> None:
+        self._channel.send({"op": "group_changed", "change": change.to_dict()})
 
     def stored_groups(self) -> list[GroupInfo]:
         raise NotImplementedError("only the sandbox reads the store as its WhatsApp")

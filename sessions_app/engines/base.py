@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
-from sessions_app.engines.types import GroupInfo, ParticipantResult
+from sessions_app.engines.types import GroupChange, GroupInfo, ParticipantResult
 
 
 class StateSink(Protocol):
@@ -40,6 +40,9 @@ class StateSink(Protocol):
     ) -> None:
         """Groups as WhatsApp reported them; ``complete`` when this is every joined group
         (a full sync, fetched from ``fetch_started``: stored groups not listed are gone)."""
+
+    def group_changed(self, change: GroupChange) -> None:
+        """A group event: apply what it says changed to the stored group."""
 
     def stored_groups(self) -> list[GroupInfo]:
         """The session's groups as the store holds them (the sandbox's "WhatsApp")."""

@@ -132,3 +132,35 @@ def participant_result(
         result = "already_member" if action == "add" else "not_member"
         return ParticipantResult(jid=jid, result=result, error_code=error)
     return ParticipantResult(jid=jid, result="failed", error_code=error)
+
+
+@dataclass(frozen=True)
+class GroupChange:
+    """What a group event says changed (only the fields it carries are set)."""
+
+    jid: str
+    subject: str | None = None
+    description: str | None = None
+    is_announce: bool | None = None
+    is_locked: bool | None = None
+    joined: tuple[str, ...] = ()
+    left: tuple[str, ...] = ()
+    promoted: tuple[str, ...] = ()
+    demoted: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "GroupChange":
+        return cls(
+            jid=str(data["jid"]),
+            subject=data.get("subject"),
+            description=data.get("description"),
+            is_announce=data.get("is_announce"),
+            is_locked=data.get("is_locked"),
+            joined=tuple(data.get("joined") or ()),
+            left=tuple(data.get("left") or ()),
+            promoted=tuple(data.get("promoted") or ()),
+            demoted=tuple(data.get("demoted") or ()),
+        )

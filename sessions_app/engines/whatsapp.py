@@ -30,6 +30,7 @@ from sessions_app.engines.types import GroupInfo, ParticipantResult
 from sessions_app.engines.whatsapp_mapping import (
     device_jid_text,
     enum_label,
+    group_change,
     group_info,
     jid_from_text,
     jid_text,
@@ -336,8 +337,11 @@ class WhatsAppLiveSession:
         self._emit(lambda: self._sink.groups([info], complete=False))
 
     def _on_group_info(self, client: Any, event: Any) -> None:
-        group_jid = jid_text(event.JID)
-        self._emit(lambda: self._refresh_group(group_jid))
+        # What the event says changed is stored at once (it needs no call); then the
+        # whole group is read again when the connection allows, to settle the rest.
+        change = group_change(event)
+        self._emit(lambda: self._sink.group_changed(change))
+        self._emit(lambda: self._refresh_group(change.jid))
 
     # -- the worker thread ------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from gateway.exceptions import (
     WhatsAppTimedOut,
 )
 from sessions_app.engines.types import (
+    GroupChange,
     GroupInfo,
     ParticipantInfo,
     ParticipantResult,
@@ -125,6 +126,31 @@ def participant_outcome(action: str, member: Any) -> ParticipantResult:
     if member.HasField("AddRequest"):
         invite = (member.AddRequest.Code, _timestamp(member.AddRequest.Expiration))
     return participant_result(action, jid, member.Error, invite)
+
+
+def group_change(event: Any) -> GroupChange:
+    """A ``GroupInfoEv`` as the changes it reports (members by phone-number JID)."""
+
+    def people(jids: Any) -> tuple[str, ...]:
+        return tuple(jid_text(jid) for jid in jids)
+
+    return GroupChange(
+        jid=jid_text(event.JID),
+        subject=event.Name.Name if event.HasField("Name") else None,
+        description=(
+            event.Topic.Topic
+            if event.HasField("Topic") and not event.Topic.TopicDeleted
+            else ""
+            if event.HasField("Topic")
+            else None
+        ),
+        is_announce=event.Announce.IsAnnounce if event.HasField("Announce") else None,
+        is_locked=event.Locked.isLocked if event.HasField("Locked") else None,
+        joined=people(event.Join),
+        left=people(event.Leave),
+        promoted=people(event.Promote),
+        demoted=people(event.Demote),
+    )
 
 
 def whatsapp_error(message: str) -> GatewayError:

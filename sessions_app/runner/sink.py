@@ -7,6 +7,7 @@ from datetime import datetime
 from django.db import connections
 
 from groups_app.store import (
+    apply_group_change,
     group_by_invite_code,
     group_infos,
     group_store_synced,
@@ -14,7 +15,7 @@ from groups_app.store import (
     unstored,
 )
 from sessions_app import device_store
-from sessions_app.engines.types import GroupInfo
+from sessions_app.engines.types import GroupChange, GroupInfo
 from sessions_app.leases import Fence, is_current
 from sessions_app.models import WhatsAppSession
 from sessions_app.transitions import session_record_qr, session_record_status
@@ -87,6 +88,11 @@ class DatabaseSink:
             complete=complete,
             fetch_started=fetch_started,
         )
+
+    def group_changed(self, change: GroupChange) -> None:
+        _fresh_connections()
+        if self._current():
+            apply_group_change(session_id=self.session_id, change=change)
 
     def stored_groups(self) -> list[GroupInfo]:
         _fresh_connections()

@@ -24,7 +24,7 @@ from typing import IO, Any
 from gateway.exceptions import WhatsAppTimedOut, error_for_code
 from sessions_app.actions import Wire
 from sessions_app.engines.base import EndedCallback, StateSink
-from sessions_app.engines.types import GroupInfo, ParticipantResult
+from sessions_app.engines.types import GroupChange, GroupInfo, ParticipantResult
 from sessions_app.exceptions import SessionNotConnected
 from sessions_app.status import SessionStatus
 
@@ -302,6 +302,8 @@ class WorkerSession:
                 complete=bool(message.get("complete")),
                 fetch_started=datetime.fromisoformat(started) if started else None,
             )
+        elif op == "group_changed":
+            self._sink.group_changed(GroupChange.from_dict(message["change"]))
         elif op == "forget_device":
             self._sink.forget_device()
         elif op == "ended":

@@ -328,3 +328,12 @@ def test_a_picture_body_over_the_route_limit_is_413(api, session, group_jid):
         f"{groups_url(session)}/{group_jid}/picture", body, content_type="application/json"
     )
     assert_error(response, 413, "payload_too_large")
+
+
+@pytest.mark.django_db
+def test_the_admin_group_page_shows_roles_and_add_results(api, session, group_jid, admin_client):
+    change(api, session, group_jid, "promote", [ALICE])
+    group = Group.objects.get(jid=group_jid)
+    page = admin_client.get(f"/admin/groups_app/group/{group.pk}/change/").content.decode()
+    assert "superadmin" in page and "admin" in page
+    assert "needs invite (privacy settings)" in page  # PRIVATE's add result

@@ -17,6 +17,7 @@ django.setup()
 from neonize.events import (  # noqa: E402
     EVENT_TO_INT,
     ConnectedEv,
+    GroupInfoEv,
     JoinedGroupEv,
     LoggedOutEv,
     PairStatusEv,
@@ -26,11 +27,15 @@ from neonize.events import (  # noqa: E402
 from neonize.proto.Neonize_pb2 import (  # noqa: E402
     JID,
     ConnectFailureReason,
+    GroupAnnounce,
     GroupInfo,
+    GroupLocked,
     GroupName,
     GroupParticipant,
+    GroupTopic,
 )
 
+from sessions_app import device_store  # noqa: E402
 from sessions_app.engines.whatsapp import WhatsAppLiveSession  # noqa: E402
 from sessions_app.models import SessionStatus, WhatsAppSession  # noqa: E402
 from sessions_app.runner.sink import DatabaseSink  # noqa: E402
@@ -64,6 +69,7 @@ def offline_live_session(session_id: str) -> tuple[WhatsAppLiveSession, object]:
         jid="",
         sink=DatabaseSink(session_id),
         on_ended=ended.append,
+        store_location=device_store.prepare(session_id),  # as the runner prepares it
     )
     live.start()
     wait_for(lambda: ended == [True], f"{session_id}: the dial to fail")
@@ -105,6 +111,22 @@ def main() -> None:
     from groups_app.models import Group
 
     wait_for(lambda: Group.objects.filter(jid="120363000000000099@g.us").exists(), "the group")
+    # A group event: what it says changed is stored without asking WhatsApp.
+    change = GroupInfoEv(
+        JID=jid("120363000000000099", "g.us"),
+        Name=GroupName(Name="Renamed"),
+        Topic=GroupTopic(Topic="About us"),
+        Announce=GroupAnnounce(IsAnnounce=True),
+        Locked=GroupLocked(isLocked=True),
+        Join=[jid("15551230005")],
+        Leave=[jid("15551230001")],
+        Promote=[jid("15551230005")],
+    )
+    inject(client, change)
+    wait_for(
+        lambda: Group.objects.filter(jid="120363000000000099@g.us", subject="Renamed").exists(),
+        "the group event to be applied",
+    )
     # The sync that followed ConnectedEv met a socket that is not there, and said so.
     try:
         live.joined_groups()

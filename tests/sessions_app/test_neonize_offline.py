@@ -53,8 +53,14 @@ def test_real_neonize_dial_failure_and_events(settings, tmp_path):
     # Injected through neonize's dispatcher: paired, connected, a group stored, logged out.
     assert report["call_on_dead_socket"] == "NotConnected"
     group = Group.objects.get(jid="120363000000000099@g.us")
-    assert (group.subject, group.participant_count) == ("Injected", 2)
     assert group.participants.get(jid="15551230002@s.whatsapp.net").add_error == 403
+    # Then a GroupInfo event, through neonize's own dispatcher: subject, description,
+    # settings, a member in, a member out, a promotion.
+    assert (group.subject, group.description) == ("Renamed", "About us")
+    assert group.is_announce is True and group.is_locked is True
+    roles = {p.jid: p.is_admin for p in group.participants.filter(add_error=0)}
+    assert roles == {"15550001111@s.whatsapp.net": True, "15551230005@s.whatsapp.net": True}
+    assert group.participant_count == 2
     events.refresh_from_db()
     assert events.status == SessionStatus.LOGGED_OUT
     assert events.desired_connected is False
