@@ -202,6 +202,8 @@ class TestCommonErrors:
         ("get", "/invite", None),
         ("post", "/invite/revoke", None),
         ("post", "/leave", None),
+        ("put", "/picture", {"image": "/9j/4AAQ"}),  # a JPEG's first bytes, base64
+        ("get", "/join-requests", None),
     ]
 
     def call(self, client, session, jid, method, suffix, body):
@@ -337,3 +339,43 @@ def test_the_admin_group_page_shows_roles_and_add_results(api, session, group_ji
     page = admin_client.get(f"/admin/groups_app/group/{group.pk}/change/").content.decode()
     assert "superadmin" in page and "admin" in page
     assert "needs invite (privacy settings)" in page  # PRIVATE's add result
+
+
+@pytest.mark.django_db
+class TestSessionLevelErrors:
+    """join and invite-info act on a session, not on a stored group."""
+
+    def join(self, client, session):
+        return client.post(f"{groups_url(session)}/join", {"code": "AbCdEf123"}, format="json")
+
+    def preview(self, client, session):
+        return client.get(f"{groups_url(session)}/invite-info", {"code": "AbCdEf123"})
+
+    @pytest.mark.parametrize("operation", ["join", "preview"])
+    def test_another_organizations_session_is_404(self, client_for, other_org, session, operation):
+        assert_error(getattr(self, operation)(client_for(other_org), session), 404, "not_found")
+
+    @pytest.mark.parametrize("operation", ["join", "preview"])
+    def test_read_only_keys_are_403(self, client_for, org, session, operation):
+        error = assert_error(
+            getattr(self, operation)(client_for(org, "read"), session), 403, "forbidden"
+        )
+        assert error["details"]["required"] == "send"
+
+    @pytest.mark.parametrize("operation", ["join", "preview"])
+    def test_a_session_not_connected_is_501(self, api, org, operation):
+        offline = WhatsAppSessionFactory(organization=org, status=SessionStatus.DISCONNECTED)
+        assert_error(getattr(self, operation)(api, offline), 501, "not_implemented")
+
+    def test_an_unknown_code_is_404(self, api, session):
+        assert_error(self.join(api, session), 404, "not_found")
+        assert_error(self.preview(api, session), 404, "not_found")
+
+    def test_a_join_retried_with_its_key_is_replayed(self, api, org, session, group_jid):
+        code = api.get(f"{groups_url(session)}/{group_jid}/invite").json()["code"]
+        other = WhatsAppSessionFactory(organization=org)
+        url = f"{groups_url(other)}/join"
+        first = api.post(url, {"code": code}, format="json", HTTP_IDEMPOTENCY_KEY="j-1")
+        again = api.post(url, {"code": code}, format="json", HTTP_IDEMPOTENCY_KEY="j-1")
+        assert first.status_code == 200 and again.json() == first.json()
+        assert again["Idempotent-Replayed"] == "true"
