@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "auth_app",
     "sessions_app",
     "groups_app",
+    "webhooks_app",
 ]
 
 MIDDLEWARE = [
@@ -206,6 +207,11 @@ GATEWAY_RUNNER_LEASE_SECONDS = env_int("GATEWAY_RUNNER_LEASE_SECONDS", 15)
 GATEWAY_RUNNER_SECRET = env_str("GATEWAY_RUNNER_SECRET")
 # Tests only: run the runner's supervisor inside the web process.
 GATEWAY_RUNNER_IN_PROCESS = env_bool("GATEWAY_RUNNER_IN_PROCESS", False)
+
+# Webhooks: private/loopback receiver addresses only when allowed (development, tests);
+# how long a delivery worker holds a delivery it is sending.
+GATEWAY_WEBHOOK_ALLOW_PRIVATE = env_bool("GATEWAY_WEBHOOK_ALLOW_PRIVATE", False)
+GATEWAY_WEBHOOK_LOCK_SECONDS = env_int("GATEWAY_WEBHOOK_LOCK_SECONDS", 60)
 
 # Most sessions (attached numbers) one organization may hold.
 GATEWAY_MAX_SESSIONS_PER_ORG = env_int("GATEWAY_MAX_SESSIONS_PER_ORG", 50)

@@ -4,6 +4,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from gateway.exceptions import GatewayError, InvalidInput
@@ -37,12 +38,34 @@ from groups_app.actions import (
 from groups_app.exceptions import GroupNotFound
 from groups_app.models import Group
 from groups_app.rules import MAX_INVITED
+from groups_app.serializers import GroupInfoSerializer
 from groups_app.store import SyncResult, group_store, group_store_synced, participants_changed
 from sessions_app import live
 from sessions_app.actions import Empty, LiveActionSpec
 from sessions_app.engines.types import GroupInfo, ParticipantResult
 from sessions_app.exceptions import SessionNotConnected
 from sessions_app.models import WhatsAppSession
+from webhooks_app.events import record_event
+
+
+def _announce(session: WhatsAppSession, event_type: str, data: dict[str, Any]) -> None:
+    """The webhook event of a change, in the change's transaction."""
+    record_event(
+        organization_id=session.organization_id,
+        session_id=session.id,
+        event_type=event_type,
+        data=data,
+    )
+
+
+def _stored_and_announced(session: WhatsAppSession, info: GroupInfo, event_type: str) -> Group:
+    return group_store(
+        session=session,
+        info=info,
+        on_stored=lambda group: _announce(
+            session, event_type, dict(GroupInfoSerializer(group).data)
+        ),
+    )
 
 
 def _invitees(participants: list[str], *, own_jid: str) -> list[str]:
@@ -86,13 +109,13 @@ def group_create(
             payload=FindCreatedGroup(name=name, since=look_first_since.timestamp()),
         )
         if found is not None:
-            return group_store(session=session, info=found)
+            return _stored_and_announced(session, found, "group.created")
     info = live.perform(
         CREATE_GROUP,
         session_id=session.id,
         payload=CreateGroup(name=name, participants=invitees),
     )
-    return group_store(session=session, info=info)
+    return _stored_and_announced(session, info, "group.created")
 
 
 def group_sync(*, session: WhatsAppSession) -> SyncResult:
@@ -138,7 +161,15 @@ def group_participants_change(
         session_id=session.id,
         payload=ChangeParticipants(group_jid=jid, action=action, participants=people),
     )
-    participants_changed(group=group, action=action, results=results)
+    with transaction.atomic():
+        participants_changed(group=group, action=action, results=results)
+        changed = [result.jid for result in results if result.succeeded]
+        if changed:
+            _announce(
+                session,
+                "group.participants",
+                {"groupJid": jid, "action": action, "participants": changed},
+            )
     return results
 
 
@@ -163,18 +194,26 @@ def group_update(*, session: WhatsAppSession, jid: str, changes: dict[str, Any])
     group = _stored_group(session, jid)
     _live_ready(session)
     applied: list[str] = []
-    for name, spec, payload, column in _UPDATES:
-        if name not in changes:
-            continue
-        try:
-            live.perform(spec, session_id=session.id, payload=payload(jid, changes[name]))
-        except GatewayError as exc:
-            if applied:
-                exc.details = {**exc.details, "applied": applied}
-            raise
-        Group.objects.filter(pk=group.pk).update(**{column: changes[name]})
-        applied.append(name)
-    group.refresh_from_db()
+    try:
+        for name, spec, payload, column in _UPDATES:
+            if name not in changes:
+                continue
+            try:
+                live.perform(spec, session_id=session.id, payload=payload(jid, changes[name]))
+            except GatewayError as exc:
+                if applied:
+                    exc.details = {**exc.details, "applied": applied}
+                raise
+            Group.objects.filter(pk=group.pk).update(**{column: changes[name]})
+            applied.append(name)
+    finally:
+        if applied:
+            group.refresh_from_db()
+            _announce(
+                session,
+                "group.updated",
+                {**GroupInfoSerializer(group).data, "changed": applied},
+            )
     return group
 
 
@@ -195,7 +234,9 @@ def group_leave(*, session: WhatsAppSession, jid: str) -> None:
     group = _stored_group(session, jid)
     _live_ready(session)
     live.perform(LEAVE_GROUP, session_id=session.id, payload=GroupRef(group_jid=jid))
-    group.delete()
+    with transaction.atomic():
+        group.delete()
+        _announce(session, "group.left", {"groupJid": jid})
 
 
 def group_set_picture(*, session: WhatsAppSession, jid: str, image: str) -> str:
@@ -228,7 +269,7 @@ def group_join(*, session: WhatsAppSession, code: str) -> Group:
     info = live.perform(
         JOIN_GROUP, session_id=session.id, payload=InviteCode(code=invite_code_of(code))
     )
-    return group_store(session=session, info=info)
+    return _stored_and_announced(session, info, "group.joined")
 
 
 def group_invite_info(*, session: WhatsAppSession, code: str) -> GroupInfo:

@@ -5,6 +5,7 @@ This is the one place that maps ``GroupInfo``/``ParticipantInfo`` to the ``Group
 writes through it (what live sessions report), the web process after a live action.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +22,7 @@ from sessions_app.engines.types import (
     ParticipantResult,
 )
 from sessions_app.models import WhatsAppSession
+from webhooks_app.events import record_event
 
 # GroupInfo attribute → Group column. (participant_count is derived: member_count.)
 _GROUP_COLUMNS = {
@@ -91,8 +93,14 @@ def unstored(*, session_id: str, infos: list[GroupInfo]) -> list[GroupInfo]:
 
 
 @transaction.atomic
-def group_store(*, session: WhatsAppSession, info: GroupInfo) -> Group:
-    """Upserts a group and replaces its participants with what WhatsApp reported.
+def group_store(
+    *,
+    session: WhatsAppSession,
+    info: GroupInfo,
+    on_stored: Callable[[Group], None] | None = None,
+) -> Group:
+    """Upserts a group and replaces its participants with what WhatsApp reported;
+    ``on_stored(group)`` runs in the same transaction (the webhook event of the change).
 
     One INSERT ... ON CONFLICT on (session, jid), so a sync racing a creation of the same
     group updates the row instead of failing or duplicating it.
@@ -115,6 +123,8 @@ def group_store(*, session: WhatsAppSession, info: GroupInfo) -> Group:
         )
         for participant in info.participants
     )
+    if on_stored is not None:
+        on_stored(group)
     return group
 
 
@@ -200,11 +210,27 @@ def group_by_invite_code(*, code: str) -> GroupInfo | None:
     return info_of(group) if group else None
 
 
+API_NAMES = {
+    "subject": "subject",
+    "description": "description",
+    "is_announce": "isAnnounce",
+    "is_locked": "isLocked",
+}
+
+
+def _api_fields(updates: dict[str, Any]) -> dict[str, Any]:
+    return {API_NAMES[name]: value for name, value in updates.items()}
+
+
 @transaction.atomic
 def apply_group_change(*, session_id: str, change: GroupChange) -> None:
     """A group event's changes, on the stored group (ignored when it is not stored: the
     next sync brings it)."""
-    group = Group.objects.filter(session_id=session_id, jid=change.jid).first()
+    group = (
+        Group.objects.filter(session_id=session_id, jid=change.jid)
+        .select_related("session")
+        .first()
+    )
     if group is None:
         return
     fields = {
@@ -227,3 +253,26 @@ def apply_group_change(*, session_id: str, change: GroupChange) -> None:
     )
     if change.joined or change.left:
         _recount(group)
+    # The webhook events, in the same transaction.
+    organization_id = group.session.organization_id
+    if updates:
+        changed = [API_NAMES[name] for name in updates]
+        record_event(
+            organization_id=organization_id,
+            session_id=session_id,
+            event_type="group.updated",
+            data={"groupJid": change.jid, **_api_fields(updates), "changed": changed},
+        )
+    for action, people in (
+        ("join", change.joined),
+        ("leave", change.left),
+        ("promote", change.promoted),
+        ("demote", change.demoted),
+    ):
+        if people:
+            record_event(
+                organization_id=organization_id,
+                session_id=session_id,
+                event_type="group.participants",
+                data={"groupJid": change.jid, "action": action, "participants": list(people)},
+            )

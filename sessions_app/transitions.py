@@ -27,6 +27,7 @@ from django.utils import timezone
 from sessions_app.leases import Fence, is_current
 from sessions_app.models import SessionEvent, WhatsAppSession
 from sessions_app.status import TERMINAL_STATUSES, SessionStatus
+from webhooks_app.events import record_event
 
 QR_REASON = "waiting for the QR to be scanned (or a pairing code)"
 WAITING_FOR_RUNNER = "waiting for the runner"
@@ -139,17 +140,24 @@ def session_mark_wanted(*, session: WhatsAppSession) -> None:
 
 
 def _record_event(*, session_id: str, status: str, reason: str) -> None:
-    """Appends to the connection history when the status or its reason changes,
-    keeping the newest HISTORY_KEPT."""
+    """Appends to the connection history when the status or its reason changes, keeping
+    the newest HISTORY_KEPT, and records the ``session.status`` webhook event."""
     current = (
         WhatsAppSession.objects.select_for_update()
         .filter(pk=session_id)
-        .values_list("status", "status_reason")
+        .values_list("status", "status_reason", "organization_id")
         .first()
     )
-    if current is None or current == (status, reason):
+    if current is None or current[:2] == (status, reason):
         return
     SessionEvent.objects.create(session_id=session_id, status=status, reason=reason)
+    # The webhook event, in the same transaction as the change.
+    record_event(
+        organization_id=current[2],
+        session_id=session_id,
+        event_type="session.status",
+        data={"status": status, "statusReason": reason},
+    )
     stale = list(
         SessionEvent.objects.filter(session_id=session_id).values_list("id", flat=True)[
             SessionEvent.HISTORY_KEPT :

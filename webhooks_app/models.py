@@ -1,0 +1,112 @@
+"""Webhook endpoints, the events recorded for them (the outbox) and their deliveries."""
+
+from django.db import models
+from ulid import ULID
+
+from auth_app.models import Organization
+
+
+def new_endpoint_id() -> str:
+    return f"whk_{ULID()}"
+
+
+def new_event_id() -> str:
+    return f"evt_{ULID()}"
+
+
+def new_delivery_id() -> str:
+    return f"dlv_{ULID()}"
+
+
+class WebhookEndpoint(models.Model):
+    id = models.CharField(primary_key=True, max_length=40, default=new_endpoint_id, editable=False)
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="webhook_endpoints"
+    )
+    url = models.URLField(max_length=2000)
+    # Event types, or ["*"] for all.
+    events = models.JSONField(default=list)
+    description = models.CharField(max_length=500, blank=True)
+    enabled = models.BooleanField(default=True)
+    # Why it was disabled by the gateway (a receiver answering 410 Gone), if it was.
+    disabled_reason = models.CharField(max_length=300, blank=True)
+    # whsec_<base64>: needed in clear to sign; shown to the caller once.
+    secret = models.CharField(max_length=100)
+    # After a rotation the previous secret keeps signing until this time.
+    previous_secret = models.CharField(max_length=100, blank=True)
+    previous_secret_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.url} ({self.organization_id})"
+
+    def wants(self, event_type: str) -> bool:
+        return self.enabled and ("*" in self.events or event_type in self.events)
+
+
+class WebhookEvent(models.Model):
+    """What happened, recorded in the same transaction as the change it reports."""
+
+    id = models.CharField(primary_key=True, max_length=40, default=new_event_id, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    session_id = models.CharField(max_length=26, null=True, blank=True)  # noqa: DJ001
+    sequence = models.PositiveBigIntegerField(default=0)
+    type = models.CharField(max_length=40)
+    data = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organization", "-created_at"], name="event_org_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.id}"
+
+
+class EventSequence(models.Model):
+    """The last sequence number given to a session's events."""
+
+    session_id = models.CharField(primary_key=True, max_length=26)
+    last = models.PositiveBigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.session_id}: {self.last}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "pending"
+    SUCCEEDED = "succeeded", "succeeded"
+    FAILED = "failed", "failed, will retry"
+    DEAD = "dead", "dead (no more retries)"
+
+
+class WebhookDelivery(models.Model):
+    """One event to one endpoint: attempted until it succeeds or runs out of retries."""
+
+    id = models.CharField(primary_key=True, max_length=40, default=new_delivery_id, editable=False)
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(
+        max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(db_index=True)
+    # A worker holds a delivery it is sending until this time; past it, another may.
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due")]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} → {self.endpoint_id} ({self.status})"

@@ -1,0 +1,83 @@
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from gateway.fields import BoundedListField, StrictBooleanField, StrictCharField
+from webhooks_app.events import EVENT_TYPES
+
+
+@extend_schema_field({"type": "string", "format": "uri", "pattern": "^https?://[^\\s]+$"})
+class WebhookUrlField(StrictCharField):
+    pass
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "string", "enum": ["*", *EVENT_TYPES]},
+        "minItems": 1,
+        "maxItems": len(EVENT_TYPES) + 1,
+    }
+)
+class EventTypesField(BoundedListField):
+    pass
+
+
+class EndpointInputSerializer(serializers.Serializer):
+    url = WebhookUrlField(
+        max_length=2000,
+        help_text="Where to POST events: http(s), resolving to a public address.",
+    )
+    events = EventTypesField(
+        child=serializers.ChoiceField(choices=["*", *EVENT_TYPES]),
+        allow_empty=False,
+        max_length=len(EVENT_TYPES) + 1,
+        help_text='Event types to receive, or ["*"] for all.',
+    )
+    description = StrictCharField(
+        max_length=500, required=False, allow_blank=True, default="", help_text="A label."
+    )
+
+
+class EndpointUpdateSerializer(serializers.Serializer):
+    url = WebhookUrlField(max_length=2000, required=False)
+    events = EventTypesField(
+        child=serializers.ChoiceField(choices=["*", *EVENT_TYPES]),
+        allow_empty=False,
+        max_length=len(EVENT_TYPES) + 1,
+        required=False,
+    )
+    description = StrictCharField(max_length=500, required=False, allow_blank=True)
+    enabled = StrictBooleanField(required=False)
+
+    def validate(self, attrs: dict) -> dict:
+        if not attrs:
+            raise serializers.ValidationError(
+                "give at least one of url, events, description, enabled"
+            )
+        return attrs
+
+
+class EndpointSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    url = serializers.CharField()
+    events = serializers.ListField(child=serializers.CharField())
+    description = serializers.CharField()
+    enabled = serializers.BooleanField()
+    disabledReason = serializers.CharField(source="disabled_reason")
+    createdAt = serializers.DateTimeField(source="created_at")
+
+
+class EndpointWithSecretSerializer(EndpointSerializer):
+    secret = serializers.CharField(help_text="whsec_…: shown this once; store it now.")
+
+
+class DeliverySerializer(serializers.Serializer):
+    id = serializers.CharField()
+    eventId = serializers.CharField(source="event_id")
+    eventType = serializers.CharField(source="event.type")
+    status = serializers.ChoiceField(choices=["pending", "succeeded", "failed", "dead"])
+    attempts = serializers.IntegerField()
+    lastStatusCode = serializers.IntegerField(source="last_status_code", allow_null=True)
+    lastError = serializers.CharField(source="last_error")
+    nextAttemptAt = serializers.DateTimeField(source="next_attempt_at")
+    createdAt = serializers.DateTimeField(source="created_at")
