@@ -25,6 +25,7 @@ install: $(VENV)/.installed
 run: export DEBUG ?= 1
 run: export LOG_FORMAT ?= text
 run: export HOST := $(HOST)
+run: export GATEWAY_WEBHOOK_ALLOW_PRIVATE ?= 1
 run: export GATEWAY_RUNNER_URL ?= http://127.0.0.1:$(RUNNER_PORT)
 run: install
 	$(BIN)/python manage.py migrate --noinput

@@ -56,7 +56,11 @@ def claim_due(*, limit: int) -> list[WebhookDelivery]:
             due = due.select_for_update(skip_locked=True)
         ids = list(due.order_by("next_attempt_at").values_list("id", flat=True)[:limit])
         WebhookDelivery.objects.filter(id__in=ids).update(locked_until=lock)
-    return list(WebhookDelivery.objects.filter(id__in=ids).select_related("endpoint", "event"))
+    return list(
+        WebhookDelivery.objects.filter(id__in=ids)
+        .select_related("endpoint", "event")
+        .order_by("next_attempt_at", "event__created_at")  # oldest first
+    )
 
 
 class _PinnedAdapter(HTTPAdapter):

@@ -55,6 +55,15 @@ def test_paths_and_operations(schema):
         (GROUP + "/join-requests", "get"): "listGroupJoinRequests",
         (GROUPS + "/join", "post"): "joinGroup",
         (GROUPS + "/invite-info", "get"): "getGroupInviteInfo",
+        ("/api/v1/webhooks", "get"): "listWebhooks",
+        ("/api/v1/webhooks", "post"): "createWebhook",
+        ("/api/v1/webhooks/{id}", "get"): "getWebhook",
+        ("/api/v1/webhooks/{id}", "patch"): "updateWebhook",
+        ("/api/v1/webhooks/{id}", "delete"): "deleteWebhook",
+        ("/api/v1/webhooks/{id}/rotate-secret", "post"): "rotateWebhookSecret",
+        ("/api/v1/webhooks/{id}/test", "post"): "testWebhook",
+        ("/api/v1/webhooks/{id}/deliveries", "get"): "listWebhookDeliveries",
+        ("/api/v1/webhooks/{id}/deliveries/{delivery}/retry", "post"): "retryWebhookDelivery",
     }
 
 

@@ -1,0 +1,54 @@
+"""A webhook receiver on loopback for tests: records what arrives, answers as told."""
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Receiver:
+    url: str = ""
+    received: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    # Statuses to answer, in order; then 200.
+    script: list[int] = field(default_factory=list)
+    delay: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def ids(self) -> list[str]:
+        with self.lock:
+            return [headers["webhook-id"] for headers, _ in self.received]
+
+
+@contextmanager
+def receiving() -> Iterator[Receiver]:
+    state = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if state.delay:
+                threading.Event().wait(state.delay)
+            with state.lock:
+                state.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                status = state.script.pop(0) if state.script else 200
+            self.send_response(status)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    thread = threading.Thread(target=server.serve_forever, args=(0.1,), daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
