@@ -146,11 +146,29 @@ def group_store_synced(
     stored since ``fetch_started``: a group created while the list was being fetched is
     not in it, and must not be removed (the race a sync runs against creations). A group
     stored within REMOVAL_GRACE before the fetch is kept too: its row can be stamped
-    before the fetch yet committed after it; the next sync removes it if it is gone."""
+    before the fetch yet committed after it; the next sync removes it if it is gone.
+
+    Groups new to the store are announced as ``group.joined``, removed ones as
+    ``group.left`` (webhook events, in the same transaction)."""
     session = WhatsAppSession(pk=session_id)
+    organization_id = (
+        WhatsAppSession.objects.filter(pk=session_id).values_list("organization_id", flat=True)
+    ).first()
     with transaction.atomic():
+        known = set(
+            Group.objects.filter(
+                session_id=session_id, jid__in=[info.jid for info in infos]
+            ).values_list("jid", flat=True)
+        )
         for info in infos:
-            group_store(session=session, info=info)
+            group = group_store(session=session, info=info)
+            if info.jid not in known and organization_id is not None:
+                record_event(
+                    organization_id=organization_id,
+                    session_id=session_id,
+                    event_type="group.joined",
+                    data=_announced(group),
+                )
         removed = 0
         if complete:
             gone = Group.objects.filter(session_id=session_id).exclude(
@@ -158,9 +176,25 @@ def group_store_synced(
             )
             if fetch_started is not None:
                 gone = gone.filter(updated_at__lt=fetch_started - REMOVAL_GRACE)
+            left = list(gone.values_list("jid", flat=True))
             _, deleted = gone.delete()
             removed = deleted.get(Group._meta.label, 0)
+            for jid in left:
+                if organization_id is not None:
+                    record_event(
+                        organization_id=organization_id,
+                        session_id=session_id,
+                        event_type="group.left",
+                        data={"groupJid": jid},
+                    )
     return SyncResult(stored=len(infos), removed=removed)
+
+
+def _announced(group: Group) -> dict[str, Any]:
+    """A group's info as webhook events carry it: the API's GroupInfo."""
+    from groups_app.serializers import GroupInfoSerializer
+
+    return dict(GroupInfoSerializer(group).data)
 
 
 def stored_invite_code(*, session_id: str, group_jid: str) -> str:

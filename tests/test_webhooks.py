@@ -294,3 +294,24 @@ def test_three_workers_deliver_each_event_once(api, org, receiver, tmp_path):
             worker.wait(timeout=10)
     ids = receiver.ids()
     assert len(ids) == events and len(set(ids)) == events  # exactly once
+
+
+@pytest.mark.django_db
+def test_a_sync_announces_groups_joined_and_left(api, session, receiver):
+    from groups_app.store import group_store_synced
+    from sessions_app.engines.types import GroupInfo
+    from tests.factories import GroupFactory
+
+    secret = register(api, receiver.url, events=("group.joined", "group.left"))["secret"]
+    stale = GroupFactory(session=session)
+    type(stale).objects.filter(pk=stale.pk).update(updated_at=timezone.now() - timedelta(hours=1))
+    new = GroupInfo(jid="120363777777777777@g.us", subject="New", owner_jid=session.jid)
+    group_store_synced(
+        session_id=session.id, infos=[new], complete=True, fetch_started=timezone.now()
+    )
+    drain()
+    bodies = [verified(secret, headers, body) for headers, body in receiver.received]
+    assert {(b["type"], b["data"]["groupJid"]) for b in bodies} == {
+        ("group.joined", new.jid),
+        ("group.left", stale.jid),
+    }
