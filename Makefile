@@ -8,16 +8,24 @@ HOST ?= 127.0.0.1
 # two checkouts on different PORTs do not collide.
 RUNNER_PORT := $(shell expr $(PORT) + 1)
 
-.PHONY: run test install lint format migrate clean
+.PHONY: run test install install-dev lint format migrate screenshots clean
 
-# (Re)install when requirements.txt changes; the stamp file records the last install.
+# (Re)install when a lock changes; the stamp files record the last install. The runtime
+# (requirements.txt) is all `make run` needs; the test tools (requirements-dev.txt) are
+# added for `make test`.
 $(VENV)/.installed: requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	@touch $@
 
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
 install: $(VENV)/.installed
+
+install-dev: $(VENV)/.installed-dev
 
 # Local development: DEBUG on (a development SECRET_KEY is allowed), SQLite under var/,
 # the sandbox demo seeded on first run; the web server and the session runner together
@@ -36,23 +44,27 @@ run: install
 
 # pytest exits 5 when it collects no test (e.g. a PYTEST_ARGS selection that matches
 # nothing): that is not a failure of the code.
-test: install
+test: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	PYTHONPATH=. $(BIN)/mypy
 	$(BIN)/pytest $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	PYTHONPATH=. $(BIN)/mypy
 
-format: install
+format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
+
+# Refresh the README's screenshots (docs/img/) with the browser tests (needs Chromium).
+screenshots: install-dev
+	GATEWAY_SCREENSHOTS_DIR=docs/img GATEWAY_BROWSER_TESTS=required $(BIN)/pytest tests/test_browser.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

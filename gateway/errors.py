@@ -68,7 +68,12 @@ def json_error(status: int, code: str | None = None, message: str | None = None)
     default_code, default_message = CODE_BY_STATUS.get(
         status, ("internal_error" if status >= 500 else "validation_error", "request failed")
     )
-    return JsonResponse(envelope(code or default_code, message or default_message), status=status)
+    response = JsonResponse(
+        envelope(code or default_code, message or default_message), status=status
+    )
+    if status < 500:
+        response._has_been_logged = True  # type: ignore[attr-defined]  # see below
+    return response
 
 
 def _as_details(detail: Any) -> dict[str, Any]:
@@ -145,14 +150,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     response = Response(
         envelope(code, message, details), status=STATUS_BY_CODE[code], headers=headers
     )
-    if code == "unauthorized" or _is_anonymous_throttle(exc):
-        # Django would log each of these (a flood of bad tokens, a flood of log lines);
-        # gateway.throttling logs them once per address per window instead.
+    if response.status_code < 500:
+        # A client's mistake: the access log's line for the request is the one line it
+        # gets (Django would add its own warning; refused tokens are logged by
+        # gateway.throttling once per address per window). Server errors stay logged.
         response._has_been_logged = True  # type: ignore[attr-defined]
     return response
-
-
-def _is_anonymous_throttle(exc: Exception) -> bool:
-    from gateway.throttling import AnonymousThrottled
-
-    return isinstance(exc, AnonymousThrottled)

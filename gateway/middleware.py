@@ -33,6 +33,8 @@ class ApiErrorEnvelopeMiddleware:
         for header in ("Allow", "Retry-After", "WWW-Authenticate"):
             if header in response:
                 rewritten[header] = response[header]
+        if response.status_code < 500:
+            rewritten._has_been_logged = True  # type: ignore[attr-defined]
         return rewritten
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:

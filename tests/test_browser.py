@@ -1,5 +1,6 @@
 """The operator console in a real browser: headless Chromium (Debian's) against a live
-server. Screenshots land in docs/img/ for the README's operator guide.
+server. Screenshots land in a temporary folder, or in docs/img/ (the README's operator
+guide) when `make screenshots` sets GATEWAY_SCREENSHOTS_DIR.
 
 Without Chromium these tests skip with a message; with GATEWAY_BROWSER_TESTS=required
 (set by .ci/run, which installs the browser) a missing browser is a failure.
@@ -21,7 +22,9 @@ from tests.factories import GroupFactory, OrganizationFactory, WhatsAppSessionFa
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "img"
+SCREENSHOTS = Path(
+    os.environ.get("GATEWAY_SCREENSHOTS_DIR") or Path(tempfile.gettempdir()) / "gateway-screenshots"
+).resolve()
 
 if not (CHROMIUM and CHROMEDRIVER):
     message = "Chromium and chromedriver not found (apt-get install chromium chromium-driver)"

@@ -41,6 +41,9 @@ from sessions_app.exceptions import SessionNotConnected
 from sessions_app.status import SessionStatus
 
 logger = logging.getLogger(__name__)
+# neonize warns at import that ffmpeg is missing, in every worker: the gateway sends no
+# media, so the warning says nothing an operator needs.
+logging.getLogger("neonize.utils.ffmpeg").setLevel(logging.ERROR)
 
 # WhatsApp shows the first QR for 60 s and each following one for 20 s; after about
 # 160 s whatsmeow stops offering codes. neonize only prints that, so the timer is ours,

@@ -8,7 +8,7 @@ import sys
 import pytest
 from django.test import Client
 
-from gateway.logging import JsonFormatter, RequestIdFilter
+from gateway.logging import JsonFormatter
 from tests.processes import ROOT
 
 
@@ -28,16 +28,24 @@ class TestRequestId:
             "bad id\n"
         )
 
-    def test_log_lines_are_json_with_the_request_id(self, api, session, caplog):
-        caplog.set_level(logging.WARNING, logger="django.request")
-        response = api.get("/api/v1/sessions/01HZ0SESSION0000000000000Z/groups")
-        record = next(r for r in caplog.records if r.name == "django.request")
-        RequestIdFilter().filter(record)  # what the console handler does
+    def test_log_lines_are_json_with_the_request_id(self, session, caplog):
+        # A client mistake is logged once, by the access log; a refused token is one the
+        # gateway logs itself (once per address and window): it carries the request id.
+        caplog.set_level(logging.INFO, logger="gateway.throttling")
+        refused = Client(HTTP_AUTHORIZATION="Bearer wag_nonsense")
+        response = refused.get(f"/api/v1/sessions/{session.id}/groups")
+        record = next(r for r in caplog.records if r.name == "gateway.throttling")
         line = json.loads(JsonFormatter().format(record))
-        assert line["level"] == "WARNING"
-        assert "Not Found" in line["message"]
+        assert line["level"] == "INFO"
+        assert "refused a bearer token" in line["message"]
         assert set(line) >= {"time", "logger", "message", "request_id"}
-        assert response["X-Request-Id"]
+        assert line["request_id"] == response["X-Request-Id"]
+
+    def test_a_client_mistake_is_not_logged_again_by_django(self, api, caplog):
+        caplog.set_level(logging.WARNING, logger="django.request")
+        api.get("/api/v1/sessions/01HZ0SESSION0000000000000Z/groups")
+        api.get("/api/v1/nope")
+        assert not [r for r in caplog.records if r.name == "django.request"]
 
 
 @pytest.mark.django_db
