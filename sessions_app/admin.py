@@ -149,7 +149,13 @@ class WhatsAppSessionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Connect selected sessions")
     def connect(self, request: HttpRequest, queryset: QuerySet[WhatsAppSession]) -> None:
-        self._each(request, queryset, lambda s: f"connecting ({session_connect(session=s).status})")
+        def connect(session: WhatsAppSession) -> str:
+            if session.is_connected:
+                return "already connected"
+            after = session_connect(session=session)
+            return "connected" if after.is_connected else f"connecting ({after.status})"
+
+        self._each(request, queryset, connect)
 
     @admin.action(description="Sync groups from WhatsApp")
     def sync_groups(self, request: HttpRequest, queryset: QuerySet[WhatsAppSession]) -> None:

@@ -24,18 +24,22 @@ from sessions_app.transitions import session_mark_wanted
 def session_create(*, organization: Organization, engine: str, name: str = "") -> WhatsAppSession:
     """Attaches a number. An organization holds at most ``GATEWAY_MAX_SESSIONS_PER_ORG``
     sessions: the organization's row is locked while counting (PostgreSQL; SQLite's
-    IMMEDIATE transactions serialise writers anyway), so racing creations cannot pass it."""
+    IMMEDIATE transactions serialise writers anyway), so racing creations cannot pass it.
+    Without a name it gets a readable one ("WhatsApp 3", "Sandbox 1"), never just its id."""
     if engine not in Engine.values():
         raise InvalidInput(details={"engine": [f"must be one of: {', '.join(Engine.values())}"]})
     limit = settings.GATEWAY_MAX_SESSIONS_PER_ORG
     with transaction.atomic():
         list(Organization.objects.select_for_update().filter(pk=organization.pk).values("pk"))
-        if WhatsAppSession.objects.filter(organization=organization).count() >= limit:
+        held = WhatsAppSession.objects.filter(organization=organization).count()
+        if held >= limit:
             raise Conflict(
                 f"the organization already has {limit} sessions, the most it may hold; "
                 "delete one first",
                 details={"reason": "session_limit", "limit": limit},
             )
+        if not name.strip():
+            name = f"{Engine(engine).label} {held + 1}"
         return WhatsAppSession.objects.create(organization=organization, engine=engine, name=name)
 
 
@@ -72,6 +76,11 @@ def session_logout(*, session: WhatsAppSession) -> WhatsAppSession:
 
 
 def session_pair_code(*, session: WhatsAppSession, phone: str) -> str:
+    if session.is_connected:
+        raise Conflict(
+            "session is already connected: it is paired, no code is needed",
+            details={"status": session.status},
+        )
     if session.status != SessionStatus.PAIRING:
         raise Conflict(
             "session is not pairing: connect it and wait for the QR first",

@@ -155,9 +155,11 @@ class TestSessions:
     def test_connect_action(self, staff):
         session = WhatsAppSessionFactory(fresh=True)
         response = self.action(staff, "connect", [session])
-        assert "connecting (connected)" in response.content.decode()
+        assert messages_of(response)[0].endswith(": connected")
         session.refresh_from_db()
         assert session.status == SessionStatus.CONNECTED
+        again = self.action(staff, "connect", [session])
+        assert messages_of(again)[0].endswith(": already connected")
 
     def test_sync_and_logout_actions(self, staff):
         session = WhatsAppSessionFactory()
@@ -244,6 +246,12 @@ class TestApiKeys:
         issued.api_key.refresh_from_db()
         assert issued.api_key.revoked_at is not None
         assert "revoked" in staff.get(changelist("auth_app_apikey")).content.decode()
+
+
+def messages_of(response) -> list[str]:
+    import re
+
+    return re.findall(r'<li class="[a-z]+">([^<]*)</li>', response.content.decode())
 
 
 def test_all_models_are_registered():

@@ -37,3 +37,32 @@ def test_deleting_a_session_frees_a_place(api, settings):
     assert_error(create(api), 409, "conflict")
     assert api.delete(f"/api/v1/sessions/{first}").status_code == 204
     assert create(api).status_code == 201
+
+
+@pytest.mark.django_db
+def test_a_session_without_a_name_gets_a_readable_one(api):
+    first = api.post("/api/v1/sessions", {"engine": "sandbox"}, format="json").json()
+    second = api.post("/api/v1/sessions", {"engine": "whatsapp", "name": " "}, format="json").json()
+    assert (first["name"], second["name"]) == ("Sandbox 1", "WhatsApp 2")
+
+
+@pytest.mark.django_db
+def test_messages_say_what_is_true(api, org, capsys):
+    from django.core.management import call_command
+
+    from auth_app.capabilities import parse_capabilities
+    from auth_app.services import api_key_issue
+    from tests.factories import WhatsAppSessionFactory
+    from tests.helpers import assert_error
+
+    connected = WhatsAppSessionFactory(organization=org)
+    response = api.post(
+        f"/api/v1/sessions/{connected.id}/pair-code", {"phone": "15551234567"}, format="json"
+    )
+    assert "already connected" in assert_error(response, 409, "conflict")["message"]
+
+    issued = api_key_issue(organization=org, capabilities=parse_capabilities("read"))
+    call_command("revokeapikey", str(issued.api_key.pk))
+    call_command("revokeapikey", str(issued.api_key.pk))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("revoked ") and lines[1].startswith("already revoked ")

@@ -26,8 +26,11 @@ class Command(BaseCommand):
             api_key = keys.filter(lookup_id=lookup_id).first()
         if api_key is None:
             raise CommandError(f"no API key {ref!r}")
+        already = api_key.revoked_at is not None
         api_key = api_key_revoke(api_key=api_key)
         if options["json"]:
             write_json(self, key_data(api_key))
+        elif already:
+            self.stdout.write(f"already revoked {api_key.display} ({api_key.organization.slug})")
         else:
             self.stdout.write(f"revoked {api_key.display} ({api_key.organization.slug})")
