@@ -12,12 +12,14 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from gateway.exceptions import GatewayError
+from gateway.exceptions import GatewayError, InvalidInput
 
 
 def command_error(exc: GatewayError) -> CommandError:
     """A GatewayError as a one-line CommandError (exit code 1, no traceback)."""
-    parts = [exc.message]
+    # "request body is invalid" means nothing in a terminal: the details say it all.
+    generic = isinstance(exc, InvalidInput) and exc.message == InvalidInput.default_message
+    parts = [] if generic and exc.details else [exc.message]
     for field, messages in exc.details.items():
         text = "; ".join(str(m) for m in messages) if isinstance(messages, list) else messages
         parts.append(f"{field}: {text}")

@@ -7,6 +7,7 @@ Django's own 400/413 pages) is rewritten by ``gateway.middleware``.
 """
 
 import logging
+import re
 from typing import Any
 
 from django.conf import settings
@@ -44,6 +45,9 @@ STATUS_BY_CODE: dict[str, int] = {
     "whatsapp_timeout": 504,
 }
 
+# The error codes, as the schema names them (ErrorCode).
+ERROR_CODES = sorted(STATUS_BY_CODE)
+
 # For responses built outside DRF, where only the status is known.
 CODE_BY_STATUS: dict[int, tuple[str, str]] = {
     400: ("validation_error", "bad request"),
@@ -60,6 +64,10 @@ CODE_BY_STATUS: dict[int, tuple[str, str]] = {
 }
 
 
+class QueryParameterInvalid(drf.ValidationError):
+    """A query parameter (cursor, format, …) that cannot be used: 400, said as such."""
+
+
 def envelope(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
@@ -69,7 +77,9 @@ def json_error(status: int, code: str | None = None, message: str | None = None)
         status, ("internal_error" if status >= 500 else "validation_error", "request failed")
     )
     response = JsonResponse(
-        envelope(code or default_code, message or default_message), status=status
+        envelope(code or default_code, message or default_message),
+        status=status,
+        json_dumps_params={"separators": (",", ":")},  # compact, as DRF renders
     )
     if status < 500:
         response._has_been_logged = True  # type: ignore[attr-defined]  # see below
@@ -99,6 +109,8 @@ def _classify(exc: Exception) -> tuple[str, str, dict[str, Any], dict[str, str]]
             headers["Retry-After"] = str(exc.retry_after)
         code = exc.code if exc.code in STATUS_BY_CODE else "internal_error"
         return code, exc.message, exc.details, headers
+    if isinstance(exc, QueryParameterInvalid):
+        return "validation_error", "query parameter is invalid", _as_details(exc.detail), headers
     if isinstance(exc, drf.ValidationError):
         return "validation_error", "request body is invalid", _as_details(exc.detail), headers
     if isinstance(exc, drf.ParseError):
@@ -117,7 +129,9 @@ def _classify(exc: Exception) -> tuple[str, str, dict[str, Any], dict[str, str]]
     if isinstance(exc, drf.NotFound | Http404):
         return "not_found", "not found", {}, headers
     if isinstance(exc, drf.MethodNotAllowed):
-        return "method_not_allowed", str(exc.detail), {}, headers
+        named = re.search(r'"([A-Z]+)"', str(exc.detail))  # DRF's 'Method "PUT" not allowed.'
+        method = named.group(1) if named else "this method"
+        return "method_not_allowed", f"method {method} is not allowed here", {}, headers
     if isinstance(exc, drf.NotAcceptable):
         return "not_acceptable", "cannot produce a response in the requested format", {}, headers
     if isinstance(exc, drf.UnsupportedMediaType):

@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import Cursor, CursorPagination
 
+from gateway.errors import QueryParameterInvalid
+
 _BIGINT = range(-(2**63), 2**63)
 
 
@@ -51,7 +53,7 @@ class GatewayCursorPagination(CursorPagination):
 
     @staticmethod
     def _invalid() -> ValidationError:
-        return ValidationError({"cursor": ["invalid cursor"]})
+        return QueryParameterInvalid({"cursor": ["invalid cursor"]})
 
 
 class NewestFirstPagination(GatewayCursorPagination):

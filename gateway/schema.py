@@ -1,5 +1,7 @@
 """OpenAPI pieces shared by every endpoint: the error envelope and its responses."""
 
+from typing import Any
+
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -136,4 +138,22 @@ def strings_without_nul(result: dict, **kwargs: object) -> dict:
             if prop.get("type") == "string" and "pattern" not in prop and "enum" not in prop:
                 blank_refused = prop.get("minLength", 0) >= 1
                 prop["pattern"] = NO_NUL_NOT_BLANK_PATTERN if blank_refused else NO_NUL_PATTERN
+    return result
+
+
+_SUCCESS = {
+    "200": "Success.",
+    "201": "Created.",
+    "202": "Accepted: it happens next.",
+    "204": "Done; no body.",
+}
+
+
+def describe_successes(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """Every 2xx response gets a description (generated clients and docs show it)."""
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            for status, response in operation.get("responses", {}).items():
+                if status.startswith("2") and not response.get("description"):
+                    response["description"] = _SUCCESS.get(status, "Success.")
     return result

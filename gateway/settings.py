@@ -188,7 +188,15 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "gateway.schema.strings_without_nul",
+        "gateway.schema.describe_successes",
     ],
+    # Enums named for what they are, the same in every generated client.
+    "ENUM_NAME_OVERRIDES": {
+        "ErrorCode": "gateway.errors.ERROR_CODES",
+        "SessionStatus": "sessions_app.status.SESSION_STATUSES",
+        "Engine": "sessions_app.status.ENGINES",
+        "DeliveryStatus": "webhooks_app.models.DELIVERY_STATUSES",
+    },
     # Swagger UI's files are served by the gateway itself, not fetched from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -1,6 +1,6 @@
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from gateway.exceptions import PayloadTooLarge
@@ -36,6 +36,7 @@ class UserJidField(StrictCharField):
         return value
 
 
+@extend_schema_serializer(component_name="GroupCreate")
 class GroupCreateInputSerializer(serializers.Serializer):
     name = StrictCharField(
         max_length=SUBJECT_MAX_LENGTH,
@@ -106,6 +107,7 @@ class GroupSyncSerializer(serializers.Serializer):
     removed = serializers.IntegerField(help_text="Stored groups the account is no longer in.")
 
 
+@extend_schema_serializer(component_name="GroupUpdate")
 class GroupUpdateInputSerializer(serializers.Serializer):
     subject = StrictCharField(
         required=False,
@@ -138,6 +140,7 @@ class GroupUpdateInputSerializer(serializers.Serializer):
         return attrs
 
 
+@extend_schema_serializer(component_name="ParticipantsChange")
 class ParticipantsChangeInputSerializer(serializers.Serializer):
     action = serializers.ChoiceField(
         choices=list(PARTICIPANT_ACTIONS),
@@ -200,6 +203,7 @@ class InviteSerializer(serializers.Serializer):
     url = serializers.CharField(help_text="https://chat.whatsapp.com/<code>")
 
 
+@extend_schema_serializer(component_name="Picture")
 class PictureInputSerializer(serializers.Serializer):
     image = StrictCharField(
         trim_whitespace=False,
@@ -233,6 +237,7 @@ class JoinRequestListSerializer(serializers.Serializer):
     results = JoinRequestSerializer(many=True)
 
 
+@extend_schema_serializer(component_name="GroupJoin")
 class JoinInputSerializer(serializers.Serializer):
     code = StrictCharField(
         max_length=200,

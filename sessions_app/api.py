@@ -1,6 +1,7 @@
 """Sessions endpoints: /api/v1/sessions[/{session}[/connect|qr|pair-code|logout]]."""
 
 import io
+from typing import Any
 
 import segno
 from drf_spectacular.types import OpenApiTypes
@@ -13,6 +14,7 @@ from rest_framework.response import Response
 
 from auth_app.capabilities import Capability
 from auth_app.principal import principal_of
+from gateway.errors import QueryParameterInvalid
 from gateway.pagination import NewestFirstPagination
 from gateway.requests import json_body
 from gateway.schema import IDEMPOTENCY_KEY, error_responses
@@ -57,6 +59,7 @@ class SessionViewSet(viewsets.GenericViewSet):
         "destroy": Capability.MANAGE,
         "connect": Capability.MANAGE,
         "qr": Capability.MANAGE,
+        "qr_image": Capability.MANAGE,
         "pair_code": Capability.MANAGE,
         "logout": Capability.MANAGE,
     }
@@ -64,7 +67,18 @@ class SessionViewSet(viewsets.GenericViewSet):
     def get_renderers(self) -> list[BaseRenderer]:
         if self.action == "qr":
             return [JSONRenderer(), SvgRenderer(), PngRenderer()]
+        if self.action == "qr_image":
+            return [PngRenderer(), SvgRenderer()]
         return super().get_renderers()
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # ?format= picks a renderer (json, svg or png on the QR); anything else is a bad
+        # parameter (400 naming it), not a missing page.
+        wanted = request.query_params.get("format")
+        known = {renderer.format for renderer in self.get_renderers()}
+        if wanted is not None and wanted not in known:
+            raise QueryParameterInvalid({"format": [f"one of {', '.join(sorted(known))}"]})
+        return super().perform_content_negotiation(request, force)
 
     def _session(self, request: Request, session: str) -> WhatsAppSession:
         return session_get(organization=principal_of(request).organization, session_id=session)
@@ -162,10 +176,27 @@ class SessionViewSet(viewsets.GenericViewSet):
             "**Capability:** `manage`."
         ),
         tags=TAGS,
-        parameters=[SESSION],
+        parameters=[
+            SESSION,
+            OpenApiParameter(
+                "format",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                enum=["json", "svg", "png"],
+                description="Instead of an Accept header: json, svg or png.",
+            ),
+        ],
         responses={
-            200: OpenApiResponse(QrSerializer, description="JSON, SVG or PNG by Accept"),
-            **error_responses(401, 403, 404, 409, 429),
+            (200, "application/json"): OpenApiResponse(
+                QrSerializer, description="The QR payload and when it expires."
+            ),
+            (200, "image/svg+xml"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The QR as an SVG image."
+            ),
+            (200, "image/png"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The QR as a PNG image."
+            ),
+            **error_responses(400, 401, 403, 404, 409, 429),
         },
     )
     @action(detail=True, methods=["get"])
@@ -178,6 +209,41 @@ class SessionViewSet(viewsets.GenericViewSet):
             response = Response(buffer.getvalue())
         else:
             response = Response(QrSerializer({"qr": code, "expiresAt": expires_at}).data)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    @extend_schema(
+        operation_id="getSessionQrImage",
+        summary="Current pairing QR as an image",
+        description=(
+            "The same QR as `getSessionQr`, as image bytes only: PNG by default, SVG with "
+            "`?format=svg` (for clients that download one kind of answer per operation). "
+            "409 when the session is not pairing. **Capability:** `manage`."
+        ),
+        tags=TAGS,
+        parameters=[
+            SESSION,
+            OpenApiParameter(
+                "format",
+                OpenApiTypes.STR,
+                OpenApiParameter.QUERY,
+                enum=["png", "svg"],
+                description="png (default) or svg.",
+            ),
+        ],
+        responses={
+            (200, "image/png"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The QR image (PNG, or SVG with ?format=svg)."
+            ),
+            **error_responses(400, 401, 403, 404, 409, 429),
+        },
+    )
+    @action(detail=True, methods=["get"], url_path="qr/image")
+    def qr_image(self, request: Request, session: str) -> Response:
+        code, _ = session_current_qr(session=self._session(request, session))
+        buffer = io.BytesIO()
+        segno.make_qr(code).save(buffer, kind=request.accepted_renderer.format, scale=6, border=2)
+        response = Response(buffer.getvalue())
         response["Cache-Control"] = "no-store"
         return response
 

@@ -1,10 +1,12 @@
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from gateway.fields import StrictCharField
 from sessions_app.jids import PHONE_RE
-from sessions_app.models import Engine
+from sessions_app.models import Engine, SessionStatus
 
 
+@extend_schema_serializer(component_name="SessionCreate")
 class SessionCreateInputSerializer(serializers.Serializer):
     name = StrictCharField(
         max_length=200, required=False, allow_blank=True, default="", help_text="A label."
@@ -17,6 +19,7 @@ class SessionCreateInputSerializer(serializers.Serializer):
     )
 
 
+@extend_schema_serializer(component_name="PairCode")
 class PairCodeInputSerializer(serializers.Serializer):
     phone = StrictCharField(
         help_text="The account's number: country code and number, digits only (no '+').",
@@ -45,8 +48,9 @@ class SessionSerializer(serializers.Serializer):
     id = serializers.CharField(help_text="The session id (a ULID).")
     name = serializers.CharField()
     engine = serializers.ChoiceField(choices=Engine.choices())
-    status = serializers.CharField(
-        help_text="new, pairing, connecting, connected, disconnected, logged_out, banned, failed"
+    status = serializers.ChoiceField(
+        choices=SessionStatus.choices(),
+        help_text="new, pairing, connecting, connected, disconnected, logged_out, banned, failed",
     )
     statusReason = serializers.CharField(source="status_reason")
     jid = serializers.CharField(help_text="The account's JID once linked; empty before.")

@@ -47,3 +47,8 @@ class SessionStatus(_Choices):
 TERMINAL_STATUSES = frozenset(
     {SessionStatus.LOGGED_OUT, SessionStatus.BANNED, SessionStatus.FAILED}
 )
+
+
+# As the OpenAPI schema names them (SessionStatus, Engine).
+SESSION_STATUSES = SessionStatus.values()
+ENGINES = Engine.values()

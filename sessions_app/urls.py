@@ -6,6 +6,7 @@ collection = SessionViewSet.as_view({"get": "list", "post": "create"})
 member = SessionViewSet.as_view({"get": "retrieve", "delete": "destroy"})
 connect = SessionViewSet.as_view({"post": "connect"})
 qr = SessionViewSet.as_view({"get": "qr"})
+qr_image = SessionViewSet.as_view({"get": "qr_image"})
 pair_code = SessionViewSet.as_view({"post": "pair_code"})
 logout = SessionViewSet.as_view({"post": "logout"})
 
@@ -16,6 +17,7 @@ for route, view, name in [
     ("sessions/<str:session>", member, "session"),
     ("sessions/<str:session>/connect", connect, "session-connect"),
     ("sessions/<str:session>/qr", qr, "session-qr"),
+    ("sessions/<str:session>/qr/image", qr_image, "session-qr-image"),
     ("sessions/<str:session>/pair-code", pair_code, "session-pair-code"),
     ("sessions/<str:session>/logout", logout, "session-logout"),
 ]:

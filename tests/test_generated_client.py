@@ -7,6 +7,7 @@ import importlib
 import shutil
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -67,7 +68,7 @@ def test_every_group_management_operation(generated, live_server, org, issue_tok
     group = call(
         "create_group",
         session.id,
-        body=models.GroupCreateInputRequest(name="Team", participants=[ALICE]),
+        body=models.GroupCreateRequest(name="Team", participants=[ALICE]),
     )
     jid = group.group_jid
 
@@ -75,16 +76,14 @@ def test_every_group_management_operation(generated, live_server, org, issue_tok
         "change_group_participants",
         session.id,
         jid,
-        body=models.ParticipantsChangeInputRequest(
-            action=models.ActionEnum.ADD, participants=[PRIVATE]
-        ),
+        body=models.ParticipantsChangeRequest(action=models.ActionEnum.ADD, participants=[PRIVATE]),
     )
     assert added.results[0].result == models.ResultEnum.NEEDS_INVITE
     call(
         "change_group_participants",
         session.id,
         jid,
-        body=models.ParticipantsChangeInputRequest(
+        body=models.ParticipantsChangeRequest(
             action=models.ActionEnum.PROMOTE, participants=[ALICE]
         ),
     )
@@ -95,7 +94,7 @@ def test_every_group_management_operation(generated, live_server, org, issue_tok
         "update_group",
         session.id,
         jid,
-        body=models.PatchedGroupUpdateInputRequest(description="About us", is_locked=True),
+        body=models.PatchedGroupUpdateRequest(description="About us", is_locked=True),
     )
     assert (updated.description, updated.is_locked) == ("About us", True)
 
@@ -103,7 +102,7 @@ def test_every_group_management_operation(generated, live_server, org, issue_tok
     assert invite.url.endswith(invite.code)
     preview = call("get_group_invite_info", other.id, code=invite.code)
     assert preview.group_jid == jid
-    joined = call("join_group", other.id, body=models.JoinInputRequest(code=invite.url))
+    joined = call("join_group", other.id, body=models.GroupJoinRequest(code=invite.url))
     assert joined.group_jid == jid
     revoked = call("revoke_group_invite", session.id, jid)
     assert revoked.code != invite.code
@@ -114,7 +113,7 @@ def test_every_group_management_operation(generated, live_server, org, issue_tok
         "set_group_picture",
         session.id,
         jid,
-        body=models.PictureInputRequest(image=base64.b64encode(JPEG).decode()),
+        body=models.PictureRequest(image=base64.b64encode(JPEG).decode()),
     )
     assert picture.picture_id
 
@@ -122,3 +121,39 @@ def test_every_group_management_operation(generated, live_server, org, issue_tok
         session.id, jid, client=client
     )
     assert response.status_code == 204
+
+
+@pytest.mark.django_db(transaction=True)
+def test_qr_as_png_pagination_by_cursor_and_status_as_an_enum(
+    generated, live_server, org, issue_token
+):
+    from urllib.parse import parse_qs, urlsplit
+
+    from django.utils import timezone
+
+    from sessions_app.transitions import session_record_qr
+
+    client = module("client").AuthenticatedClient(base_url=live_server.url, token=issue_token(org))
+    models = module("models")
+    sessions_api = importlib.import_module("gwclient.api.sessions.list_sessions")
+    qr_api = importlib.import_module("gwclient.api.sessions.get_session_qr_image")
+    for _ in range(3):
+        WhatsAppSessionFactory(organization=org)
+    pairing = WhatsAppSessionFactory(organization=org, fresh=True)
+    session_record_qr(
+        session_id=pairing.id, code="2@abc", expires_at=timezone.now() + timedelta(minutes=1)
+    )
+
+    seen, cursor = [], None
+    while True:
+        page = sessions_api.sync(client=client, limit=2, cursor=cursor)
+        seen += [session.id for session in page.results]
+        assert all(isinstance(s.status, models.SessionStatusEnum) for s in page.results)
+        if not page.next_:
+            break
+        cursor = parse_qs(urlsplit(page.next_).query)["cursor"][0]
+    assert len(seen) == 4 and len(set(seen)) == 4
+
+    png = qr_api.sync_detailed(pairing.id, client=client)  # binary: the bytes as they came
+    assert png.status_code == 200
+    assert png.content.startswith(b"\x89PNG\r\n\x1a\n")

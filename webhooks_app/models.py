@@ -84,6 +84,10 @@ class DeliveryStatus(models.TextChoices):
     DEAD = "dead", "dead (no more retries)"
 
 
+# As the OpenAPI schema names them (DeliveryStatus).
+DELIVERY_STATUSES = DeliveryStatus.values
+
+
 class WebhookDelivery(models.Model):
     """One event to one endpoint: attempted until it succeeds or runs out of retries."""
 

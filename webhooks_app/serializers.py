@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from gateway.fields import BoundedListField, StrictBooleanField, StrictCharField
@@ -22,6 +22,7 @@ class EventTypesField(BoundedListField):
     pass
 
 
+@extend_schema_serializer(component_name="WebhookCreate")
 class EndpointInputSerializer(serializers.Serializer):
     url = WebhookUrlField(
         max_length=2000,
@@ -38,6 +39,7 @@ class EndpointInputSerializer(serializers.Serializer):
     )
 
 
+@extend_schema_serializer(component_name="WebhookUpdate")
 class EndpointUpdateSerializer(serializers.Serializer):
     url = WebhookUrlField(max_length=2000, required=False)
     events = EventTypesField(

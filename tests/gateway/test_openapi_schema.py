@@ -43,6 +43,7 @@ def test_paths_and_operations(schema):
         ("/api/v1/sessions/{session}", "delete"): "deleteSession",
         ("/api/v1/sessions/{session}/connect", "post"): "connectSession",
         ("/api/v1/sessions/{session}/qr", "get"): "getSessionQr",
+        ("/api/v1/sessions/{session}/qr/image", "get"): "getSessionQrImage",
         ("/api/v1/sessions/{session}/pair-code", "post"): "requestPairingCode",
         ("/api/v1/sessions/{session}/logout", "post"): "logoutSession",
         (GROUP, "patch"): "updateGroup",
@@ -164,7 +165,7 @@ def test_documented_errors_use_the_envelope(schema, path, method, statuses):
 
 
 def test_error_codes_of_the_seed_are_documented(schema):
-    codes = resolve(schema, {"$ref": "#/components/schemas/CodeEnum"})["enum"]
+    codes = resolve(schema, {"$ref": "#/components/schemas/ErrorCode"})["enum"]
     assert {"validation_error", "not_found", "not_implemented", "unauthorized", "forbidden"} <= set(
         codes
     )
@@ -196,3 +197,22 @@ def test_live_posts_document_the_idempotency_key(schema):
         headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
         assert headers == {"Idempotency-Key"}, path
         assert {"409", "422"} <= set(operation["responses"]), path
+
+
+def test_names_enums_and_descriptions_a_client_builds_on(schema):
+    components = schema["components"]["schemas"]
+    assert "GroupCreateRequest" in components and "GroupCreateInputRequest" not in components
+    status = schema["components"]["schemas"]["Session"]["properties"]["status"]
+    assert "enum" in resolve(schema, status["allOf"][0])
+    for item in schema["paths"].values():
+        for operation in item.values():
+            for code, response in operation["responses"].items():
+                if code.startswith("2"):
+                    assert response["description"], (operation["operationId"], code)
+
+
+def test_qr_images_are_binary_not_json(schema):
+    content = schema["paths"]["/api/v1/sessions/{session}/qr"]["get"]["responses"]["200"]["content"]
+    assert content["image/png"]["schema"] == {"type": "string", "format": "binary"}
+    assert content["image/svg+xml"]["schema"] == {"type": "string", "format": "binary"}
+    assert content["application/json"]["schema"]["$ref"].endswith("/Qr")

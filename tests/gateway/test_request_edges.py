@@ -88,3 +88,32 @@ class TestUnknownUrls:
     def test_admin_still_checks_csrf(self, db):
         client = Client(enforce_csrf_checks=True)
         assert client.post("/admin/login/", {"username": "x"}).status_code == 403
+
+
+@pytest.mark.django_db
+class TestOneMessageStyle:
+    def test_an_unknown_format_is_400_naming_the_parameter(self, api, session):
+        response = api.get(f"/api/v1/sessions/{session.id}/qr", {"format": "xyz"})
+        error = assert_error(response, 400, "validation_error")
+        assert error["message"] == "query parameter is invalid"
+        assert "format" in error["details"]
+
+    def test_a_bad_cursor_is_a_query_parameter(self, api, session):
+        error = assert_error(api.get("/api/v1/sessions", {"cursor": "x"}), 400, "validation_error")
+        assert error["message"] == "query parameter is invalid"
+
+    def test_a_wrong_method_is_said_plainly(self, api, session):
+        error = assert_error(api.put(f"/api/v1/sessions/{session.id}"), 405, "method_not_allowed")
+        assert error["message"] == "method PUT is not allowed here"
+
+    def test_every_error_body_is_compact(self, api):
+        body = Client().get("/api/v1/nope").content.decode()
+        assert ", " not in body and '": ' not in body
+
+    def test_a_command_names_the_bad_field_not_a_request_body(self, db):
+        from django.core.management import CommandError, call_command
+
+        with pytest.raises(CommandError) as failed:
+            call_command("createorg", "Bad Slug")
+        assert "request body" not in str(failed.value)
+        assert str(failed.value).startswith("slug:")
