@@ -2,6 +2,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.models import Group as DjangoGroup
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -11,6 +12,7 @@ from django.utils.html import format_html
 from auth_app.capabilities import Capability
 from auth_app.models import ApiKey, Organization
 from auth_app.services import api_key_issue, api_key_revoke
+from gateway.admin_helpers import confirmed
 from gateway.dashboard import organizations_with_counts
 
 
@@ -60,16 +62,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
     """Keys are issued here through the same service as `createapikey`: the key is shown
     once, on the page that answers the save, and only its hash is kept."""
 
-    list_display = [
-        "name",
-        "display",
-        "organization",
-        "capability_list",
-        "state",
-        "expires_at",
-        "last_used_at",
-        "created_at",
-    ]
+    list_display = ["name", "display", "organization", "capability_list", "state", "last_used_at"]
     list_select_related = ["organization"]
     list_filter = ["organization", "can_send", "can_manage"]
     search_fields = ["name", "lookup_id", "organization__slug"]
@@ -162,7 +155,26 @@ class ApiKeyAdmin(admin.ModelAdmin):
         return response
 
     @admin.action(description="Revoke selected keys")
-    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> HttpResponse | None:
+        asked = confirmed(
+            self,
+            request,
+            queryset,
+            action="revoke",
+            title="Revoke these API keys?",
+            consequence=(
+                "Revoking stops a key at once, for good: every script or service using it "
+                "gets 401 from its next request."
+            ),
+        )
+        if asked is not None:
+            return asked
         for api_key in queryset:
             api_key_revoke(api_key=api_key)
         self.message_user(request, f"Revoked {queryset.count()} key(s).", messages.SUCCESS)
+        return None
+
+
+# Django's permission groups are not used here; beside the stored "WhatsApp groups" they
+# only confuse. People (staff users) stay, under "Access".
+admin.site.unregister(DjangoGroup)

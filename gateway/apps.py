@@ -3,6 +3,7 @@
 import logging
 
 from django.apps import AppConfig
+from django.contrib.auth.apps import AuthConfig
 from django.conf import settings
 
 logger = logging.getLogger("gateway")
@@ -15,3 +16,9 @@ class GatewayConfig(AppConfig):
     def ready(self) -> None:
         for change in getattr(settings, "DATA_DIR_TIGHTENED", []):
             logger.warning("tightened a file the gateway keeps private: %s", change)
+
+
+class AccessConfig(AuthConfig):
+    """Django's staff users, under a plain heading in the operator console."""
+
+    verbose_name = "Staff access"

@@ -45,7 +45,7 @@ INSTALLED_APPS = [
     # First: its runserver (loopback-only with DEBUG) wins over staticfiles'.
     "gateway.apps.GatewayConfig",
     "gateway.admin_site.GatewayAdminConfig",
-    "django.contrib.auth",
+    "gateway.apps.AccessConfig",  # django.contrib.auth, headed "Staff access" in the admin
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",

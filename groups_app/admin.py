@@ -1,7 +1,11 @@
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from groups_app.models import Group, GroupParticipant
+from sessions_app.models import WhatsAppSession
 
 
 class GroupParticipantInline(admin.TabularInline):
@@ -17,22 +21,37 @@ class GroupParticipantInline(admin.TabularInline):
         return participant.role
 
 
+class SessionOfOrganization(admin.SimpleListFilter):
+    """Sessions to filter by, once an organization is chosen (never every tenant's)."""
+
+    title = "session (choose an organization first)"
+    parameter_name = "session__id__exact"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        organization = request.GET.get("session__organization__id__exact")
+        chosen = request.GET.get(self.parameter_name)
+        if organization:
+            sessions = WhatsAppSession.objects.filter(organization_id=organization)
+        elif chosen:  # a link straight to one session's groups
+            sessions = WhatsAppSession.objects.filter(pk=chosen)
+        else:
+            return []
+        return [
+            (session.pk, str(session.name or session.pk)) for session in sessions.order_by("name")
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Group]) -> QuerySet[Group]:
+        value = self.value()
+        return queryset.filter(session_id=value) if value else queryset
+
+
 @admin.register(Group)
 class GroupAdmin(admin.ModelAdmin):
     """Stored WhatsApp data: read-only here; it changes through WhatsApp."""
 
-    list_display = [
-        "subject",
-        "jid",
-        "session",
-        "organization",
-        "participant_count",
-        "is_announce",
-        "is_locked",
-        "updated_at",
-    ]
+    list_display = ["subject", "session", "organization", "participant_count", "updated_at"]
     list_select_related = ["session", "session__organization"]
-    list_filter = ["session__organization", "session", "is_announce", "is_locked"]
+    list_filter = ["session__organization", SessionOfOrganization, "is_announce", "is_locked"]
     search_fields = ["subject", "jid"]
     inlines = [GroupParticipantInline]
     list_per_page = 100

@@ -12,8 +12,8 @@ class Group(models.Model):
     subject = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     owner_jid = models.CharField(max_length=64, blank=True)
-    is_announce = models.BooleanField(default=False)
-    is_locked = models.BooleanField(default=False)
+    is_announce = models.BooleanField("announcement only", default=False)
+    is_locked = models.BooleanField("info locked to admins", default=False)
     # Members as WhatsApp reported them, owner included; those it refused are not counted.
     participant_count = models.PositiveIntegerField(default=0)
     whatsapp_created_at = models.DateTimeField(null=True, blank=True)
@@ -23,6 +23,7 @@ class Group(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "WhatsApp group"
         constraints = [
             models.UniqueConstraint(fields=["session", "jid"], name="group_unique_per_session"),
         ]

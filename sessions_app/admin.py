@@ -2,10 +2,11 @@ from collections.abc import Callable
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from gateway.admin_helpers import confirmed, truncated
 from gateway.exceptions import GatewayError, RunnerUnavailable
 from groups_app.models import Group
 from groups_app.services import group_sync
@@ -46,7 +47,7 @@ class StoredGroupInline(admin.TabularInline):
 
 class SessionEventInline(admin.TabularInline):
     model = SessionEvent
-    fields = ("at", "status", "reason")
+    fields = ("at", "status", "reason", "count", "first_at")
     readonly_fields = fields
     extra = 0
     max_num = 0
@@ -56,16 +57,8 @@ class SessionEventInline(admin.TabularInline):
 
 @admin.register(WhatsAppSession)
 class WhatsAppSessionAdmin(admin.ModelAdmin):
-    list_display = [
-        "name_or_id",
-        "status_display",
-        "status_reason",
-        "organization",
-        "engine",
-        "jid",
-        "connected_at",
-        "last_seen_at",
-    ]
+    # Few columns that fit the page; the rest is on a session's own page.
+    list_display = ["name_or_id", "status_display", "reason", "organization", "last_seen_at"]
     list_display_links = ["name_or_id"]
     list_select_related = ["organization"]
     list_filter = ["status", "engine", "organization"]
@@ -115,6 +108,10 @@ class WhatsAppSessionAdmin(admin.ModelAdmin):
     @admin.display(description="status", ordering="status")
     def status_display(self, session: WhatsAppSession) -> str:
         return status_badge(session)
+
+    @admin.display(description="why", ordering="status_reason")
+    def reason(self, session: WhatsAppSession) -> str:
+        return truncated(session.status_reason, 50)
 
     @admin.display(description="held by runner")
     def held_by(self, session: WhatsAppSession) -> str:
@@ -166,31 +163,42 @@ class WhatsAppSessionAdmin(admin.ModelAdmin):
         self._each(request, queryset, sync)
 
     @admin.action(description="Log out selected sessions")
-    def log_out(self, request: HttpRequest, queryset: QuerySet[WhatsAppSession]) -> None:
+    def log_out(
+        self, request: HttpRequest, queryset: QuerySet[WhatsAppSession]
+    ) -> HttpResponse | None:
+        asked = confirmed(
+            self,
+            request,
+            queryset,
+            action="log_out",
+            title="Log these sessions out?",
+            consequence=(
+                "Logging out unlinks the device from its WhatsApp account: the number stops "
+                "working here until someone pairs it again with the phone."
+            ),
+        )
+        if asked is not None:
+            return asked
         self._each(request, queryset, lambda s: session_logout(session=s).status)
+        return None
 
 
 @admin.register(LiveActionRecord)
 class LiveActionRecordAdmin(admin.ModelAdmin):
     """The audit trail of live actions: read-only."""
 
-    list_display = [
-        "started_at",
-        "action",
-        "session_ref",
-        "organization",
-        "principal",
-        "state",
-        "status_code",
-        "error_code",
-        "duration_ms",
-        "idempotency_key",
-    ]
+    list_display = ["started_at", "action", "organization", "outcome"]
     list_select_related = ["organization"]
     list_filter = ["action", "state", "organization"]
     search_fields = ["session_ref", "principal_id", "idempotency_key"]
     date_hierarchy = "started_at"
     list_per_page = 100
+
+    @admin.display(description="outcome", ordering="status_code")
+    def outcome(self, record: LiveActionRecord) -> str:
+        if record.status_code is None:
+            return str(record.get_state_display())
+        return f"{record.status_code} {record.error_code}".strip()
 
     @admin.display(description="by")
     def principal(self, record: LiveActionRecord) -> str:

@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils import timezone
 from ulid import ULID
 
 from auth_app.models import Organization
@@ -107,18 +108,24 @@ class LiveActionRecord(models.Model):
 
 
 class SessionEvent(models.Model):
-    """Connection history: one row per status change, newest kept (see HISTORY_KEPT)."""
+    """Connection history: one row per status change, newest kept (see HISTORY_KEPT). A
+    change that repeats one of the recent ones (a session failing the same way on every
+    retry) bumps that row's count and last time instead of adding a row."""
 
     HISTORY_KEPT = 100
 
     session = models.ForeignKey(WhatsAppSession, on_delete=models.CASCADE, related_name="events")
-    at = models.DateTimeField(auto_now_add=True)
+    # The last time (the row's place in the history).
+    at = models.DateTimeField(default=timezone.now)
+    first_at = models.DateTimeField(default=timezone.now)
+    count = models.PositiveIntegerField(default=1)
     status = models.CharField(max_length=16, choices=SessionStatus.choices())
     reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["session", "-at"], name="session_event_recent")]
+        verbose_name = "status change"
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.status}"

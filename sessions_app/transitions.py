@@ -22,6 +22,7 @@ token is no longer the session's current one changes nothing.
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from sessions_app.leases import Fence, is_current
@@ -29,6 +30,8 @@ from sessions_app.models import SessionEvent, WhatsAppSession
 from sessions_app.status import TERMINAL_STATUSES, SessionStatus
 from webhooks_app.events import record_event
 
+# How far back a change counts as a repeat of an earlier one.
+RECENT_FOR_REPEATS = 6
 QR_REASON = "waiting for the QR to be scanned (or a pairing code)"
 WAITING_FOR_RUNNER = "waiting for the runner"
 
@@ -150,7 +153,21 @@ def _record_event(*, session_id: str, status: str, reason: str) -> None:
     )
     if current is None or current[:2] == (status, reason):
         return
-    SessionEvent.objects.create(session_id=session_id, status=status, reason=reason)
+    # A repeat of a recent change (the same failure on every retry) is one row with a
+    # count and its first and last time, not a new row each time.
+    recent = list(
+        SessionEvent.objects.filter(session_id=session_id).values_list("id", flat=True)[
+            :RECENT_FOR_REPEATS
+        ]
+    )
+    now = timezone.now()
+    repeated = SessionEvent.objects.filter(id__in=recent, status=status, reason=reason).update(
+        count=F("count") + 1, at=now
+    )
+    if not repeated:
+        SessionEvent.objects.create(
+            session_id=session_id, status=status, reason=reason, at=now, first_at=now
+        )
     # The webhook event, in the same transaction as the change.
     record_event(
         organization_id=current[2],

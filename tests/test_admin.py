@@ -145,10 +145,12 @@ class TestSessions:
         assert "connection history" in page.content.decode().lower()
         assert "keepalive timeout" in page.content.decode()
 
-    def action(self, staff, name, sessions):
+    def action(self, staff, name, sessions, confirmed="yes"):
+        """Runs an action; destructive ones are confirmed (test_sync_and_logout_actions
+        shows the confirmation page itself)."""
         return staff.post(
             changelist("sessions_app_whatsappsession"),
-            {"action": name, "_selected_action": [s.pk for s in sessions]},
+            {"action": name, "_selected_action": [s.pk for s in sessions], "confirmed": confirmed},
             follow=True,
         )
 
@@ -165,7 +167,16 @@ class TestSessions:
         session = WhatsAppSessionFactory()
         page = self.action(staff, "sync_groups", [session]).content.decode()
         assert "0 groups stored, 0 removed" in page
-        page = self.action(staff, "log_out", [session]).content.decode()
+        # Logging out unlinks the number: the operator confirms on a page that says so.
+        page = self.action(staff, "log_out", [session], confirmed="").content.decode()
+        assert "Log these sessions out?" in page and "pairs it again" in page
+        session.refresh_from_db()
+        assert session.status != SessionStatus.LOGGED_OUT
+        page = staff.post(
+            changelist("sessions_app_whatsappsession"),
+            {"action": "log_out", "_selected_action": [session.pk], "confirmed": "yes"},
+            follow=True,
+        ).content.decode()
         assert "logged_out" in page
         session.refresh_from_db()
         assert session.status == SessionStatus.LOGGED_OUT
@@ -239,9 +250,16 @@ class TestApiKeys:
         issued = api_key_issue(
             organization=OrganizationFactory(), capabilities=frozenset({Capability.READ})
         )
-        staff.post(
+        asked = staff.post(
             changelist("auth_app_apikey"),
             {"action": "revoke", "_selected_action": [issued.api_key.pk]},
+        )
+        assert "Revoke these API keys?" in asked.content.decode()
+        issued.api_key.refresh_from_db()
+        assert issued.api_key.revoked_at is None  # not before the operator confirms
+        staff.post(
+            changelist("auth_app_apikey"),
+            {"action": "revoke", "_selected_action": [issued.api_key.pk], "confirmed": "yes"},
         )
         issued.api_key.refresh_from_db()
         assert issued.api_key.revoked_at is not None

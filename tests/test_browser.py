@@ -54,7 +54,7 @@ def browser():
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
-        "--window-size=1600,1000",
+        "--window-size=1400,1000",
         f"--user-data-dir={profile}",
     ):
         options.add_argument(flag)
@@ -119,18 +119,18 @@ def test_operator_walkthrough(browser, live_server):
         reason="connection lost; reconnecting automatically",
     )
     session_record_status(session_id=main.id, status=SessionStatus.CONNECTED)
-    browser.set_window_size(1600, 1900)
+    browser.set_window_size(1400, 1900)
     browser.get(f"{live_server.url}/admin/sessions_app/whatsappsession/{main.pk}/change/")
     page = text(browser)
     assert "Night shift" in page and "Sales team" in page and "Elsewhere" not in page
     assert "connection lost; reconnecting automatically" in page
     shot(browser, "session")
-    browser.set_window_size(1600, 1000)
+    browser.set_window_size(1400, 1000)
 
     # The groups list filtered to that session.
     browser.get(f"{live_server.url}/admin/groups_app/group/?session__id__exact={main.pk}")
     page = text(browser)
-    assert "3 groups" in page
+    assert "3 WhatsApp groups" in page
     assert "Support" in page and "Elsewhere" not in page
     shot(browser, "groups")
 
@@ -153,3 +153,91 @@ def test_operator_walkthrough(browser, live_server):
     browser.get(f"{live_server.url}/admin/auth_app/apikey/{api_key.pk}/change/")
     assert secret not in browser.page_source
     assert api_key.display in text(browser)
+
+
+OVERFLOWING_TABLES = """
+return [...document.querySelectorAll('#content table')]
+    .filter(t => t.offsetParent !== null)
+    .filter(t => t.scrollWidth > t.parentElement.clientWidth + 1)
+    .map(t => (t.id || 'table') + ' ' + t.scrollWidth + '>' + t.parentElement.clientWidth);
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_console_fits_confirms_and_collapses(browser, live_server):
+    """At 1400 by 1000: no list or dashboard table runs off its box; logging out asks first;
+    a session failing the same way again and again shows one history row with a count."""
+    from sessions_app.models import LiveActionRecord
+
+    User.objects.create_superuser("viewer", "v@example.com", "another-long-password")
+    acme = OrganizationFactory(slug="a-rather-long-organization-slug", name="Acme")
+    failing = WhatsAppSessionFactory(organization=acme, name="Flaky line")
+    reason = (
+        "connection failed: failed to dial whatsapp web websocket: dial tcp: lookup "
+        "web.whatsapp.com on 127.0.0.53:53: server misbehaving — retrying with backoff "
+        "until the network comes back, which may take a while on this host"
+    )
+    for _ in range(6):  # every retry: connecting, then the same failure
+        session_record_status(
+            session_id=failing.id, status=SessionStatus.CONNECTING, reason="dialling"
+        )
+        session_record_status(
+            session_id=failing.id, status=SessionStatus.DISCONNECTED, reason=reason
+        )
+    for n in range(12):
+        GroupFactory(session=failing, subject=f"A fairly long group subject number {n}")
+    for n in range(5):
+        LiveActionRecord.objects.create(
+            organization=acme,
+            session_ref=failing.id,
+            action="create_group",
+            principal_kind="api_key",
+            principal_id=str(n),
+            fingerprint="f" * 64,
+            idempotency_key=f"an-idempotency-key-that-is-quite-long-{n}",
+        )
+    from auth_app.capabilities import parse_capabilities
+    from auth_app.services import api_key_issue
+
+    api_key_issue(organization=acme, capabilities=parse_capabilities("read,send,manage"))
+    browser.set_window_size(1400, 1000)
+    browser.get(f"{live_server.url}/admin/login/")
+    browser.find_element(By.NAME, "username").send_keys("viewer")
+    browser.find_element(By.NAME, "password").send_keys("another-long-password")
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    WebDriverWait(browser, 15).until(
+        expected_conditions.presence_of_element_located((By.ID, "gateway-dashboard"))
+    )
+    for path in (
+        "/admin/",
+        "/admin/sessions_app/whatsappsession/",
+        "/admin/groups_app/group/",
+        "/admin/sessions_app/liveactionrecord/",
+        "/admin/auth_app/apikey/",
+        "/admin/auth_app/organization/",
+    ):
+        browser.get(f"{live_server.url}{path}")
+        assert browser.execute_script(OVERFLOWING_TABLES) == [], path
+        assert browser.execute_script(
+            "return document.documentElement.scrollWidth <= window.innerWidth"
+        ), path
+
+    # The history: two rows (connecting, and the failure), each with its count.
+    browser.get(f"{live_server.url}/admin/sessions_app/whatsappsession/{failing.pk}/change/")
+    rows = browser.find_elements(By.CSS_SELECTOR, "#events-group tbody tr.has_original")
+    assert len(rows) == 2, [row.text for row in rows]
+    assert any("6" in row.text for row in rows)
+
+    # Logging out asks first, and says what it means.
+    browser.get(f"{live_server.url}/admin/sessions_app/whatsappsession/")
+    browser.find_element(
+        By.CSS_SELECTOR, f"input[name=_selected_action][value='{failing.pk}']"
+    ).click()
+    Select(browser.find_element(By.NAME, "action")).select_by_value("log_out")
+    browser.find_element(By.CSS_SELECTOR, "button[name=index]").click()
+    WebDriverWait(browser, 15).until(expected_conditions.title_contains("Log these sessions out"))
+    page = text(browser)
+    assert "Log these sessions out?" in page and "Flaky line" in page
+    shot(browser, "confirm-log-out")
+    failing.refresh_from_db()
+    assert failing.status == SessionStatus.DISCONNECTED
