@@ -3,8 +3,8 @@
 import logging
 
 from django.apps import AppConfig
-from django.contrib.auth.apps import AuthConfig
 from django.conf import settings
+from django.contrib.auth.apps import AuthConfig
 
 logger = logging.getLogger("gateway")
 
