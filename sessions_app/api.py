@@ -48,6 +48,15 @@ SESSION = OpenApiParameter(
 TAGS = ["Sessions"]
 
 
+def json_errors(*statuses: int) -> dict[tuple[int, str], Any]:
+    """Error responses of an image endpoint: always the JSON envelope, whatever image types
+    the endpoint renders on success."""
+    return {
+        (status, "application/json"): response
+        for status, response in error_responses(*statuses).items()
+    }
+
+
 class SessionViewSet(viewsets.GenericViewSet):
     serializer_class = SessionSerializer
     pagination_class = NewestFirstPagination
@@ -196,7 +205,7 @@ class SessionViewSet(viewsets.GenericViewSet):
             (200, "image/png"): OpenApiResponse(
                 OpenApiTypes.BINARY, description="The QR as a PNG image."
             ),
-            **error_responses(400, 401, 403, 404, 409, 429),
+            **json_errors(400, 401, 403, 404, 409, 429),
         },
     )
     @action(detail=True, methods=["get"])
@@ -235,7 +244,7 @@ class SessionViewSet(viewsets.GenericViewSet):
             (200, "image/png"): OpenApiResponse(
                 OpenApiTypes.BINARY, description="The QR image (PNG, or SVG with ?format=svg)."
             ),
-            **error_responses(400, 401, 403, 404, 409, 429),
+            **json_errors(400, 401, 403, 404, 409, 429),
         },
     )
     @action(detail=True, methods=["get"], url_path="qr/image")
