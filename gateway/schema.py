@@ -1,5 +1,6 @@
 """OpenAPI pieces shared by every endpoint: the error envelope and its responses."""
 
+import re
 from typing import Any
 
 from drf_spectacular.utils import (
@@ -156,4 +157,27 @@ def describe_successes(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
             for status, response in operation.get("responses", {}).items():
                 if status.startswith("2") and not response.get("description"):
                     response["description"] = _SUCCESS.get(status, "Success.")
+    return result
+
+
+_PARAMETER = re.compile(r"\{([^}]+)\}")
+
+
+def page_link_examples(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """The `next`/`previous` examples of each paginated list are links of that very list
+    (the stock ones point elsewhere and are not valid URIs), so they match `format: uri`."""
+    schemas = result.get("components", {}).get("schemas", {})
+    for path, item in result.get("paths", {}).items():
+        for operation in item.values():
+            response = operation.get("responses", {}).get("200", {})
+            ref = response.get("content", {}).get("application/json", {}).get("schema", {})
+            name = ref.get("$ref", "").rpartition("/")[2]
+            page = schemas.get(name, {}).get("properties", {})
+            if not name.startswith("Paginated") or "next" not in page:
+                continue
+            link = "https://gateway.example.com" + _PARAMETER.sub(
+                lambda match: match.group(1).upper(), path
+            )
+            page["next"]["example"] = f"{link}?cursor=cD0yMDI2LTExLTI4"
+            page["previous"]["example"] = f"{link}?cursor=cj0xJnA9MjAyNi0xMS0yOA"
     return result

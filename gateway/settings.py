@@ -189,6 +189,42 @@ SPECTACULAR_SETTINGS = {
         "drf_spectacular.hooks.postprocess_schema_enums",
         "gateway.schema.strings_without_nul",
         "gateway.schema.describe_successes",
+        "gateway.schema.page_link_examples",
+    ],
+    # Relative: the gateway serving this document (paths carry /api/v1).
+    "SERVERS": [{"url": "/", "description": "This gateway: the host serving this document."}],
+    "CONTACT": {
+        key: value
+        for key, value in {
+            "name": env_str("GATEWAY_API_CONTACT_NAME", "WhatsApp Gateway operators"),
+            "email": env_str("GATEWAY_API_CONTACT_EMAIL"),
+            "url": env_str("GATEWAY_API_CONTACT_URL"),
+        }.items()
+        if value
+    },
+    "TAGS": [
+        {
+            "name": "Sessions",
+            "description": (
+                "A session is one WhatsApp number attached to your organization: create it, "
+                "pair it by QR or phone code, watch its status, log it out."
+            ),
+        },
+        {
+            "name": "Groups",
+            "description": (
+                "The groups of a connected session: create, list and read (from stored "
+                "data), rename, change participants (with WhatsApp's per-number verdict), "
+                "invite links, join requests, picture, join and leave."
+            ),
+        },
+        {
+            "name": "Webhooks",
+            "description": (
+                "Endpoints that receive the organization's events, signed per Standard "
+                "Webhooks and retried until delivered; each attempt is listed."
+            ),
+        },
     ],
     # Enums named for what they are, the same in every generated client.
     "ENUM_NAME_OVERRIDES": {

@@ -3,7 +3,12 @@
 from datetime import datetime
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -109,6 +114,16 @@ Not idempotent — calling twice creates two distinct groups.
         tags=["Groups"],
         parameters=[CREATE_SESSION_PARAMETER, IDEMPOTENCY_KEY],
         request=GroupCreateInputSerializer,
+        examples=[
+            OpenApiExample(
+                "A group with two members",
+                value={
+                    "name": "Launch team",
+                    "participants": ["15551234567@s.whatsapp.net", "15557654321@s.whatsapp.net"],
+                },
+                request_only=True,
+            )
+        ],
         responses={
             201: GroupInfoSerializer,
             **error_responses(400, 401, 403, 404, 409, 413, 415, 422, 429, 501, 502, 503, 504),

@@ -1,7 +1,7 @@
 """Webhook endpoints: /api/v1/webhooks[/{id}[/rotate-secret|/test|/deliveries…]]."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -83,6 +83,17 @@ class WebhookViewSet(viewsets.GenericViewSet):
         ),
         tags=TAGS,
         request=EndpointInputSerializer,
+        examples=[
+            OpenApiExample(
+                "Group events to a CRM",
+                value={
+                    "url": "https://crm.example.com/hooks/whatsapp",
+                    "events": ["group.created", "group.participants"],
+                    "description": "CRM sync",
+                },
+                request_only=True,
+            )
+        ],
         responses={
             201: EndpointWithSecretSerializer,
             **error_responses(400, 401, 403, 413, 415, 429),
