@@ -12,7 +12,9 @@ One client per process (per configuration), safe to share between threads.
 - When the endpoint is down or answers garbage, the last good set keeps verifying for
   ``grace_seconds`` past its expiry (logged). A successful refetch replaces the set
   whole, so a kid the frontend dropped is refused at once.
-- A token verified against a cached key costs no network call.
+- A token verified against a cached key costs no network call, and one verified before
+  costs no signature check either while its key set stays current (``verified``; see
+  ``auth_app.verified_tokens``).
 """
 
 import logging
@@ -28,6 +30,7 @@ from jwt import PyJWK
 from jwt.exceptions import PyJWTError
 
 from auth_app.jwt_defaults import DEFAULTS
+from auth_app.verified_tokens import VerifiedTokens
 from gateway import http
 
 logger = logging.getLogger(__name__)
@@ -83,9 +86,21 @@ class JwksClient:
         self._last_attempt: float | None = None
         self._attempts = 0
         self._unknown_kids: OrderedDict[str, float] = OrderedDict()
+        self.verified = VerifiedTokens()
+
+    def current_key_set(self) -> object | None:
+        """The cached key set while it is unexpired (an opaque marker), else None."""
+        key_set = self._key_set
+        if key_set is None or self._clock() >= key_set.expires_at:
+            return None
+        return key_set
 
     def get_key(self, kid: str | None, algorithm: str) -> PyJWK:
         """The key that verifies ``algorithm`` tokens signed with ``kid``."""
+        return self.key_and_set(kid, algorithm)[0]
+
+    def key_and_set(self, kid: str | None, algorithm: str) -> tuple[PyJWK, object]:
+        """The key, with the key set it came from (the marker ``current_key_set`` returns)."""
         now = self._clock()
         key_set = self._key_set
         if key_set is None or now >= key_set.expires_at:
@@ -100,7 +115,7 @@ class JwksClient:
             if jwk is None:
                 self._remember_unknown(kid, now)
                 raise KeyNotFound(kid)
-        return self._parse(key_set, kid or "", jwk, algorithm)
+        return self._parse(key_set, kid or "", jwk, algorithm), key_set
 
     # -- internals -------------------------------------------------------------------
 

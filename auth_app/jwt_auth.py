@@ -15,6 +15,7 @@ or bidi characters (it would become an organization's name).
 
 import base64
 import binascii
+import hashlib
 import json
 import threading
 import time
@@ -116,6 +117,29 @@ def _check_lifetime(claims: dict[str, Any], config: JwtConfig) -> None:
 
 
 def _verified_claims(token: str, config: JwtConfig) -> dict[str, Any]:
+    """The token's claims once its signature and registered claims check out; a token
+    verified before under the same rules and the same current key set is not checked
+    again (see ``auth_app.verified_tokens``)."""
+    client = jwks_client(config)
+    digest = _digest(token, config)
+    current = client.current_key_set()
+    if current is not None:
+        remembered = client.verified.recall(digest, key_set=current)
+        if remembered is not None:
+            return remembered
+    claims, key_set = _verify(token, config, client)
+    client.verified.remember(digest, claims, key_set=key_set)
+    return claims
+
+
+def _digest(token: str, config: JwtConfig) -> bytes:
+    rules = repr((config.algorithms, config.audience, config.issuer, config.leeway))
+    return hashlib.sha256(f"{rules}\0{token}".encode()).digest()
+
+
+def _verify(
+    token: str, config: JwtConfig, client: jwks.JwksClient
+) -> tuple[dict[str, Any], object]:
     try:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError as exc:  # DecodeError, bad kid, unsupported crit, …
@@ -128,7 +152,7 @@ def _verified_claims(token: str, config: JwtConfig) -> dict[str, Any]:
     if kid is not None and not isinstance(kid, str):
         raise InvalidToken("malformed token: kid must be a string")
     try:
-        key = jwks_client(config).get_key(kid, algorithm)
+        key, key_set = client.key_and_set(kid, algorithm)
     except jwks.KeyNotFound as exc:
         raise InvalidToken("token signed with an unknown key") from exc
     except jwks.KeyUnusable as exc:
@@ -136,7 +160,7 @@ def _verified_claims(token: str, config: JwtConfig) -> dict[str, Any]:
     except jwks.KeySetUnavailable as exc:
         raise InvalidToken("cannot verify token: the signing keys are unavailable") from exc
     try:
-        return jwt.decode(
+        claims = jwt.decode(
             token,
             key=key.key,
             algorithms=[algorithm],
@@ -163,6 +187,7 @@ def _verified_claims(token: str, config: JwtConfig) -> dict[str, Any]:
         raise InvalidToken("token signature is invalid") from exc
     except (jwt.InvalidTokenError, TypeError, ValueError, OverflowError) as exc:
         raise InvalidToken("invalid token") from exc
+    return claims, key_set
 
 
 def _required_text(claims: dict[str, Any], name: str) -> str:

@@ -310,3 +310,96 @@ class TestRolesAndOrganizations:
         response = bearer(keys["ES256"].sign(claims(role="owner"))).get(groups_url(theirs))
         error = assert_error(response, 404, "not_found")
         assert error["message"] == "session not found"
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("jwt_settings")
+class TestVerifiedTokenMemory:
+    """A token verified once is not verified again while its key set is current and its
+    exp has not passed; everything else about it is still checked on every request."""
+
+    @staticmethod
+    def memory():
+        from auth_app.jwt_config import jwt_config
+
+        return jwt_auth.jwks_client(jwt_config()).verified
+
+    def test_an_accepted_token_is_remembered_a_refused_one_is_not(self, keys, acme_session):
+        good = keys["ES256"].sign(claims())
+        assert bearer(good).get(groups_url(acme_session)).status_code == 200
+        assert len(self.memory()) == 1
+        tampered = good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB")
+        assert bearer(tampered).get(groups_url(acme_session)).status_code == 401
+        assert (
+            bearer(keys["ES256"].sign(claims(aud="another")))
+            .get(groups_url(acme_session))
+            .status_code
+            == 401
+        )
+        assert len(self.memory()) == 1
+        assert bearer(good).get(groups_url(acme_session)).status_code == 200
+        assert len(self.memory()) == 1
+
+    def test_a_remembered_token_is_refused_once_its_key_leaves_the_set(
+        self, settings, keys, jwks, acme_session
+    ):
+        configure(settings, JWKS_COOLDOWN_SECONDS=0)
+        old = keys["ES256"]
+        token = old.sign(claims())
+        assert bearer(token).get(groups_url(acme_session)).status_code == 200
+        rotated = make_key("ES256", "es256-next")
+        jwks.keys = [rotated]  # the frontend drops the old key
+        # A token with the new kid makes the gateway refetch: the new set lacks the old key.
+        assert bearer(rotated.sign(claims())).get(groups_url(acme_session)).status_code == 200
+
+        response = bearer(token).get(groups_url(acme_session))
+
+        assert_error(response, 401, "unauthorized")
+        assert "unknown key" in response.json()["error"]["message"]
+
+    def test_a_remembered_token_is_refused_past_its_exp(self, settings, keys, acme_session):
+        configure(settings, LEEWAY=0)
+        now = int(time.time())
+        token = keys["ES256"].sign(claims(iat=now, nbf=now, exp=now + 2))
+        assert bearer(token).get(groups_url(acme_session)).status_code == 200
+        assert len(self.memory()) == 1
+        while time.time() < now + 3:
+            time.sleep(0.2)
+
+        response = bearer(token).get(groups_url(acme_session))
+
+        assert_error(response, 401, "unauthorized")
+        assert "expired" in response.json()["error"]["message"]
+
+    def test_the_same_token_under_other_rules_is_checked_again(self, settings, keys, acme_session):
+        token = keys["ES256"].sign(claims())
+        assert bearer(token).get(groups_url(acme_session)).status_code == 200
+        configure(settings, AUDIENCE="another-service")
+
+        response = bearer(token).get(groups_url(acme_session))
+
+        assert_error(response, 401, "unauthorized")
+        assert "audience" in response.json()["error"]["message"]
+
+    def test_the_memory_is_bounded(self, keys, acme_session):
+        self.memory().limit = 3
+        tokens = [keys["ES256"].sign(claims(sub=f"user_{n}")) for n in range(5)]
+        for token in tokens:
+            assert bearer(token).get(groups_url(acme_session)).status_code == 200
+        assert len(self.memory()) == 3
+        # The oldest went first; it is verified again in full (and still accepted).
+        assert bearer(tokens[0]).get(groups_url(acme_session)).status_code == 200
+        assert len(self.memory()) == 3
+
+    def test_the_checks_after_the_signature_still_apply_to_a_remembered_token(
+        self, settings, keys, acme_session
+    ):
+        token = keys["ES256"].sign(claims())  # lives 300 s
+        assert bearer(token).get(groups_url(acme_session)).status_code == 200
+        assert len(self.memory()) == 1
+        configure(settings, MAX_LIFETIME_SECONDS=60)
+
+        response = bearer(token).get(groups_url(acme_session))
+
+        assert_error(response, 401, "unauthorized")
+        assert "lifetime" in response.json()["error"]["message"]
