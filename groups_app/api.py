@@ -27,7 +27,12 @@ from groups_app.actions import (
     SET_PICTURE,
     SYNC_GROUPS,
 )
-from groups_app.selectors import group_get, group_info_rows, group_members
+from groups_app.selectors import (
+    group_get,
+    group_info_rows,
+    group_members,
+    group_of_organization,
+)
 from groups_app.serializers import (
     GROUP_INFO_SOURCES,
     GroupCreateInputSerializer,
@@ -189,9 +194,16 @@ class GroupViewSet(viewsets.GenericViewSet):
         return Response(GroupInfoSerializer(group).data, status=status.HTTP_201_CREATED)
 
     def list(self, request: Request, session: str) -> Response:
-        whatsapp_session = self._session(request, session)
-        rows = group_info_rows(session=whatsapp_session, fields=list(GROUP_INFO_SOURCES.values()))
+        organization = principal_of(request).organization
+        rows = group_info_rows(
+            organization=organization,
+            session_id=session,
+            fields=list(GROUP_INFO_SOURCES.values()),
+        )
         page = self.paginate_queryset(rows) or []
+        if not page:
+            # No rows: an empty list, or no such session in this organization (404).
+            session_get(organization=organization, session_id=session)
         return self.get_paginated_response([group_info(row) for row in page])
 
     @extend_schema(
@@ -219,8 +231,9 @@ class GroupViewSet(viewsets.GenericViewSet):
         )
 
     def retrieve(self, request: Request, session: str, groupJid: str) -> Response:
-        whatsapp_session = self._session(request, session)
-        group = group_get(session=whatsapp_session, jid=groupJid)
+        group = group_of_organization(
+            organization=principal_of(request).organization, session_id=session, jid=groupJid
+        )
         return Response(GroupInfoSerializer(group).data)
 
     # -- group management ------------------------------------------------------------

@@ -8,7 +8,8 @@ from sessions_app.exceptions import SessionNotFound
 from sessions_app.models import WhatsAppSession
 
 
-def _normalise_id(session_id: str) -> str | None:
+def normalise_session_id(session_id: str) -> str | None:
+    """The canonical form of a session id, or None when it is not one."""
     try:
         return str(ULID.from_str(session_id.upper()))
     except ValueError:
@@ -18,7 +19,7 @@ def _normalise_id(session_id: str) -> str | None:
 def session_get(*, organization: Organization, session_id: str) -> WhatsAppSession:
     """The organization's session, or SessionNotFound — the same for a missing session and
     for another organization's, so ids cannot be probed across tenants."""
-    normalised = _normalise_id(session_id)
+    normalised = normalise_session_id(session_id)
     session = (
         WhatsAppSession.objects.filter(id=normalised, organization=organization).first()
         if normalised
@@ -35,7 +36,7 @@ def session_list(*, organization: Organization) -> QuerySet[WhatsAppSession]:
 
 def session_get_for_operator(*, session_id: str) -> WhatsAppSession:
     """Any organization's session: for operators (management commands), not for the API."""
-    normalised = _normalise_id(session_id)
+    normalised = normalise_session_id(session_id)
     session = WhatsAppSession.objects.filter(id=normalised).first() if normalised else None
     if session is None:
         raise SessionNotFound(f"session {session_id!r} not found")

@@ -18,7 +18,7 @@ from auth_app.models import Organization
 from auth_app.principal import TokenKind
 from groups_app.models import Group
 from tests.auth_app.jwks_server import make_key
-from tests.factories import OrganizationFactory, WhatsAppSessionFactory
+from tests.factories import GroupFactory, OrganizationFactory, WhatsAppSessionFactory
 from tests.helpers import assert_error
 
 ISSUER = "https://frontend.example"
@@ -96,6 +96,7 @@ class TestAccepted:
         assert bearer(token).get(groups_url(session)).status_code == 200
 
     def test_hot_path_costs_no_network_call_and_no_write(self, keys, acme_session, jwks):
+        GroupFactory(session=acme_session)
         client = bearer(keys["ES256"].sign(claims()))
         client.get(groups_url(acme_session))
         fetched = jwks.requests
@@ -109,7 +110,7 @@ class TestAccepted:
             and "ratecounter" not in q["sql"]  # the rate limit's counter, not authentication
         ]
         assert writes == []
-        assert len(queries) == 4  # organization, rate-limit counter, session, page
+        assert len(queries) == 3  # organization, rate-limit counter, page
 
     def test_key_rotation_is_picked_up_after_one_refetch(self, settings, jwks, acme_session):
         configure(settings, JWKS_COOLDOWN_SECONDS=0)
