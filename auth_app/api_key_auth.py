@@ -1,12 +1,12 @@
 """Resolves an API key to a principal (the key row remembered for a second; see
-``auth_app.key_memory`` for how revocation still reaches every process within it)."""
+``auth_app.resolution_memory`` for how revocation still reaches every process within it)."""
 
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
-from auth_app import key_memory, keys
+from auth_app import keys, resolution_memory
 from auth_app.exceptions import InvalidToken
 from auth_app.models import ApiKey
 from auth_app.principal import Principal, TokenKind
@@ -21,14 +21,14 @@ def resolve(token: str) -> Principal:
     if parsed is None:
         # Wrong shape or checksum: rejected without a database query.
         raise InvalidToken("invalid API key")
-    api_key = key_memory.recall(parsed.token)
+    api_key = resolution_memory.api_keys.recall(parsed.token)
     if api_key is None:
         api_key = (
             ApiKey.objects.select_related("organization").filter(lookup_id=parsed.lookup_id).first()
         )
         if api_key is None or not keys.matches(parsed.token, api_key.secret_hash):
             raise InvalidToken("invalid API key")
-        key_memory.remember(parsed.token, api_key)
+        resolution_memory.api_keys.remember(parsed.token, api_key)
     now = timezone.now()
     if api_key.revoked_at is not None:
         raise InvalidToken("API key has been revoked")

@@ -24,7 +24,7 @@ from typing import Any
 
 import jwt
 
-from auth_app import jwks
+from auth_app import jwks, resolution_memory
 from auth_app.exceptions import InvalidToken
 from auth_app.jwt_config import JwtConfig, jwt_config
 from auth_app.principal import Principal, TokenKind
@@ -73,11 +73,14 @@ def resolve(token: str) -> Principal:
     if any(unicodedata.category(char) in ("Cc", "Cf") for char in organization_id):
         raise InvalidToken(f"token's '{config.org_claim}' claim has control or format characters")
     role = _required_text(claims, config.role_claim)
-    organization = organization_for_login(
-        external_id=organization_id, provision=config.autoprovision_orgs
-    )
+    organization = resolution_memory.organizations.recall(organization_id)
     if organization is None:
-        raise InvalidToken("token names an organization the gateway does not know")
+        organization = organization_for_login(
+            external_id=organization_id, provision=config.autoprovision_orgs
+        )
+        if organization is None:
+            raise InvalidToken("token names an organization the gateway does not know")
+        resolution_memory.organizations.remember(organization_id, organization)
     return Principal(
         organization=organization,
         capabilities=config.capabilities_for(role),

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from auth_app import key_memory, keys
+from auth_app import keys, resolution_memory
 from auth_app.capabilities import Capability
 from auth_app.models import ApiKey, Organization
 from gateway.exceptions import Conflict, InvalidInput
@@ -73,7 +73,7 @@ def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
         now = timezone.now()
         ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=now)
         api_key.refresh_from_db(fields=["revoked_at"])
-        key_memory.forget_all()  # this process at once; the others within its seconds
+        resolution_memory.forget_all()  # this process at once; the others within its seconds
     return api_key
 
 

@@ -266,8 +266,9 @@ GATEWAY_DEVICE_STORE = env_str("GATEWAY_DEVICE_STORE")
 
 # API keys: how often last_used_at may be written for one key (seconds).
 GATEWAY_API_KEY_LAST_USED_INTERVAL = 60
-# How long a web process remembers a resolved API key (auth_app/key_memory.py): a revoked,
-# expired or deleted key stops working on every process within this many seconds. 0: off.
+# How long a web process remembers a resolved API key or a login token's organization
+# (auth_app/resolution_memory.py): a revoked, expired or deleted key stops working on every
+# process within this many seconds. 0: off.
 GATEWAY_API_KEY_MEMORY_SECONDS = env_int("GATEWAY_API_KEY_MEMORY_SECONDS", 1)
 
 # Login JWTs minted by the product's frontend (README, "Login JWTs"). With no JWKS URL,

@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from auth_app import key_memory, keys
+from auth_app import keys, resolution_memory
 from auth_app.capabilities import Capability
 from auth_app.models import ApiKey
 from auth_app.services import api_key_issue, api_key_revoke
@@ -135,7 +135,7 @@ class TestStorage:
 
         ApiKey.objects.update(last_used_at=timezone.now() - timedelta(seconds=61))
         # A minute on, the process has long forgotten the key row it remembered.
-        key_memory.forget_all()
+        resolution_memory.forget_all()
         client.get(groups_url(session.id))
         assert ApiKey.objects.get().last_used_at > first
 

@@ -110,7 +110,9 @@ class TestAccepted:
             and "ratecounter" not in q["sql"]  # the rate limit's counter, not authentication
         ]
         assert writes == []
-        assert len(queries) == 3  # organization, rate-limit counter, page
+        # The rate-limit counter and the page: the organization is remembered from the call
+        # before (auth_app/resolution_memory.py).
+        assert len(queries) == 2
 
     def test_key_rotation_is_picked_up_after_one_refetch(self, settings, jwks, acme_session):
         configure(settings, JWKS_COOLDOWN_SECONDS=0)
@@ -404,3 +406,16 @@ class TestVerifiedTokenMemory:
 
         assert_error(response, 401, "unauthorized")
         assert "lifetime" in response.json()["error"]["message"]
+
+    def test_an_organization_deleted_in_this_process_is_forgotten_at_once(
+        self, settings, keys, acme, acme_session
+    ):
+        configure(settings, AUTOPROVISION_ORGS=False)
+        token = keys["ES256"].sign(claims())
+        assert bearer(token).get(groups_url(acme_session)).status_code == 200
+        Organization.objects.filter(pk=acme.pk).delete()
+
+        response = bearer(token).get(groups_url(acme_session))
+
+        assert_error(response, 401, "unauthorized")
+        assert "does not know" in response.json()["error"]["message"]
