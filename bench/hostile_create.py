@@ -18,21 +18,22 @@ Rate limits are off: the point is what one request costs, not how many are allow
 import argparse
 import json
 import multiprocessing
-import os
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.postgres import fresh_database, gateway_env, psql  # noqa: E402
+
 PYTHON = sys.executable
 DB_NAME = "gateway_bench_hostile"
-PG = "postgres://postgres@127.0.0.1:5432"
 BASE = "http://127.0.0.1:18100"
 HOSTILE_BODY = json.dumps(
     {"name": "x", "participants": [0] * 100_000}, separators=(",", ":")
@@ -58,15 +59,6 @@ print(json.dumps({
     "attacker_session": a_session.id, "victim_session": v_session.id,
 }))
 """
-
-
-def psql(sql: str, database: str = "postgres") -> str:
-    return subprocess.run(
-        ["psql", "-qtA", "-h", "127.0.0.1", "-U", "postgres", "-d", database, "-c", sql],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -146,21 +138,16 @@ def main() -> None:
     parser.add_argument("--attackers", type=int, default=6)
     args = parser.parse_args()
 
-    psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
-    psql(f"CREATE DATABASE {DB_NAME}")
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "gateway.settings",
-        "SECRET_KEY": "bench-secret-" + "x" * 40,
-        "DATABASE_URL": f"{PG}/{DB_NAME}",
-        "GATEWAY_DATA_DIR": tempfile.mkdtemp(prefix="gateway-bench-"),
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SECURE_SSL_REDIRECT": "0",
-        "LOG_LEVEL": "ERROR",
-        "GATEWAY_RUNNER_URL": "http://127.0.0.1:18101",
-        "GATEWAY_RATE_LIMIT_LIVE": "off",
-        "GATEWAY_RATE_LIMIT_READ": "off",
-    }
+    fresh_database(DB_NAME)
+    env = gateway_env(
+        DB_NAME,
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="0",
+        LOG_LEVEL="ERROR",
+        GATEWAY_RUNNER_URL="http://127.0.0.1:18101",
+        GATEWAY_RATE_LIMIT_LIVE="off",
+        GATEWAY_RATE_LIMIT_READ="off",
+    )
     subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     seeded = json.loads(
         subprocess.run(

@@ -13,17 +13,18 @@ its own database). Seeds sandbox sessions that should be connected, starts the r
 """
 
 import argparse
-import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.postgres import fresh_database, gateway_env, psql  # noqa: E402
+
 DB_NAME = "gateway_bench_fleet"
-PG = "postgres://postgres@127.0.0.1:5432"
 
 SEED = """
 from auth_app.services import organization_create
@@ -34,15 +35,6 @@ WhatsAppSession.objects.bulk_create(
     for n in range({count})
 )
 """
-
-
-def psql(sql: str, database: str = "postgres") -> str:
-    return subprocess.run(
-        ["psql", "-qtA", "-h", "127.0.0.1", "-U", "postgres", "-d", database, "-c", sql],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
 
 
 def served() -> tuple[int, int]:
@@ -83,17 +75,12 @@ def main() -> None:
     parser.add_argument("--lease", type=int, default=15)
     args = parser.parse_args()
 
-    psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
-    psql(f"CREATE DATABASE {DB_NAME}")
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "gateway.settings",
-        "SECRET_KEY": "bench-secret-" + "x" * 40,
-        "DATABASE_URL": f"{PG}/{DB_NAME}",
-        "GATEWAY_DATA_DIR": tempfile.mkdtemp(prefix="gateway-bench-"),
-        "LOG_LEVEL": "ERROR",
-        "GATEWAY_RUNNER_LEASE_SECONDS": str(args.lease),
-    }
+    fresh_database(DB_NAME)
+    env = gateway_env(
+        DB_NAME,
+        LOG_LEVEL="ERROR",
+        GATEWAY_RUNNER_LEASE_SECONDS=str(args.lease),
+    )
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", SEED.format(count=args.sessions)],

@@ -11,20 +11,21 @@ at once) to receipt, backlog included. Rows: one per worker count.
 
 import argparse
 import json
-import os
 import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.postgres import fresh_database, gateway_env, psql  # noqa: E402
+
 DB_NAME = "gateway_bench_webhooks"
-PG = "postgres://postgres@127.0.0.1:5432"
 
 SEED = """
 import json, time
@@ -39,14 +40,6 @@ with transaction.atomic():
         record_event(organization_id=org.pk, event_type="webhook.test", data={{"n": n}})
 print(json.dumps({{"committed": time.time()}}))
 """
-
-
-def psql(sql: str) -> None:
-    subprocess.run(
-        ["psql", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c", sql],
-        check=True,
-        capture_output=True,
-    )
 
 
 def main() -> None:
@@ -73,17 +66,12 @@ def main() -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/hook"
 
-    psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
-    psql(f"CREATE DATABASE {DB_NAME}")
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "gateway.settings",
-        "SECRET_KEY": "bench-secret-" + "x" * 40,
-        "DATABASE_URL": f"{PG}/{DB_NAME}",
-        "GATEWAY_DATA_DIR": tempfile.mkdtemp(prefix="gateway-bench-"),
-        "LOG_LEVEL": "ERROR",
-        "GATEWAY_WEBHOOK_ALLOW_PRIVATE": "1",
-    }
+    fresh_database(DB_NAME)
+    env = gateway_env(
+        DB_NAME,
+        LOG_LEVEL="ERROR",
+        GATEWAY_WEBHOOK_ALLOW_PRIVATE="1",
+    )
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     rows = []
     try:
