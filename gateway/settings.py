@@ -108,6 +108,10 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
     }
     if _database["NAME"] and _database["NAME"] != ":memory:":
         DATA_DIR_TIGHTENED += tighten_sqlite_database(Path(_database["NAME"]))
+elif _database["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend; the once-per-request health check looks at the socket instead of
+    # sending SELECT 1 (gateway/postgresql/base.py).
+    _database["ENGINE"] = "gateway.postgresql"
 DATABASES = {"default": _database}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -143,7 +143,7 @@ def test_postgres_url_selects_postgresql(tmp_path):
         check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "django.db.backends.postgresql"
+    assert result.stdout.strip() == "gateway.postgresql"
 
 
 def test_allowed_hosts_from_the_environment(tmp_path):
