@@ -1,5 +1,7 @@
 """Cursor pagination for every list endpoint: ``{"next", "previous", "results"}``."""
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +12,25 @@ from rest_framework.pagination import Cursor, CursorPagination
 from gateway.errors import QueryParameterInvalid
 
 _BIGINT = range(-(2**63), 2**63)
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class KeysetWindow:
+    """The rows one page of a list needs, for a list ordered by a unique integer ``id``,
+    newest (highest) first.
+
+    Rows have ids below ``position`` (all rows when it is None), highest first; or, when
+    ``ascending`` (a "previous" link walking back toward newer rows), ids above it,
+    lowest first. The first ``offset`` of them are skipped (DRF's cursors may carry an
+    offset; ours never do), and at most ``limit`` are read.
+    """
+
+    position: int | None
+    ascending: bool
+    offset: int
+    limit: int
 
 
 class GatewayCursorPagination(CursorPagination):
@@ -29,6 +50,43 @@ class GatewayCursorPagination(CursorPagination):
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list[Any] | None:
         self._model = queryset.model
         return super().paginate_queryset(queryset, request, view)
+
+    def paginate_window(
+        self, read: Callable[[KeysetWindow], list[Row]], request: Any, model: Any
+    ) -> list[Row]:
+        """A page of ``model`` rows read by ``read`` instead of from a queryset: the same
+        cursors, links and answers as ``paginate_queryset`` for a queryset ordered by
+        ``-id``. For a hot list whose selector issues its own SQL (see the caller)."""
+        if self.ordering != "-id":
+            raise TypeError("paginate_window pages by -id only")
+        self._model = model
+        self.request = request
+        page_size = self.page_size = self.get_page_size(request) or self.page_size
+        self.base_url = request.build_absolute_uri()
+        self.ordering = ("-id",)  # type: ignore[assignment]  # as DRF's get_ordering sets it
+        self.cursor = self.decode_cursor(request)
+        offset, reverse, position = self.cursor if self.cursor else (0, False, None)
+        here = None if position is None else str(position)
+        rows = read(
+            KeysetWindow(
+                position=None if position is None else int(position),
+                ascending=reverse,
+                offset=offset,
+                limit=page_size + 1,
+            )
+        )
+        # The row after the page, if any, says there is more in the direction read.
+        beyond = str(rows[page_size]["id"]) if len(rows) > page_size else None
+        self.page = rows[:page_size]
+        came_from_somewhere = here is not None or offset > 0
+        if reverse:
+            self.page.reverse()
+            self.has_next, self.next_position = came_from_somewhere, here
+            self.has_previous, self.previous_position = beyond is not None, beyond
+        else:
+            self.has_next, self.next_position = beyond is not None, beyond
+            self.has_previous, self.previous_position = came_from_somewhere, here
+        return self.page
 
     def decode_cursor(self, request: Any) -> Cursor | None:
         try:

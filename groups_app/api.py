@@ -1,6 +1,7 @@
 """Groups endpoints: /api/v1/sessions/{session}/groups[/{groupJid}]."""
 
 from datetime import datetime
+from typing import cast
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -27,9 +28,10 @@ from groups_app.actions import (
     SET_PICTURE,
     SYNC_GROUPS,
 )
+from groups_app.models import Group
 from groups_app.selectors import (
     group_get,
-    group_info_rows,
+    group_info_page,
     group_members,
     group_of_organization,
 )
@@ -195,12 +197,15 @@ class GroupViewSet(viewsets.GenericViewSet):
 
     def list(self, request: Request, session: str) -> Response:
         organization = principal_of(request).organization
-        rows = group_info_rows(
-            organization=organization,
-            session_id=session,
-            fields=list(GROUP_INFO_SOURCES.values()),
+        fields = tuple(GROUP_INFO_SOURCES.values())
+        paginator = cast(GatewayCursorPagination, self.paginator)
+        page = paginator.paginate_window(
+            lambda window: group_info_page(
+                organization=organization, session_id=session, fields=fields, window=window
+            ),
+            request,
+            model=Group,
         )
-        page = self.paginate_queryset(rows) or []
         if not page:
             # No rows: an empty list, or no such session in this organization (404).
             session_get(organization=organization, session_id=session)
