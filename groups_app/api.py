@@ -32,8 +32,8 @@ from groups_app.models import Group
 from groups_app.selectors import (
     group_get,
     group_info_page,
+    group_info_row,
     group_members,
-    group_of_organization,
 )
 from groups_app.serializers import (
     GROUP_INFO_SOURCES,
@@ -236,10 +236,13 @@ class GroupViewSet(viewsets.GenericViewSet):
         )
 
     def retrieve(self, request: Request, session: str, groupJid: str) -> Response:
-        group = group_of_organization(
-            organization=principal_of(request).organization, session_id=session, jid=groupJid
+        row = group_info_row(
+            organization=principal_of(request).organization,
+            session_id=session,
+            jid=groupJid,
+            fields=tuple(GROUP_INFO_SOURCES.values()),
         )
-        return Response(GroupInfoSerializer(group).data)
+        return Response(group_info(row))
 
     # -- group management ------------------------------------------------------------
 

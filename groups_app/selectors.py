@@ -3,7 +3,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, models
-from django.db.models import QuerySet
 
 from auth_app.models import Organization
 from gateway.pagination import KeysetWindow
@@ -12,12 +11,6 @@ from groups_app.models import Group, GroupParticipant
 from groups_app.store import MEMBER_CODES
 from sessions_app.models import WhatsAppSession
 from sessions_app.selectors import normalise_session_id, session_get
-
-
-def group_list(*, session: WhatsAppSession) -> QuerySet[Group]:
-    """The session's stored groups, newest first. The session comes from an
-    organization-scoped selector, so the groups are the caller's."""
-    return Group.objects.filter(session=session).order_by("-id")
 
 
 def group_info_page(
@@ -37,59 +30,82 @@ def group_info_page(
     normalised = normalise_session_id(session_id)
     if normalised is None:
         return []
-    statement = _group_page_statement(fields, window.ascending, window.position is not None)
-    parameters: list[Any] = [normalised, organization.pk]
-    if window.position is not None:
-        parameters.append(window.position)
-    parameters += [window.limit, window.offset]
-    with connection.cursor() as cursor:
-        cursor.execute(statement.sql, parameters)
-        return [statement.row(values) for values in cursor.fetchall()]
+    if window.position is None:
+        statement = _group_rows_statement(fields, (), window.ascending)
+        values: list[Any] = [normalised, organization.pk]
+    else:
+        bound = ("id", ">" if window.ascending else "<")
+        statement = _group_rows_statement(fields, (bound,), window.ascending)
+        values = [normalised, organization.pk, window.position]
+    return statement.rows([*values, window.limit, window.offset])
+
+
+def group_info_row(
+    *, organization: Organization, session_id: str, jid: str, fields: tuple[str, ...]
+) -> dict[str, Any]:
+    """One stored group of the organization's session as a plain row of ``fields``: the
+    get endpoint's read, in SQL for the reason ``group_info_page`` gives, and scoped the
+    same way. When there is none, the session is looked up to say which is missing:
+    SessionNotFound or GroupNotFound."""
+    normalised = normalise_session_id(session_id)
+    statement = _group_rows_statement(fields, (("jid", "="),), None)
+    rows = statement.rows([normalised, organization.pk, jid]) if normalised else []
+    if not rows:
+        session_get(organization=organization, session_id=session_id)
+        raise GroupNotFound()
+    return rows[0]
 
 
 @dataclass(frozen=True)
-class _PageStatement:
+class _RowsStatement:
     sql: str
     names: tuple[str, ...]
     # SQLite hands booleans back as 0 and 1; the answer says true and false.
-    booleans: frozenset[int]
+    booleans: tuple[str, ...]
 
-    def row(self, values: tuple[Any, ...]) -> dict[str, Any]:
-        row = dict(zip(self.names, values, strict=True))
-        for index in self.booleans:
-            name = self.names[index]
-            row[name] = bool(row[name])
-        return row
+    def rows(self, parameters: list[Any]) -> list[dict[str, Any]]:
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, parameters)
+            found = cursor.fetchall()
+        rows = [dict(zip(self.names, values, strict=True)) for values in found]
+        for row in rows:
+            for name in self.booleans:
+                row[name] = bool(row[name])
+        return rows
 
 
 @functools.cache
-def _group_page_statement(
-    fields: tuple[str, ...], ascending: bool, bounded: bool
-) -> _PageStatement:
-    """The page query for ``group_info_page``; table and column names come from the
-    models, so the statement follows a rename."""
+def _group_rows_statement(
+    fields: tuple[str, ...], conditions: tuple[tuple[str, str], ...], ascending: bool | None
+) -> _RowsStatement:
+    """``SELECT id, <fields>`` of the groups of one session of one organization, each
+    condition ``(field, operator)`` adding ``AND field operator %s``; in id order and
+    paged (``LIMIT %s OFFSET %s``) unless ``ascending`` is None. Parameters: the session
+    id, the organization's pk, one per condition, then limit and offset. Table and column
+    names come from the models, so the statement follows a rename; every value is a
+    parameter."""
     group_fields = [_concrete_field(Group, name) for name in ("id", *fields)]
-    session_meta = WhatsAppSession._meta
-    columns = ", ".join(f"g.{field.column}" for field in group_fields)
-    session_column = _concrete_field(Group, "session").column
-    organization_column = _concrete_field(WhatsAppSession, "organization").column
     key = group_fields[0].column
+    session_column = _concrete_field(Group, "session").column
     session_key = _concrete_field(WhatsAppSession, "id").column
-    bound = (f" AND g.{key} > %s" if ascending else f" AND g.{key} < %s") if bounded else ""
-    # Only names from the models go into the text; every value is a parameter.
+    organization_column = _concrete_field(WhatsAppSession, "organization").column
     sql = (
-        f"SELECT {columns} FROM {Group._meta.db_table} g"  # noqa: S608
-        f" JOIN {session_meta.db_table} s ON s.{session_key} = g.{session_column}"
-        f" WHERE g.{session_column} = %s AND s.{organization_column} = %s{bound}"
-        f" ORDER BY g.{key} {'ASC' if ascending else 'DESC'} LIMIT %s OFFSET %s"
+        f"SELECT {', '.join(f'g.{field.column}' for field in group_fields)}"  # noqa: S608
+        f" FROM {Group._meta.db_table} g"
+        f" JOIN {WhatsAppSession._meta.db_table} s ON s.{session_key} = g.{session_column}"
+        f" WHERE g.{session_column} = %s AND s.{organization_column} = %s"
     )
-    return _PageStatement(
+    for name, operator in conditions:
+        if operator not in ("=", "<", ">"):
+            raise ValueError(f"unexpected operator {operator!r}")
+        sql += f" AND g.{_concrete_field(Group, name).column} {operator} %s"
+    if ascending is not None:
+        sql += f" ORDER BY g.{key} {'ASC' if ascending else 'DESC'} LIMIT %s OFFSET %s"
+    return _RowsStatement(
         sql=sql,
         names=tuple(field.name for field in group_fields),
-        booleans=frozenset(
-            index
-            for index, field in enumerate(group_fields)
-            if isinstance(field, models.BooleanField)
+        booleans=tuple(
+            field.name for field in group_fields if isinstance(field, models.BooleanField)
         ),
     )
 
@@ -99,24 +115,6 @@ def _concrete_field(model: type[models.Model], name: str) -> "models.Field[Any, 
     if not isinstance(field, models.Field):
         raise TypeError(f"{model.__name__}.{name} is not a column")
     return field
-
-
-def group_of_organization(*, organization: Organization, session_id: str, jid: str) -> Group:
-    """One stored group of the organization's session, in one query on the hot path (the
-    organization checked by a join, as in ``group_info_page``). When there is none, the
-    session is looked up to say which is missing: SessionNotFound or GroupNotFound."""
-    normalised = normalise_session_id(session_id)
-    group = (
-        Group.objects.filter(
-            session_id=normalised, session__organization=organization, jid=jid
-        ).first()
-        if normalised
-        else None
-    )
-    if group is None:
-        session_get(organization=organization, session_id=session_id)
-        raise GroupNotFound()
-    return group
 
 
 def group_get(*, session: WhatsAppSession, jid: str) -> Group:

@@ -207,3 +207,17 @@ def test_the_list_rows_match_the_serializer_exactly(api, session):
     group = GroupFactory(session=session, description="d", is_locked=True, participant_count=9)
     listed = api.get(list_url(session.id)).json()["results"]
     assert listed == [GroupInfoSerializer(group).data]
+
+
+@pytest.mark.django_db
+def test_get_answers_what_the_serializer_says_for_every_flag(api, session):
+    from groups_app.serializers import GroupInfoSerializer
+
+    for is_announce in (False, True):
+        for is_locked in (False, True):
+            group = GroupFactory(
+                session=session, is_announce=is_announce, is_locked=is_locked, description="d"
+            )
+            got = api.get(f"{list_url(session.id)}/{quote(group.jid)}").json()
+            assert got == GroupInfoSerializer(group).data
+            assert got["isAnnounce"] is is_announce and got["isLocked"] is is_locked
