@@ -140,7 +140,7 @@ def main() -> None:
                     ready = requests.get(f"{base}/readyz", timeout=1)
                     if ready.status_code == 200:
                         break
-                except requests.ConnectionError:
+                except requests.RequestException:  # not listening yet, or still starting
                     pass
                 time.sleep(0.2)
             key = {"Authorization": f"Bearer {seeded['key']}"}

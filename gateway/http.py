@@ -4,13 +4,17 @@ Callers get the parsed JSON body and the response headers, or an ``OutboundError
 whose ``permanent`` flag says whether retrying the same request can help.
 """
 
+import http.client
 import json
+import select
+import socket
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, NewConnectionError
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
 DEFAULT_TIMEOUT_SECONDS = 3.0
@@ -19,12 +23,23 @@ MAX_BODY_BYTES = 1024 * 1024
 
 class OutboundError(Exception):
     """``unreachable``: nothing was sent (connection refused, connect timeout), so the
-    request certainly had no effect; otherwise it may have."""
+    request certainly had no effect; otherwise it may have. ``closed_unanswered``: the
+    request went out on a kept connection that the peer closed before answering
+    anything (it may have been closing an idle connection, or it may have died
+    handling the request)."""
 
-    def __init__(self, message: str, *, permanent: bool, unreachable: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        unreachable: bool = False,
+        closed_unanswered: bool = False,
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.unreachable = unreachable
+        self.closed_unanswered = closed_unanswered
 
 
 @dataclass(frozen=True)
@@ -76,57 +91,152 @@ def get_json(url: str, *, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> JsonRespo
         return JsonResponse(body=body, headers=dict(response.headers))
 
 
-def _nothing_sent(exc: requests.ConnectionError) -> bool:
-    """Whether the connection failed before the request went out (refused, no route,
-    connect timeout) — as opposed to a reset, an EOF or a broken pipe after sending."""
-    reason = exc.args[0] if exc.args else None
-    if isinstance(reason, MaxRetryError):
-        reason = reason.reason
-    return isinstance(reason, NewConnectionError | ConnectTimeoutError)
+class _KeptConnection:
+    def __init__(self, connection: http.client.HTTPConnection) -> None:
+        self.connection = connection
+        self.idle_since = time.monotonic()
+
+
+class KeepAlivePool:
+    """Persistent HTTP/1.1 connections to a few fixed peers (the session runners), one per
+    peer per thread, so a call costs a request and an answer, not a TCP handshake.
+
+    A kept connection is used again only if it has been idle under ``idle_seconds`` (the
+    runner lets one go after ``RUNNER_IDLE_SECONDS``, longer: this side always lets go
+    first) and nothing has arrived on it since the last answer (a peer that closed it, or
+    died, leaves end-of-file there). Whatever the check, a peer can close a connection
+    at the moment a request goes out on it; that is reported as ``closed_unanswered``
+    for the caller to decide whether the same request can be sent again.
+    """
+
+    def __init__(self, *, idle_seconds: float) -> None:
+        self.idle_seconds = idle_seconds
+        self._local = threading.local()
+
+    def _kept(self) -> dict[str, _KeptConnection]:
+        kept: dict[str, _KeptConnection] | None = getattr(self._local, "kept", None)
+        if kept is None:
+            kept = self._local.kept = {}
+        return kept
+
+    def take(self, origin: str) -> http.client.HTTPConnection | None:
+        """The kept connection to ``origin`` if it can still be used; it is handed out
+        (no longer kept) until ``keep`` gives it back."""
+        entry = self._kept().pop(origin, None)
+        if entry is None:
+            return None
+        sock = entry.connection.sock
+        idle = time.monotonic() - entry.idle_since
+        if sock is None or idle >= self.idle_seconds or _has_input(sock):
+            entry.connection.close()
+            return None
+        return entry.connection
+
+    def keep(self, origin: str, connection: http.client.HTTPConnection) -> None:
+        previous = self._kept().pop(origin, None)
+        if previous is not None:
+            previous.connection.close()
+        self._kept()[origin] = _KeptConnection(connection)
+
+    def close_all(self) -> None:
+        for entry in self._kept().values():
+            entry.connection.close()
+        self._kept().clear()
+
+
+def _has_input(sock: socket.socket) -> bool:
+    """Whether anything (data, end of file, an error) waits on an idle connection."""
+    poller = select.poll()
+    poller.register(sock, select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP)
+    return bool(poller.poll(0))
 
 
 def post_json(
-    url: str, payload: Any, *, timeout: float, headers: dict[str, str] | None = None
+    url: str,
+    payload: Any,
+    *,
+    timeout: float,
+    headers: dict[str, str] | None = None,
+    pool: KeepAlivePool | None = None,
 ) -> JsonResponse:
     """POST a JSON body (``payload``, or its exact bytes) and read a JSON answer, whatever
     its status (the caller decides what a status means). Connecting is bounded by 3 s at
-    most; the answer by ``timeout``.
+    most; the answer by ``timeout``. With ``pool``, the connection is one kept from an
+    earlier call when it can be, and is kept for the next.
 
-    ``OutboundError.unreachable`` is set only when nothing was sent; a connection that
-    breaks after sending, or no answer in time, leaves the outcome unknown."""
+    ``OutboundError.unreachable`` is set only when nothing was sent;
+    ``OutboundError.closed_unanswered`` when a kept connection was closed by the peer
+    before any byte of an answer. Otherwise a connection that breaks after sending, or
+    no answer in time, leaves the outcome unknown."""
     check_url(url)
+    parts = urlsplit(url)
+    if parts.scheme != "http":
+        raise ValueError(f"post_json speaks plain http to private peers, got {url!r}")
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    try:
-        response = requests.post(
-            url,
-            data=body,
-            timeout=(min(timeout, DEFAULT_TIMEOUT_SECONDS), timeout),
-            headers={
-                "Accept": "application/json",
-                "Content-Type": "application/json",
-                **(headers or {}),
-            },
-            allow_redirects=False,
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    request_headers = {
+        "Accept": "application/json",
+        "Content-Type": "application/json",
+        "Content-Length": str(len(body)),
+        **(headers or {}),
+    }
+    connection = pool.take(parts.netloc) if pool is not None else None
+    reused = connection is not None
+    if connection is None:
+        connection = http.client.HTTPConnection(
+            parts.hostname or "", parts.port, timeout=min(timeout, DEFAULT_TIMEOUT_SECONDS)
         )
-    except requests.ConnectTimeout as exc:
-        raise OutboundError("cannot connect: timed out", permanent=False, unreachable=True) from exc
-    except requests.ConnectionError as exc:
-        if _nothing_sent(exc):
+        try:
+            connection.connect()
+        except TimeoutError as exc:
+            connection.close()
+            raise OutboundError(
+                "cannot connect: timed out", permanent=False, unreachable=True
+            ) from exc
+        except OSError as exc:
+            connection.close()
             raise OutboundError(
                 f"cannot connect: {exc.__class__.__name__}", permanent=False, unreachable=True
             ) from exc
-        # Connected and sent; then reset, closed or cut: the peer may have acted.
-        raise OutboundError(
-            "the connection broke after the request was sent", permanent=False
-        ) from exc
-    except requests.Timeout as exc:
-        raise OutboundError(f"no answer within {timeout:g}s", permanent=False) from exc
-    except requests.RequestException as exc:
-        raise OutboundError(f"request failed: {exc.__class__.__name__}", permanent=False) from exc
+        if connection.sock is not None:
+            # Small requests on a kept connection: each goes out at once, not after the
+            # peer's (delayed) acknowledgement of the one before.
+            connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if connection.sock is not None:
+        connection.sock.settimeout(timeout)
+    answered = False
     try:
-        body = response.json()
-    except ValueError as exc:
+        connection.request("POST", target, body=body, headers=request_headers)
+        response = connection.getresponse()
+        answered = True
+        raw = response.read(MAX_BODY_BYTES + 1)
+    except TimeoutError as exc:
+        connection.close()
+        raise OutboundError(f"no answer within {timeout:g}s", permanent=False) from exc
+    except (OSError, http.client.HTTPException) as exc:
+        connection.close()
+        unanswered = reused and not answered and _closed_by_peer(exc)
         raise OutboundError(
-            f"answered HTTP {response.status_code} without JSON", permanent=False
+            "the connection broke after the request was sent",
+            permanent=False,
+            closed_unanswered=unanswered,
         ) from exc
-    return JsonResponse(body=body, headers=dict(response.headers), status=response.status_code)
+    if len(raw) > MAX_BODY_BYTES:
+        connection.close()
+        raise OutboundError("response body is too large", permanent=True)
+    if pool is not None and not response.will_close:
+        pool.keep(parts.netloc, connection)
+    else:
+        connection.close()
+    try:
+        parsed = json.loads(raw.decode("utf-8"))
+    except ValueError as exc:  # includes UnicodeDecodeError
+        raise OutboundError(
+            f"answered HTTP {response.status} without JSON", permanent=False
+        ) from exc
+    return JsonResponse(body=parsed, headers=dict(response.getheaders()), status=response.status)
+
+
+def _closed_by_peer(exc: BaseException) -> bool:
+    """The peer closed or reset the connection (as opposed to a malformed answer)."""
+    return isinstance(exc, http.client.RemoteDisconnected | ConnectionResetError | BrokenPipeError)

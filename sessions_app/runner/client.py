@@ -1,4 +1,17 @@
-"""The web process's side of the runner protocol: one signed call to one runner."""
+"""The web process's side of the runner protocol: one signed call to one runner, on a
+connection kept open between calls (``protocol.CLIENT_IDLE_SECONDS``).
+
+A kept connection can be closed by the runner just as a call goes out on it (the runner
+stopping, or dying). When that happens before any byte of an answer, the call is sent
+once more, byte for byte (the same signature and nonce), on a new connection:
+
+- a runner that never saw the first attempt takes the second as the call;
+- a runner that did see it refuses the second as a replay (401, reason ``replayed``):
+  the first attempt arrived and its outcome is unknown (504);
+- no runner there any more (refused, or no answer): the first attempt may have been
+  acted on by the runner that died, so the outcome is unknown too (504), never the
+  "nothing happened" of an unreachable runner (503).
+"""
 
 import json
 from typing import Any
@@ -11,34 +24,64 @@ from gateway.exceptions import (
     WhatsAppTimedOut,
     error_for_code,
 )
-from sessions_app.runner.protocol import signed_headers
+from sessions_app.runner.protocol import CLIENT_IDLE_SECONDS, REPLAYED, signed_headers
+
+_connections = http.KeepAlivePool(idle_seconds=CLIENT_IDLE_SECONDS)
 
 
 def call_runner(
     base_url: str, session_id: str, action: str, payload: dict[str, Any], *, timeout: float
 ) -> dict[str, Any]:
-    url = f"{base_url.rstrip('/')}/v1/sessions/{session_id}/{action}"
+    return _signed_post(
+        f"{base_url.rstrip('/')}/v1/sessions/{session_id}/{action}", payload, timeout=timeout
+    )
+
+
+def ping_runner(base_url: str, *, timeout: float = 3.0) -> None:
+    """A signed call that does nothing: the web→runner hop alone."""
+    _signed_post(f"{base_url.rstrip('/')}/v1/ping", {}, timeout=timeout)
+
+
+def forget_connections() -> None:
+    """Closes this thread's kept connections to runners."""
+    _connections.close_all()
+
+
+def _unknown(exc: Exception | None, why: str = "did not answer") -> WhatsAppTimedOut:
+    return WhatsAppTimedOut(
+        f"the session runner {why}; the outcome is unknown",
+        details={"runner": str(exc)} if exc else None,
+    )
+
+
+def _signed_post(url: str, payload: dict[str, Any], *, timeout: float) -> dict[str, Any]:
     body = json.dumps(payload, separators=(",", ":")).encode()
+    headers = {
+        **signed_headers("POST", urlsplit(url).path, body),
+        request_context.HEADER: request_context.request_id.get(),
+    }
+    resent = False
     try:
-        response = http.post_json(
-            url,
-            body,
-            timeout=timeout,
-            headers={
-                **signed_headers("POST", urlsplit(url).path, body),
-                request_context.HEADER: request_context.request_id.get(),
-            },
-        )
+        try:
+            response = http.post_json(
+                url, body, timeout=timeout, headers=headers, pool=_connections
+            )
+        except http.OutboundError as exc:
+            if not exc.closed_unanswered:
+                raise
+            resent = True
+            response = http.post_json(
+                url, body, timeout=timeout, headers=headers, pool=_connections
+            )
     except http.OutboundError as exc:
-        if exc.unreachable:
+        if exc.unreachable and not resent:
             raise RunnerUnavailable(details={"runner": str(exc)}) from exc
         # The runner took the request and did not answer (it died, the connection broke,
         # or it ran out of time): it may have acted. The caller's retry looks first.
-        raise WhatsAppTimedOut(
-            "the session runner did not answer; the outcome is unknown",
-            details={"runner": str(exc)},
-        ) from exc
+        raise _unknown(exc) from exc
     body_data = response.body if isinstance(response.body, dict) else {}
+    if resent and response.status == 401 and _refusal(body_data) == REPLAYED:
+        raise _unknown(None, "closed the connection after taking the request")
     if response.status == 200 and isinstance(body_data.get("result"), dict):
         return body_data["result"]
     if response.status in (401, 403):
@@ -62,3 +105,10 @@ def call_runner(
     if retry_after and retry_after.isdigit():
         remote.retry_after = int(retry_after)
     raise remote
+
+
+def _refusal(body: dict[str, Any]) -> str | None:
+    error = body.get("error")
+    details = error.get("details") if isinstance(error, dict) else None
+    reason = details.get("reason") if isinstance(details, dict) else None
+    return reason if isinstance(reason, str) else None

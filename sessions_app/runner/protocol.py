@@ -36,6 +36,16 @@ TIMESTAMP_HEADER = "X-Gateway-Timestamp"
 NONCE_HEADER = "X-Gateway-Nonce"
 SIGNATURE_HEADER = "X-Gateway-Signature"
 WINDOW_SECONDS = 30
+# Why a runner refused a call, in the 401 answer's details.reason. A replay of a call it
+# has already taken tells the web process that its first attempt arrived.
+REPLAYED = "replayed"
+
+# Web processes keep connections to runners open between calls (HTTP/1.1 keep-alive). A
+# runner closes one idle for RUNNER_IDLE_SECONDS; a web process stops using one idle for
+# CLIENT_IDLE_SECONDS, well before, so it never sends on a connection being closed for
+# idleness.
+RUNNER_IDLE_SECONDS = 60
+CLIENT_IDLE_SECONDS = 20
 
 
 def _signature(method: str, path: str, body: bytes, *, timestamp: str, nonce: str) -> str:
@@ -62,24 +72,26 @@ class ReplayGuard:
         self._seen: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def accepts(self, headers: Any, method: str, path: str, body: bytes) -> bool:
-        """``headers``: a mapping with ``get`` (an HTTP message's headers)."""
+    def refusal(self, headers: Any, method: str, path: str, body: bytes) -> str | None:
+        """Why the call is refused (``unsigned``, ``stale``, ``bad_signature`` or
+        ``REPLAYED``), or None when it is accepted. ``headers``: a mapping with ``get``
+        (an HTTP message's headers)."""
         timestamp = headers.get(TIMESTAMP_HEADER) or ""
         nonce = headers.get(NONCE_HEADER) or ""
         signature = headers.get(SIGNATURE_HEADER) or ""
         if not timestamp.isdigit() or not 16 <= len(nonce) <= 64 or not signature:
-            return False
+            return "unsigned"
         now = time.time()
         if abs(now - int(timestamp)) > WINDOW_SECONDS:
-            return False
+            return "stale"
         expected = _signature(method, path, body, timestamp=timestamp, nonce=nonce)
         if not hmac.compare_digest(expected.encode(), signature.encode()):
-            return False
+            return "bad_signature"
         with self._lock:
             if nonce in self._seen:
-                return False
+                return REPLAYED
             self._seen[nonce] = now
             if len(self._seen) > 1000:
                 cutoff = now - 2 * WINDOW_SECONDS
                 self._seen = {n: at for n, at in self._seen.items() if at > cutoff}
-        return True
+        return None

@@ -14,13 +14,16 @@ from gateway.exceptions import GatewayError, NotHeldHere
 from gateway.request_context import HEADER, accept_or_make, request_id
 from gateway.server_errors import send_error_as_envelope
 from sessions_app.actions import action_named
-from sessions_app.runner.protocol import ReplayGuard
+from sessions_app.runner.protocol import RUNNER_IDLE_SECONDS, ReplayGuard
 from sessions_app.runner.supervisor import Supervisor
 
 logger = logging.getLogger(__name__)
 
 _PATH_RE = re.compile(r"^/v1/sessions/(?P<session>[0-9A-Za-z]{26})/(?P<action>[a-z_]+)$")
 _MAX_BODY = 1024 * 1024
+# A signed call that does nothing: the web→runner hop alone (protocol, signature, HTTP),
+# for checks and for measuring it.
+PING_PATH = "/v1/ping"
 
 
 class RunnerServer(ThreadingHTTPServer):
@@ -38,9 +41,23 @@ class RunnerServer(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
+    """One thread per connection; a web process keeps its connection for many calls
+    (HTTP/1.1 keep-alive), and the connection is let go after ``RUNNER_IDLE_SECONDS``
+    without a request. The thread's database connection lives as long as it."""
+
     server: RunnerServer
     protocol_version = "HTTP/1.1"
+    timeout = RUNNER_IDLE_SECONDS
+    # An answer is written as head then body; on a kept connection Nagle's algorithm
+    # would hold the body until the client's delayed acknowledgement (~40 ms).
+    disable_nagle_algorithm = True
     send_error = send_error_as_envelope
+
+    def handle(self) -> None:
+        try:
+            super().handle()
+        finally:
+            connections.close_all()
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("runner request: " + format, *args)
@@ -73,11 +90,19 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, envelope("validation_error", "bad runner request: body length"))
             return
         body = self.rfile.read(length)
-        if not self.server.guard.accepts(self.headers, "POST", self.path, body):
+        refusal = self.server.guard.refusal(self.headers, "POST", self.path, body)
+        if refusal is not None:
             self._send(
                 401,
-                envelope("unauthorized", "runner call unsigned, badly signed, stale or replayed"),
+                envelope(
+                    "unauthorized",
+                    "runner call unsigned, badly signed, stale or replayed",
+                    {"reason": refusal},
+                ),
             )
+            return
+        if self.path == PING_PATH:
+            self._send(200, {"result": {}})
             return
         match = _PATH_RE.fullmatch(self.path)
         if match is None or action_named(match["action"]) is None:
@@ -105,6 +130,6 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(500, envelope("internal_error", "internal error in the session runner"))
             return
         finally:
-            # Each request has its own thread: its database connection ends with it.
-            connections.close_all()
+            # Kept for the connection's next request if still usable (CONN_MAX_AGE).
+            close_old_connections()
         self._send(200, {"result": result})
