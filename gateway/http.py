@@ -161,8 +161,9 @@ def post_json(
 ) -> JsonResponse:
     """POST a JSON body (``payload``, or its exact bytes) and read a JSON answer, whatever
     its status (the caller decides what a status means). Connecting is bounded by 3 s at
-    most; the answer by ``timeout``. With ``pool``, the connection is one kept from an
-    earlier call when it can be, and is kept for the next.
+    most; the answer by ``timeout``. ``https`` URLs are verified against the system's
+    certificate authorities (or ``SSL_CERT_FILE``). With ``pool``, the connection is one
+    kept from an earlier call when it can be, and is kept for the next.
 
     ``OutboundError.unreachable`` is set only when nothing was sent;
     ``OutboundError.closed_unanswered`` when a kept connection was closed by the peer
@@ -170,8 +171,6 @@ def post_json(
     no answer in time, leaves the outcome unknown."""
     check_url(url)
     parts = urlsplit(url)
-    if parts.scheme != "http":
-        raise ValueError(f"post_json speaks plain http to private peers, got {url!r}")
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     request_headers = {
@@ -183,7 +182,10 @@ def post_json(
     connection = pool.take(parts.netloc) if pool is not None else None
     reused = connection is not None
     if connection is None:
-        connection = http.client.HTTPConnection(
+        connection_class = (
+            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        )
+        connection = connection_class(
             parts.hostname or "", parts.port, timeout=min(timeout, DEFAULT_TIMEOUT_SECONDS)
         )
         try:

@@ -56,9 +56,13 @@ def test_create_group_through_the_runner_kill_and_restart(runner, api, org):
     seen_before = WhatsAppSession.objects.get(pk=session.pk).last_seen_at
     runner.start()
     wait_for(lambda: runner.live_sessions() == 1, "the session to be live again")
+    # The runner counts a session live a moment before its new status is written.
+    wait_for(
+        lambda: WhatsAppSession.objects.get(pk=session.pk).last_seen_at > seen_before,
+        "the runner to record that it connected the session anew",
+    )
     session.refresh_from_db()
     assert session.status == SessionStatus.CONNECTED
-    assert session.last_seen_at > seen_before  # the runner connected it anew
     assert api.post(groups_url, body, format="json").status_code == 201
 
     assert runner.terminate() == 0
