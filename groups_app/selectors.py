@@ -68,9 +68,10 @@ class _RowsStatement:
             cursor.execute(self.sql, parameters)
             found = cursor.fetchall()
         rows = [dict(zip(self.names, values, strict=True)) for values in found]
-        for row in rows:
-            for name in self.booleans:
-                row[name] = bool(row[name])
+        if connection.vendor == "sqlite":
+            for row in rows:
+                for name in self.booleans:
+                    row[name] = bool(row[name])
         return rows
 
 

@@ -1,3 +1,4 @@
+import operator
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
@@ -97,9 +98,13 @@ GROUP_INFO_SOURCES: dict[str, str] = {
 }
 
 
+_INFO_NAMES = tuple(GROUP_INFO_SOURCES)
+_INFO_VALUES = operator.itemgetter(*GROUP_INFO_SOURCES.values())
+
+
 def group_info(row: dict[str, Any]) -> dict[str, Any]:
     """What GroupInfoSerializer outputs, from a row of ``GROUP_INFO_SOURCES`` values."""
-    return {name: row[source] for name, source in GROUP_INFO_SOURCES.items()}
+    return dict(zip(_INFO_NAMES, _INFO_VALUES(row), strict=True))
 
 
 class GroupSyncSerializer(serializers.Serializer):
