@@ -2,12 +2,16 @@
 loaded by wrk from its own process.
 
     .venv/bin/python bench/http_load.py [--duration 10] [--connections 16] [--workers 2]
+                                        [--rounds 1] [--with-limits]
 
 Needs wrk (Debian: apt-get install wrk) and PostgreSQL on 127.0.0.1:5432 (user postgres,
 trust auth); it creates and drops its own database. Reports requests/s, p50 and p99 for
 each scenario, each as a ratio to /healthz (the stack's ceiling) measured in the same run,
 and list latency with 100 vs 100,000 stored groups. Rate limits are off (they are measured
-separately by the --with-limits run).
+separately by the --with-limits run). With --rounds N every scenario runs N times,
+interleaved, and each figure is the median (a ratio: the median of each round's ratio to
+that round's own /healthz), with the lowest and highest round's ratio beside it: on a
+shared machine one run's ratios can move by a tenth either way.
 """
 
 import argparse
@@ -15,6 +19,7 @@ import json
 import os
 import re
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -62,6 +67,12 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run every scenario this many times, interleaved, and report medians",
+    )
     parser.add_argument(
         "--with-limits", action="store_true", help="rate limits on (Redis counters) instead of off"
     )
@@ -179,14 +190,19 @@ def main() -> None:
             ]
             for _name, url, headers, script in scenarios:  # warm up every path
                 wrk(url, duration=1, connections=4, headers=headers, script=script)
-            results = {}
-            for name, url, headers, script in scenarios:
-                results[name] = wrk(
-                    url,
-                    duration=args.duration,
-                    connections=args.connections,
-                    headers=headers,
-                    script=script,
+            rounds: list[dict[str, dict[str, float]]] = []
+            for _ in range(args.rounds):
+                rounds.append(
+                    {
+                        name: wrk(
+                            url,
+                            duration=args.duration,
+                            connections=args.connections,
+                            headers=headers,
+                            script=script,
+                        )
+                        for name, url, headers, script in scenarios
+                    }
                 )
         finally:
             web.send_signal(signal.SIGTERM)
@@ -195,20 +211,37 @@ def main() -> None:
             runner.wait(timeout=30)
     psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
 
-    ceiling = results["/healthz (ceiling)"]
+    ceiling_name = "/healthz (ceiling)"
     print(
         f"wrk -t2 -c{args.connections} -d{args.duration}s, gunicorn -w {args.workers}, "
         f"PostgreSQL, rate limits {'on (Redis)' if args.with_limits else 'off'}"
+        + (
+            f", {args.rounds} rounds (medians; x ceiling against each round's own)"
+            if args.rounds > 1
+            else ""
+        )
     )
     print()
-    print("| scenario | req/s | x ceiling | p50 ms | p99 ms | non-2xx |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for name, r in results.items():
+    spread = args.rounds > 1
+    print(
+        "| scenario | req/s | x ceiling | "
+        + ("x ceiling, lowest to highest round | " if spread else "")
+        + "p50 ms | p99 ms | non-2xx |"
+    )
+    print("| --- | ---: | ---: | " + ("---: | " if spread else "") + "---: | ---: | ---: |")
+    results: dict[str, dict[str, float]] = {}
+    for name in rounds[0]:
+        ratios = [r[name]["rps"] / r[ceiling_name]["rps"] for r in rounds]
+        results[name] = {
+            measure: statistics.median(r[name][measure] for r in rounds)
+            for measure in ("rps", "p50", "p99")
+        }
+        errors = sum(int(r[name]["errors"]) for r in rounds)
         print(
-            f"| {name} | {r['rps']:,.0f} | {r['rps'] / ceiling['rps']:.2f} | "
-            f"{r['p50']:.2f} | {r['p99']:.2f} | {r['errors']} |"
+            f"| {name} | {results[name]['rps']:,.0f} | {statistics.median(ratios):.2f} | "
+            + (f"{min(ratios):.2f} to {max(ratios):.2f} | " if spread else "")
+            + f"{results[name]['p50']:.2f} | {results[name]['p99']:.2f} | {errors} |"
         )
-    key_list, no_auth = results["list groups, API key"], results["list groups, no token (401)"]
     small_list, large_list = (
         results["list groups, 100 stored"],
         results["list groups, 100,000 stored"],
@@ -218,11 +251,8 @@ def main() -> None:
         f"list latency p50, 100,000 vs 100 stored groups: "
         f"{large_list['p50'] / small_list['p50']:.2f}x"
     )
-    print(
-        f"list throughput, API key vs JWT: "
-        f"{results['list groups, JWT (ES256)']['rps'] / key_list['rps']:.2f}x"
-    )
-    del no_auth
+    jwt_list, key_list = results["list groups, JWT (ES256)"], results["list groups, API key"]
+    print(f"list throughput, API key vs JWT: {jwt_list['rps'] / key_list['rps']:.2f}x")
 
 
 if __name__ == "__main__":
