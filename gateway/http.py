@@ -8,11 +8,12 @@ import http.client
 import json
 import select
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import requests
 
@@ -92,8 +93,8 @@ def get_json(url: str, *, timeout: float = DEFAULT_TIMEOUT_SECONDS) -> JsonRespo
 
 
 class _KeptConnection:
-    def __init__(self, connection: http.client.HTTPConnection) -> None:
-        self.connection = connection
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
         self.idle_since = time.monotonic()
 
 
@@ -119,28 +120,27 @@ class KeepAlivePool:
             kept = self._local.kept = {}
         return kept
 
-    def take(self, origin: str) -> http.client.HTTPConnection | None:
+    def take(self, origin: str) -> socket.socket | None:
         """The kept connection to ``origin`` if it can still be used; it is handed out
         (no longer kept) until ``keep`` gives it back."""
         entry = self._kept().pop(origin, None)
         if entry is None:
             return None
-        sock = entry.connection.sock
         idle = time.monotonic() - entry.idle_since
-        if sock is None or idle >= self.idle_seconds or _has_input(sock):
-            entry.connection.close()
+        if idle >= self.idle_seconds or _has_input(entry.sock):
+            entry.sock.close()
             return None
-        return entry.connection
+        return entry.sock
 
-    def keep(self, origin: str, connection: http.client.HTTPConnection) -> None:
+    def keep(self, origin: str, sock: socket.socket) -> None:
         previous = self._kept().pop(origin, None)
         if previous is not None:
-            previous.connection.close()
-        self._kept()[origin] = _KeptConnection(connection)
+            previous.sock.close()
+        self._kept()[origin] = _KeptConnection(sock)
 
     def close_all(self) -> None:
         for entry in self._kept().values():
-            entry.connection.close()
+            entry.sock.close()
         self._kept().clear()
 
 
@@ -172,51 +172,29 @@ def post_json(
     check_url(url)
     parts = urlsplit(url)
     body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    target = parts.path + (f"?{parts.query}" if parts.query else "")
-    request_headers = {
-        "Accept": "application/json",
-        "Content-Type": "application/json",
-        "Content-Length": str(len(body)),
-        **(headers or {}),
-    }
-    connection = pool.take(parts.netloc) if pool is not None else None
-    reused = connection is not None
-    if connection is None:
-        connection_class = (
-            http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        )
-        connection = connection_class(
-            parts.hostname or "", parts.port, timeout=min(timeout, DEFAULT_TIMEOUT_SECONDS)
-        )
-        try:
-            connection.connect()
-        except TimeoutError as exc:
-            connection.close()
-            raise OutboundError(
-                "cannot connect: timed out", permanent=False, unreachable=True
-            ) from exc
-        except OSError as exc:
-            connection.close()
-            raise OutboundError(
-                f"cannot connect: {exc.__class__.__name__}", permanent=False, unreachable=True
-            ) from exc
-        if connection.sock is not None:
-            # Small requests on a kept connection: each goes out at once, not after the
-            # peer's (delayed) acknowledgement of the one before.
-            connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    if connection.sock is not None:
-        connection.sock.settimeout(timeout)
+    request = _request_bytes(
+        target=parts.path + (f"?{parts.query}" if parts.query else ""),
+        host=parts.netloc,
+        body=body,
+        headers=headers or {},
+    )
+    sock = pool.take(parts.netloc) if pool is not None else None
+    reused = sock is not None
+    if sock is None:
+        sock = _connect(parts, timeout=min(timeout, DEFAULT_TIMEOUT_SECONDS))
     answered = False
     try:
-        connection.request("POST", target, body=body, headers=request_headers)
-        response = connection.getresponse()
+        sock.settimeout(timeout)
+        sock.sendall(request)
+        response = http.client.HTTPResponse(sock, method="POST")
+        response.begin()
         answered = True
         raw = response.read(MAX_BODY_BYTES + 1)
     except TimeoutError as exc:
-        connection.close()
+        sock.close()
         raise OutboundError(f"no answer within {timeout:g}s", permanent=False) from exc
     except (OSError, http.client.HTTPException) as exc:
-        connection.close()
+        sock.close()
         unanswered = reused and not answered and _closed_by_peer(exc)
         raise OutboundError(
             "the connection broke after the request was sent",
@@ -224,12 +202,12 @@ def post_json(
             closed_unanswered=unanswered,
         ) from exc
     if len(raw) > MAX_BODY_BYTES:
-        connection.close()
+        sock.close()
         raise OutboundError("response body is too large", permanent=True)
-    if pool is not None and not response.will_close:
-        pool.keep(parts.netloc, connection)
+    if pool is not None and response.isclosed() and not response.will_close:
+        pool.keep(parts.netloc, sock)
     else:
-        connection.close()
+        sock.close()
     try:
         parsed = json.loads(raw.decode("utf-8"))
     except ValueError as exc:  # includes UnicodeDecodeError
@@ -237,6 +215,47 @@ def post_json(
             f"answered HTTP {response.status} without JSON", permanent=False
         ) from exc
     return JsonResponse(body=parsed, headers=dict(response.getheaders()), status=response.status)
+
+
+def _request_bytes(*, target: str, host: str, body: bytes, headers: dict[str, str]) -> bytes:
+    """The whole request, head and body, for one send: a small call goes out as one
+    packet."""
+    lines = [
+        f"POST {target} HTTP/1.1",
+        f"Host: {host}",
+        "Accept: application/json",
+        "Content-Type: application/json",
+        f"Content-Length: {len(body)}",
+        *(f"{name}: {value}" for name, value in headers.items()),
+    ]
+    if any(bad in line for line in lines for bad in ("\r", "\n", "\0")):
+        raise ValueError("a header or the target contains a line break")
+    head = "\r\n".join(lines)
+    return head.encode("latin-1") + b"\r\n\r\n" + body
+
+
+def _connect(parts: SplitResult, *, timeout: float) -> socket.socket:
+    """A new connection (TLS for https, verified), or OutboundError(unreachable)."""
+    host, port = parts.hostname or "", parts.port or (443 if parts.scheme == "https" else 80)
+    sock: socket.socket | None = None
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+        # Small requests on a kept connection: each goes out at once, not after the
+        # peer's (delayed) acknowledgement of the one before.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if parts.scheme == "https":
+            sock = ssl.create_default_context().wrap_socket(sock, server_hostname=host)
+    except TimeoutError as exc:
+        if sock is not None:
+            sock.close()
+        raise OutboundError("cannot connect: timed out", permanent=False, unreachable=True) from exc
+    except OSError as exc:
+        if sock is not None:
+            sock.close()
+        raise OutboundError(
+            f"cannot connect: {exc.__class__.__name__}", permanent=False, unreachable=True
+        ) from exc
+    return sock
 
 
 def _closed_by_peer(exc: BaseException) -> bool:

@@ -13,6 +13,8 @@ import hmac
 import secrets
 import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -54,8 +56,11 @@ def _signature(method: str, path: str, body: bytes, *, timestamp: str, nonce: st
     return hmac.new(runner_secret().encode(), message, hashlib.sha256).hexdigest()
 
 
-def signed_headers(method: str, path: str, body: bytes) -> dict[str, str]:
-    timestamp = str(int(time.time()))
+def signed_headers(
+    method: str, path: str, body: bytes, *, at: float | None = None
+) -> dict[str, str]:
+    """The signature headers for a call made now (or at ``at``, seconds since the epoch)."""
+    timestamp = str(int(time.time() if at is None else at))
     nonce = secrets.token_hex(16)
     return {
         TIMESTAMP_HEADER: timestamp,
@@ -66,11 +71,14 @@ def signed_headers(method: str, path: str, body: bytes) -> dict[str, str]:
 
 class ReplayGuard:
     """A runner's check of incoming calls: a valid signature, a fresh timestamp, and a
-    nonce it has not seen (nonces are kept for twice the window, then forgotten)."""
+    nonce it has not seen. A nonce is remembered for twice the window after it arrived
+    (a replay after that is refused as stale), in arrival order, so forgetting the
+    expired ones costs only what expires: checking a call is O(1) whatever the rate."""
 
-    def __init__(self) -> None:
-        self._seen: dict[str, float] = {}
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._seen: OrderedDict[str, float] = OrderedDict()
         self._lock = threading.Lock()
+        self._clock = clock
 
     def refusal(self, headers: Any, method: str, path: str, body: bytes) -> str | None:
         """Why the call is refused (``unsigned``, ``stale``, ``bad_signature`` or
@@ -81,17 +89,21 @@ class ReplayGuard:
         signature = headers.get(SIGNATURE_HEADER) or ""
         if not timestamp.isdigit() or not 16 <= len(nonce) <= 64 or not signature:
             return "unsigned"
-        now = time.time()
+        now = self._clock()
         if abs(now - int(timestamp)) > WINDOW_SECONDS:
             return "stale"
         expected = _signature(method, path, body, timestamp=timestamp, nonce=nonce)
         if not hmac.compare_digest(expected.encode(), signature.encode()):
             return "bad_signature"
         with self._lock:
+            cutoff = now - 2 * WINDOW_SECONDS
+            while self._seen and next(iter(self._seen.values())) <= cutoff:
+                self._seen.popitem(last=False)
             if nonce in self._seen:
                 return REPLAYED
             self._seen[nonce] = now
-            if len(self._seen) > 1000:
-                cutoff = now - 2 * WINDOW_SECONDS
-                self._seen = {n: at for n, at in self._seen.items() if at > cutoff}
         return None
+
+    def remembered(self) -> int:
+        """How many nonces are remembered now."""
+        return len(self._seen)

@@ -63,7 +63,7 @@ def kept_local_port(url: str) -> int | None:
     """The local port of this thread's kept connection to ``url``, if one is kept."""
     netloc = url.split("//", 1)[1]
     entry = client._connections._kept().get(netloc)
-    return entry.connection.sock.getsockname()[1] if entry and entry.connection.sock else None
+    return entry.sock.getsockname()[1] if entry else None
 
 
 def status_of(session: WhatsAppSession) -> str:
