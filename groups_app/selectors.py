@@ -10,7 +10,7 @@ from groups_app.exceptions import GroupNotFound
 from groups_app.models import Group, GroupParticipant
 from groups_app.store import MEMBER_CODES
 from sessions_app.models import WhatsAppSession
-from sessions_app.selectors import normalise_session_id, session_get
+from sessions_app.selectors import session_get, session_owned_id
 
 
 def group_info_page(
@@ -20,23 +20,24 @@ def group_info_page(
     plain rows of ``fields`` plus ``id`` (the cursor's position).
 
     The list endpoint is what clients poll, so this read is written in SQL rather than
-    built by the ORM: building and compiling the equivalent queryset cost more than
-    running it, on every request. It is still one query, and still scoped by
-    construction: the organization is checked by the join, so a session that is missing
-    or another organization's yields no rows (the caller tells that apart from an empty
-    list with ``session_get``, only when the page is empty). The statement walks the
+    built by the ORM (building and compiling the equivalent queryset cost more than
+    running it, on every request), and reads one table: the session is first checked to
+    be the organization's (``session_owned_id``: remembered once seen, since a session
+    never changes organization), so a session that is missing or another
+    organization's yields no rows (the caller tells that apart from an empty list with
+    ``session_get``, only when the page is empty). The statement walks the
     ``(session, -id)`` index whatever the number of stored groups.
     """
-    normalised = normalise_session_id(session_id)
-    if normalised is None:
+    owned = session_owned_id(organization=organization, session_id=session_id)
+    if owned is None:
         return []
     if window.position is None:
         statement = _group_rows_statement(fields, (), window.ascending)
-        values: list[Any] = [normalised, organization.pk]
+        values: list[Any] = [owned]
     else:
         bound = ("id", ">" if window.ascending else "<")
         statement = _group_rows_statement(fields, (bound,), window.ascending)
-        values = [normalised, organization.pk, window.position]
+        values = [owned, window.position]
     return statement.rows([*values, window.limit, window.offset])
 
 
@@ -44,12 +45,11 @@ def group_info_row(
     *, organization: Organization, session_id: str, jid: str, fields: tuple[str, ...]
 ) -> dict[str, Any]:
     """One stored group of the organization's session as a plain row of ``fields``: the
-    get endpoint's read, in SQL for the reason ``group_info_page`` gives, and scoped the
-    same way. When there is none, the session is looked up to say which is missing:
-    SessionNotFound or GroupNotFound."""
-    normalised = normalise_session_id(session_id)
+    get endpoint's read, in SQL and scoped as ``group_info_page`` is. When there is none,
+    the session is looked up to say which is missing: SessionNotFound or GroupNotFound."""
+    owned = session_owned_id(organization=organization, session_id=session_id)
     statement = _group_rows_statement(fields, (("jid", "="),), None)
-    rows = statement.rows([normalised, organization.pk, jid]) if normalised else []
+    rows = statement.rows([owned, jid]) if owned else []
     if not rows:
         session_get(organization=organization, session_id=session_id)
         raise GroupNotFound()
@@ -79,29 +79,24 @@ class _RowsStatement:
 def _group_rows_statement(
     fields: tuple[str, ...], conditions: tuple[tuple[str, str], ...], ascending: bool | None
 ) -> _RowsStatement:
-    """``SELECT id, <fields>`` of the groups of one session of one organization, each
-    condition ``(field, operator)`` adding ``AND field operator %s``; in id order and
-    paged (``LIMIT %s OFFSET %s``) unless ``ascending`` is None. Parameters: the session
-    id, the organization's pk, one per condition, then limit and offset. Table and column
-    names come from the models, so the statement follows a rename; every value is a
-    parameter."""
+    """``SELECT id, <fields>`` of one session's groups, each condition ``(field,
+    operator)`` adding ``AND field operator %s``; in id order and paged (``LIMIT %s OFFSET
+    %s``) unless ``ascending`` is None. Parameters: the session id, one per condition, then
+    limit and offset. Table and column names come from the model, so the statement follows
+    a rename; every value is a parameter."""
     group_fields = [_concrete_field(Group, name) for name in ("id", *fields)]
-    key = group_fields[0].column
-    session_column = _concrete_field(Group, "session").column
-    session_key = _concrete_field(WhatsAppSession, "id").column
-    organization_column = _concrete_field(WhatsAppSession, "organization").column
+    key = _column("id")
+    session_column = _column("session")
     sql = (
-        f"SELECT {', '.join(f'g.{field.column}' for field in group_fields)}"  # noqa: S608
-        f" FROM {Group._meta.db_table} g"
-        f" JOIN {WhatsAppSession._meta.db_table} s ON s.{session_key} = g.{session_column}"
-        f" WHERE g.{session_column} = %s AND s.{organization_column} = %s"
+        f"SELECT {', '.join(_column(field.name) for field in group_fields)}"  # noqa: S608
+        f" FROM {Group._meta.db_table} WHERE {session_column} = %s"
     )
     for name, operator in conditions:
         if operator not in ("=", "<", ">"):
             raise ValueError(f"unexpected operator {operator!r}")
-        sql += f" AND g.{_concrete_field(Group, name).column} {operator} %s"
+        sql += f" AND {_column(name)} {operator} %s"
     if ascending is not None:
-        sql += f" ORDER BY g.{key} {'ASC' if ascending else 'DESC'} LIMIT %s OFFSET %s"
+        sql += f" ORDER BY {key} {'ASC' if ascending else 'DESC'} LIMIT %s OFFSET %s"
     return _RowsStatement(
         sql=sql,
         names=tuple(field.name for field in group_fields),
@@ -109,6 +104,13 @@ def _group_rows_statement(
             field.name for field in group_fields if isinstance(field, models.BooleanField)
         ),
     )
+
+
+def _column(name: str) -> str:
+    column = _concrete_field(Group, name).column
+    if not column:
+        raise TypeError(f"Group.{name} has no column")
+    return column
 
 
 def _concrete_field(model: type[models.Model], name: str) -> "models.Field[Any, Any]":

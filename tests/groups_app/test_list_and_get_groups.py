@@ -221,3 +221,42 @@ def test_get_answers_what_the_serializer_says_for_every_flag(api, session):
             got = api.get(f"{list_url(session.id)}/{quote(group.jid)}").json()
             assert got == GroupInfoSerializer(group).data
             assert got["isAnnounce"] is is_announce and got["isLocked"] is is_locked
+
+
+@pytest.mark.django_db
+class TestSessionOwnershipRemembered:
+    """The list and get read one table once the session is known to be the caller's;
+    what this process remembers must never let another organization in, nor keep a
+    deleted session alive."""
+
+    def test_another_organization_is_refused_after_the_owner_was_served(
+        self, api, client_for, session, other_org
+    ):
+        group = GroupFactory(session=session)
+        assert api.get(list_url(session.id)).status_code == 200
+        assert api.get(f"{list_url(session.id)}/{group.jid}").status_code == 200
+
+        stranger = client_for(other_org, "read")
+        assert_error(stranger.get(list_url(session.id)), 404, "not_found")
+        assert_error(stranger.get(f"{list_url(session.id)}/{group.jid}"), 404, "not_found")
+
+    def test_a_deleted_session_is_404_after_it_was_served(self, api, session):
+        group = GroupFactory(session=session)
+        assert api.get(list_url(session.id)).status_code == 200
+        session_id = session.id
+
+        session.delete()
+
+        assert_error(api.get(list_url(session_id)), 404, "not_found")
+        assert_error(api.get(f"{list_url(session_id)}/{group.jid}"), 404, "not_found")
+
+    def test_only_the_first_read_of_a_session_checks_its_owner(
+        self, api, org, django_assert_num_queries
+    ):
+        api.get(list_url(WhatsAppSessionFactory(organization=org).id))  # the key is remembered
+        session = WhatsAppSessionFactory(organization=org)
+        GroupFactory(session=session)
+        with django_assert_num_queries(3):  # rate-limit counter, owner check, page
+            assert api.get(list_url(session.id)).status_code == 200
+        with django_assert_num_queries(2):  # rate-limit counter, page
+            assert api.get(list_url(session.id)).status_code == 200
