@@ -7,7 +7,16 @@ from pathlib import Path
 
 import requests
 
+from sessions_app.models import WhatsAppSession
 from tests.processes import ROOT, process_env, wait_for
+
+# A participant the sandbox adds without trouble.
+ALICE = "15551230001@s.whatsapp.net"
+
+
+def status_of(session: WhatsAppSession) -> str:
+    session.refresh_from_db()
+    return session.status
 
 
 class Runner:

@@ -31,15 +31,13 @@ from django.db import connection
 from gateway import http
 from gateway.exceptions import RunnerUnavailable, WhatsAppTimedOut
 from groups_app.models import Group
-from sessions_app.models import ActionState, LiveActionRecord, SessionStatus, WhatsAppSession
+from sessions_app.models import ActionState, LiveActionRecord, SessionStatus
 from sessions_app.runner import client
 from sessions_app.runner.protocol import NONCE_HEADER
 from tests.factories import WhatsAppSessionFactory
 from tests.helpers import assert_error
-from tests.processes import free_port, wait_for
-from tests.runner_process import Runner
-
-ALICE = "15551230001@s.whatsapp.net"
+from tests.processes import wait_for
+from tests.runner_process import ALICE, status_of
 
 
 @pytest.fixture(autouse=True)
@@ -49,26 +47,11 @@ def _fresh_connections() -> Iterator[None]:
     client.forget_connections()
 
 
-@pytest.fixture
-def runner(settings, tmp_path) -> Iterator[Runner]:
-    url = f"http://127.0.0.1:{free_port()}"
-    settings.GATEWAY_RUNNER_IN_PROCESS = False
-    settings.GATEWAY_RUNNER_URL = url
-    process = Runner(url, tmp_path / "runner.log")
-    yield process
-    process.kill()
-
-
 def kept_local_port(url: str) -> int | None:
     """The local port of this thread's kept connection to ``url``, if one is kept."""
     netloc = url.split("//", 1)[1]
     entry = client._connections._kept().get(netloc)
     return entry.sock.getsockname()[1] if entry else None
-
-
-def status_of(session: WhatsAppSession) -> str:
-    session.refresh_from_db()
-    return session.status
 
 
 # -- a real runner --------------------------------------------------------------------

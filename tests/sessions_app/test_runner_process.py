@@ -3,7 +3,6 @@
 import signal
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -14,24 +13,7 @@ from sessions_app.models import ActionState, LiveActionRecord, SessionStatus, Wh
 from tests.factories import WhatsAppSessionFactory
 from tests.helpers import assert_error
 from tests.processes import free_port, wait_for
-from tests.runner_process import Runner
-
-ALICE = "15551230001@s.whatsapp.net"
-
-
-@pytest.fixture
-def runner(settings, tmp_path) -> Iterator[Runner]:
-    url = f"http://127.0.0.1:{free_port()}"
-    settings.GATEWAY_RUNNER_IN_PROCESS = False
-    settings.GATEWAY_RUNNER_URL = url
-    process = Runner(url, tmp_path / "runner.log")
-    yield process
-    process.kill()
-
-
-def status_of(session: WhatsAppSession) -> str:
-    session.refresh_from_db()
-    return session.status
+from tests.runner_process import ALICE, status_of
 
 
 @pytest.mark.django_db(transaction=True)
