@@ -6,7 +6,6 @@ whose ``permanent`` flag says whether retrying the same request can help.
 
 import http.client
 import json
-import select
 import socket
 import ssl
 import threading
@@ -16,6 +15,8 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
 import requests
+
+from gateway.sockets import has_input
 
 ALLOWED_SCHEMES = frozenset({"http", "https"})
 DEFAULT_TIMEOUT_SECONDS = 3.0
@@ -127,7 +128,7 @@ class KeepAlivePool:
         if entry is None:
             return None
         idle = time.monotonic() - entry.idle_since
-        if idle >= self.idle_seconds or _has_input(entry.sock):
+        if idle >= self.idle_seconds or has_input(entry.sock):
             entry.sock.close()
             return None
         return entry.sock
@@ -142,13 +143,6 @@ class KeepAlivePool:
         for entry in self._kept().values():
             entry.sock.close()
         self._kept().clear()
-
-
-def _has_input(sock: socket.socket) -> bool:
-    """Whether anything (data, end of file, an error) waits on an idle connection."""
-    poller = select.poll()
-    poller.register(sock, select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP)
-    return bool(poller.poll(0))
 
 
 def post_json(

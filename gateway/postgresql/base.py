@@ -18,10 +18,10 @@ Everything else is Django's backend, unchanged. Connections that saw an error ar
 checked with ``SELECT 1`` (``is_usable``) before being reused.
 """
 
-import select
-
 from django.db.backends.postgresql.base import DatabaseWrapper as PostgresDatabaseWrapper
 from psycopg import pq
+
+from gateway.sockets import has_input
 
 
 class DatabaseWrapper(PostgresDatabaseWrapper):
@@ -43,6 +43,4 @@ class DatabaseWrapper(PostgresDatabaseWrapper):
         connection = self.connection
         if connection is None or connection.closed or connection.pgconn.status != pq.ConnStatus.OK:
             return False
-        poller = select.poll()
-        poller.register(connection.pgconn.socket, select.POLLIN | select.POLLPRI)
-        return not poller.poll(0)
+        return not has_input(connection.pgconn.socket)
