@@ -7,7 +7,7 @@ from pathlib import Path
 
 import requests
 
-from sessions_app.models import WhatsAppSession
+from sessions_app.models import SessionStatus, WhatsAppSession
 from tests.processes import ROOT, process_env, wait_for
 
 # A participant the sandbox adds without trouble.
@@ -17,6 +17,19 @@ ALICE = "15551230001@s.whatsapp.net"
 def status_of(session: WhatsAppSession) -> str:
     session.refresh_from_db()
     return session.status
+
+
+def wait_until_connected_again(runner: "Runner", session: WhatsAppSession) -> None:
+    """After a restart: the session is live in ``runner`` and its status says connected.
+
+    The runner counts a session live a moment before the new worker's status is
+    written; a runner stopped with SIGTERM wrote ``disconnected`` on its way out, so
+    until then the gateway honestly answers that the session is not connected."""
+    wait_for(lambda: runner.live_sessions() == 1, "the session to be live again")
+    wait_for(
+        lambda: status_of(session) == SessionStatus.CONNECTED,
+        "the session's status to say connected again",
+    )
 
 
 class Runner:

@@ -37,7 +37,7 @@ from sessions_app.runner.protocol import NONCE_HEADER
 from tests.factories import WhatsAppSessionFactory
 from tests.helpers import assert_error
 from tests.processes import wait_for
-from tests.runner_process import ALICE, status_of
+from tests.runner_process import ALICE, status_of, wait_until_connected_again
 
 
 @pytest.fixture(autouse=True)
@@ -91,7 +91,7 @@ def test_a_runner_restarted_between_calls_costs_a_new_connection_only(runner, ap
 
     runner.kill() if stop == "kill" else runner.terminate()
     runner.start()
-    wait_for(lambda: runner.live_sessions() == 1, "the session to be live again")
+    wait_until_connected_again(runner, session)
 
     created = api.post(groups_url, body, format="json")
     assert created.status_code == 201, created.content
@@ -152,7 +152,7 @@ def test_a_runner_killed_with_a_call_on_a_kept_connection_is_an_unknown_outcome(
     assert LiveActionRecord.objects.get(idempotency_key="k-9").state == ActionState.UNKNOWN
 
     runner.start()
-    wait_for(lambda: runner.live_sessions() == 1, "the session to be live again")
+    wait_until_connected_again(runner, session)
     retry = api.post(groups_url, body, format="json", HTTP_IDEMPOTENCY_KEY="k-9")
     assert retry.status_code == 201, retry.content
     assert Group.objects.filter(session=session).count() == 1

@@ -13,7 +13,7 @@ from sessions_app.models import ActionState, LiveActionRecord, SessionStatus, Wh
 from tests.factories import WhatsAppSessionFactory
 from tests.helpers import assert_error
 from tests.processes import free_port, wait_for
-from tests.runner_process import ALICE, status_of
+from tests.runner_process import ALICE, status_of, wait_until_connected_again
 
 
 @pytest.mark.django_db(transaction=True)
@@ -37,7 +37,7 @@ def test_create_group_through_the_runner_kill_and_restart(runner, api, org):
 
     seen_before = WhatsAppSession.objects.get(pk=session.pk).last_seen_at
     runner.start()
-    wait_for(lambda: runner.live_sessions() == 1, "the session to be live again")
+    wait_until_connected_again(runner, session)
     # The runner counts a session live a moment before its new status is written.
     wait_for(
         lambda: WhatsAppSession.objects.get(pk=session.pk).last_seen_at > seen_before,
@@ -119,7 +119,7 @@ def test_a_runner_killed_mid_request_is_an_unknown_outcome_and_the_retry_is_safe
     assert record.state == ActionState.UNKNOWN
 
     runner.start()
-    wait_for(lambda: runner.live_sessions() == 1, "the session to be live again")
+    wait_until_connected_again(runner, session)
     retry = api.post(groups_url, body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
     assert retry.status_code == 201, retry.content
     assert Group.objects.filter(session=session).count() == 1
