@@ -143,6 +143,12 @@ def test_a_fleet_holds_each_session_once_and_survives_losing_runners(fleet, org,
         started = time.monotonic()
         wait_for(lambda: all_served(runners, ids), "takeover after SIGTERM", timeout=2)
         assert time.monotonic() - started <= 2
+        # The leaving runner wrote "disconnected" for what it held; the new holders'
+        # workers write "connected" once they are (until then a live call is a 501).
+        wait_for(
+            lambda: WhatsAppSession.objects.filter(status=SessionStatus.CONNECTED).count() == 30,
+            "every session connected again after the handover",
+        )
         for session in sessions[:10]:
             response = api.post(
                 f"/api/v1/sessions/{session.id}/groups",
