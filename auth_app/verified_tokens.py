@@ -14,50 +14,36 @@ Everything after the signature — lifetime, claims, the organization — is sti
 on every request.
 """
 
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
+
+from auth_app.expiring_memory import ExpiringMemory
 
 DEFAULT_LIMIT = 4096
 
 
-class VerifiedTokens:
+class VerifiedTokens(ExpiringMemory[bytes, tuple[object, dict[str, Any]]]):
+    """Entries live until the token's ``exp``, on the wall clock ``exp`` is read on."""
+
     def __init__(
         self, *, limit: int = DEFAULT_LIMIT, clock: Callable[[], float] = time.time
     ) -> None:
-        self.limit = limit
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._entries: OrderedDict[bytes, tuple[object, float, dict[str, Any]]] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._entries)
+        super().__init__(limit=limit, clock=clock)
 
     def recall(self, digest: bytes, *, key_set: object) -> dict[str, Any] | None:
         """The claims of a token verified with ``key_set`` whose exp has not passed."""
-        with self._lock:
-            entry = self._entries.get(digest)
-            if entry is None:
-                return None
-            verified_by, expires_at, claims = entry
-            if verified_by is not key_set or self._clock() >= expires_at:
-                del self._entries[digest]
-                return None
-            self._entries.move_to_end(digest)
-            return claims
+        entry = self.get(digest)
+        if entry is None:
+            return None
+        verified_by, claims = entry
+        if verified_by is not key_set:
+            self.discard(digest)
+            return None
+        return claims
 
     def remember(self, digest: bytes, claims: dict[str, Any], *, key_set: object) -> None:
         expires_at = claims.get("exp")
-        if not isinstance(expires_at, int | float) or self._clock() >= expires_at:
+        if not isinstance(expires_at, int | float) or self.now() >= expires_at:
             return
-        with self._lock:
-            self._entries[digest] = (key_set, float(expires_at), claims)
-            self._entries.move_to_end(digest)
-            while len(self._entries) > self.limit:
-                self._entries.popitem(last=False)
-
-    def forget_all(self) -> None:
-        with self._lock:
-            self._entries.clear()
+        self.put(digest, (key_set, claims), until=float(expires_at))
