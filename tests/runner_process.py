@@ -6,8 +6,11 @@ import sys
 from pathlib import Path
 
 import requests
+from rest_framework.test import APIClient
 
-from sessions_app.models import SessionStatus, WhatsAppSession
+from groups_app.models import Group
+from sessions_app.models import ActionState, LiveActionRecord, SessionStatus, WhatsAppSession
+from tests.helpers import assert_error
 from tests.processes import ROOT, process_env, wait_for
 
 # A participant the sandbox adds without trouble.
@@ -30,6 +33,32 @@ def wait_until_connected_again(runner: "Runner", session: WhatsAppSession) -> No
         lambda: status_of(session) == SessionStatus.CONNECTED,
         "the session's status to say connected again",
     )
+
+
+def assert_cut_off_then_created_once_on_retry(
+    runner: "Runner", api: APIClient, session: WhatsAppSession, answers: list, key: str
+) -> None:
+    """A create sent with Idempotency-Key ``key`` whose runner was killed while it had the
+    call: the client was told 504, outcome unknown, and the key's record says so. After a
+    restart, the retry with the same key is a 201 and the session has exactly one group."""
+    assert answers, "the request did not finish"
+    error = assert_error(answers[0], 504, "whatsapp_timeout")
+    assert "outcome is unknown" in error["message"]
+    record = LiveActionRecord.objects.get(idempotency_key=key)
+    assert record.state == ActionState.UNKNOWN
+
+    runner.start()
+    wait_until_connected_again(runner, session)
+    retry = api.post(
+        f"/api/v1/sessions/{session.id}/groups",
+        {"name": "Team", "participants": [ALICE]},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=key,
+    )
+    assert retry.status_code == 201, retry.content
+    assert Group.objects.filter(session=session).count() == 1
+    record.refresh_from_db()
+    assert record.state == ActionState.SUCCEEDED
 
 
 class Runner:

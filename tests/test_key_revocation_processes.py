@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from auth_app.capabilities import Capability
-from auth_app.services import api_key_issue, api_key_revoke, organization_create
+from auth_app.services import IssuedKey, api_key_issue, api_key_revoke, organization_create
 from tests.processes import process_env
 from tests.test_servers import GUNICORN, serving
 
@@ -46,12 +46,19 @@ def test_a_revoked_key_stops_on_every_process_within_the_memory_seconds(tmp_path
         assert time.monotonic() - revoked_at < MEMORY_SECONDS + 1
 
 
-@pytest.mark.django_db
-def test_the_process_that_revokes_forgets_at_once(client):
+@pytest.fixture
+def remembered_key(client) -> tuple[IssuedKey, dict[str, str]]:
+    """A key this process has just resolved (and so remembers), with its headers."""
     org = organization_create(slug="acme")
     issued = api_key_issue(organization=org, capabilities=frozenset({Capability.READ}))
     headers = {"Authorization": f"Bearer {issued.token}"}
     assert client.get("/api/v1/sessions", headers=headers).status_code == 200
+    return issued, headers
+
+
+@pytest.mark.django_db
+def test_the_process_that_revokes_forgets_at_once(client, remembered_key):
+    issued, headers = remembered_key
 
     api_key_revoke(api_key=issued.api_key)
 
@@ -61,11 +68,8 @@ def test_the_process_that_revokes_forgets_at_once(client):
 
 
 @pytest.mark.django_db
-def test_a_key_deleted_in_this_process_is_refused_at_once(client):
-    org = organization_create(slug="acme")
-    issued = api_key_issue(organization=org, capabilities=frozenset({Capability.READ}))
-    headers = {"Authorization": f"Bearer {issued.token}"}
-    assert client.get("/api/v1/sessions", headers=headers).status_code == 200
+def test_a_key_deleted_in_this_process_is_refused_at_once(client, remembered_key):
+    issued, headers = remembered_key
 
     issued.api_key.delete()
 

@@ -31,13 +31,18 @@ from django.db import connection
 from gateway import http
 from gateway.exceptions import RunnerUnavailable, WhatsAppTimedOut
 from groups_app.models import Group
-from sessions_app.models import ActionState, LiveActionRecord, SessionStatus
+from sessions_app.models import LiveActionRecord, SessionStatus
 from sessions_app.runner import client
 from sessions_app.runner.protocol import NONCE_HEADER
 from tests.factories import WhatsAppSessionFactory
 from tests.helpers import assert_error
 from tests.processes import wait_for
-from tests.runner_process import ALICE, status_of, wait_until_connected_again
+from tests.runner_process import (
+    ALICE,
+    assert_cut_off_then_created_once_on_retry,
+    status_of,
+    wait_until_connected_again,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -146,16 +151,7 @@ def test_a_runner_killed_with_a_call_on_a_kept_connection_is_an_unknown_outcome(
     runner.kill()
     caller.join(timeout=30)
 
-    assert answers, "the request did not finish"
-    error = assert_error(answers[0], 504, "whatsapp_timeout")
-    assert "outcome is unknown" in error["message"]
-    assert LiveActionRecord.objects.get(idempotency_key="k-9").state == ActionState.UNKNOWN
-
-    runner.start()
-    wait_until_connected_again(runner, session)
-    retry = api.post(groups_url, body, format="json", HTTP_IDEMPOTENCY_KEY="k-9")
-    assert retry.status_code == 201, retry.content
-    assert Group.objects.filter(session=session).count() == 1
+    assert_cut_off_then_created_once_on_retry(runner, api, session, answers, "k-9")
 
 
 # -- a scripted peer: the moment between the check and the send ----------------------

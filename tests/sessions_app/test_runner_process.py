@@ -13,7 +13,12 @@ from sessions_app.models import ActionState, LiveActionRecord, SessionStatus, Wh
 from tests.factories import WhatsAppSessionFactory
 from tests.helpers import assert_error
 from tests.processes import free_port, wait_for
-from tests.runner_process import ALICE, status_of, wait_until_connected_again
+from tests.runner_process import (
+    ALICE,
+    assert_cut_off_then_created_once_on_retry,
+    status_of,
+    wait_until_connected_again,
+)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -112,19 +117,7 @@ def test_a_runner_killed_mid_request_is_an_unknown_outcome_and_the_retry_is_safe
     time.sleep(0.5)  # the request is in the runner's socket
     runner.kill()  # SIGKILL: the kernel resets its connections
     caller.join(timeout=30)
-    assert answers, "the request did not finish"
-    error = assert_error(answers[0], 504, "whatsapp_timeout")
-    assert "outcome is unknown" in error["message"]
-    record = LiveActionRecord.objects.get(idempotency_key="k-1")
-    assert record.state == ActionState.UNKNOWN
-
-    runner.start()
-    wait_until_connected_again(runner, session)
-    retry = api.post(groups_url, body, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
-    assert retry.status_code == 201, retry.content
-    assert Group.objects.filter(session=session).count() == 1
-    record.refresh_from_db()
-    assert record.state == ActionState.SUCCEEDED
+    assert_cut_off_then_created_once_on_retry(runner, api, session, answers, "k-1")
 
 
 @pytest.mark.django_db(transaction=True)
