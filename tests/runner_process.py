@@ -8,8 +8,10 @@ from pathlib import Path
 import requests
 from rest_framework.test import APIClient
 
+from auth_app.models import Organization
 from groups_app.models import Group
 from sessions_app.models import ActionState, LiveActionRecord, SessionStatus, WhatsAppSession
+from tests.factories import WhatsAppSessionFactory
 from tests.helpers import assert_error
 from tests.processes import ROOT, process_env, wait_for
 
@@ -20,6 +22,15 @@ ALICE = "15551230001@s.whatsapp.net"
 def status_of(session: WhatsAppSession) -> str:
     session.refresh_from_db()
     return session.status
+
+
+def start_with_a_connected_session(runner: "Runner", org: Organization) -> WhatsAppSession:
+    """A new session of ``org`` that wants to be connected, once ``runner`` (started
+    here) has connected it."""
+    session = WhatsAppSessionFactory(organization=org, fresh=True, desired_connected=True)
+    runner.start()
+    wait_for(lambda: status_of(session) == SessionStatus.CONNECTED, "the session to connect")
+    return session
 
 
 def wait_until_connected_again(runner: "Runner", session: WhatsAppSession) -> None:

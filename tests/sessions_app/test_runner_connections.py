@@ -31,16 +31,15 @@ from django.db import connection
 from gateway import http
 from gateway.exceptions import RunnerUnavailable, WhatsAppTimedOut
 from groups_app.models import Group
-from sessions_app.models import LiveActionRecord, SessionStatus
+from sessions_app.models import LiveActionRecord
 from sessions_app.runner import client
 from sessions_app.runner.protocol import NONCE_HEADER
-from tests.factories import WhatsAppSessionFactory
 from tests.helpers import assert_error
 from tests.processes import wait_for
 from tests.runner_process import (
     ALICE,
     assert_cut_off_then_created_once_on_retry,
-    status_of,
+    start_with_a_connected_session,
     wait_until_connected_again,
 )
 
@@ -85,11 +84,9 @@ def test_a_ping_signed_with_another_secret_is_refused(runner, settings):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("stop", ["kill", "terminate"])
 def test_a_runner_restarted_between_calls_costs_a_new_connection_only(runner, api, org, stop):
-    session = WhatsAppSessionFactory(organization=org, fresh=True, desired_connected=True)
+    session = start_with_a_connected_session(runner, org)
     groups_url = f"/api/v1/sessions/{session.id}/groups"
     body = {"name": "Team", "participants": [ALICE]}
-    runner.start()
-    wait_for(lambda: status_of(session) == SessionStatus.CONNECTED, "the session to connect")
     assert api.post(groups_url, body, format="json").status_code == 201
     before = kept_local_port(runner.url)
     assert before is not None
@@ -106,10 +103,8 @@ def test_a_runner_restarted_between_calls_costs_a_new_connection_only(runner, ap
 
 @pytest.mark.django_db(transaction=True)
 def test_a_runner_gone_between_calls_is_503_nothing_happened(runner, api, org):
-    session = WhatsAppSessionFactory(organization=org, fresh=True, desired_connected=True)
+    session = start_with_a_connected_session(runner, org)
     groups_url = f"/api/v1/sessions/{session.id}/groups"
-    runner.start()
-    wait_for(lambda: status_of(session) == SessionStatus.CONNECTED, "the session to connect")
     client.ping_runner(runner.url)  # a kept connection
 
     runner.kill()
@@ -120,11 +115,9 @@ def test_a_runner_gone_between_calls_is_503_nothing_happened(runner, api, org):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_runner_killed_with_a_call_on_a_kept_connection_is_an_unknown_outcome(runner, api, org):
-    session = WhatsAppSessionFactory(organization=org, fresh=True, desired_connected=True)
+    session = start_with_a_connected_session(runner, org)
     groups_url = f"/api/v1/sessions/{session.id}/groups"
     body = {"name": "Team", "participants": [ALICE]}
-    runner.start()
-    wait_for(lambda: status_of(session) == SessionStatus.CONNECTED, "the session to connect")
     answers: list = []
     pinged = threading.Event()
 

@@ -16,6 +16,7 @@ from tests.processes import free_port, wait_for
 from tests.runner_process import (
     ALICE,
     assert_cut_off_then_created_once_on_retry,
+    start_with_a_connected_session,
     status_of,
     wait_until_connected_again,
 )
@@ -23,12 +24,9 @@ from tests.runner_process import (
 
 @pytest.mark.django_db(transaction=True)
 def test_create_group_through_the_runner_kill_and_restart(runner, api, org):
-    session = WhatsAppSessionFactory(organization=org, fresh=True, desired_connected=True)
+    session = start_with_a_connected_session(runner, org)
     groups_url = f"/api/v1/sessions/{session.id}/groups"
     body = {"name": "Team", "participants": [ALICE]}
-
-    runner.start()
-    wait_for(lambda: status_of(session) == SessionStatus.CONNECTED, "the session to connect")
 
     created = api.post(groups_url, body, format="json")
     assert created.status_code == 201, created.content
@@ -74,9 +72,7 @@ def test_sessions_asked_to_connect_are_picked_up_without_a_restart(runner, api, 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_web_process_with_the_wrong_secret_is_refused(runner, api, org, settings):
-    session = WhatsAppSessionFactory(organization=org, fresh=True, desired_connected=True)
-    runner.start()
-    wait_for(lambda: status_of(session) == SessionStatus.CONNECTED, "the session to connect")
+    session = start_with_a_connected_session(runner, org)
     settings.GATEWAY_RUNNER_SECRET = "not-the-shared-secret"
     response = api.post(
         f"/api/v1/sessions/{session.id}/groups",
@@ -92,11 +88,9 @@ def test_a_runner_killed_mid_request_is_an_unknown_outcome_and_the_retry_is_safe
     """kill -9 after the request reached the runner: not 'cannot connect' (503), but 504
     whatsapp_timeout — it may have acted — and the Idempotency-Key is kept so the retry
     looks on WhatsApp before creating anything."""
-    session = WhatsAppSessionFactory(organization=org, fresh=True, desired_connected=True)
+    session = start_with_a_connected_session(runner, org)
     groups_url = f"/api/v1/sessions/{session.id}/groups"
     body = {"name": "Team", "participants": [ALICE]}
-    runner.start()
-    wait_for(lambda: status_of(session) == SessionStatus.CONNECTED, "the session to connect")
 
     assert runner.process is not None
     runner.process.send_signal(signal.SIGSTOP)  # it accepts connections but never answers
@@ -140,9 +134,7 @@ def test_the_runner_validates_every_action_itself(runner, org):
 
     from sessions_app.runner.protocol import signed_headers
 
-    session = WhatsAppSessionFactory(organization=org, fresh=True, desired_connected=True)
-    runner.start()
-    wait_for(lambda: status_of(session) == SessionStatus.CONNECTED, "the session to connect")
+    session = start_with_a_connected_session(runner, org)
 
     def call(action: str, payload: object) -> requests.Response:
         path = f"/v1/sessions/{session.id}/{action}"
