@@ -11,6 +11,7 @@ it holds one ``WhatsAppLiveSession`` and speaks JSON lines with its runner.
 
 Runner → worker, on stdin:
     {"op": "call", "id": 7, "action": "create_group", "payload": {...}, "known_jids": [...]}
+    {"op": "lease", "hold_for": 9.8}   the runner renewed its lease (see "Fencing")
     {"op": "stop"}
 Worker → runner, on the protocol pipe (its original stdout; fd 1 is pointed at stderr,
 so nothing neonize prints can corrupt the protocol):
@@ -22,6 +23,15 @@ Calls are rows of the live-action registry (``sessions_app.actions``): the worke
 the row's ``run`` on its engine, exactly as an in-process runner would. It exits when its
 connection ends, when told to stop, when stdin closes, or — through the kernel
 (``PR_SET_PDEATHSIG``) — when its runner dies, even by ``kill -9``.
+
+Fencing: two clients on one device make WhatsApp replace one stream with the other, so a
+worker of a runner that has lost its lease must not stay connected. A runner that is
+paused (SIGSTOP, a frozen VM) cannot stop its workers, so each worker of a fleet runner
+(started with ``--hold-for``) stops itself: it may hold the connection only for the
+seconds its runner last granted (on the command line, then with every lease renewal).
+The grant ends well before the lease itself does (a third of a lease earlier), and a
+worker whose grant runs out disconnects and exits at once, so by the time another runner
+can claim the lease, this worker is gone.
 """
 
 import argparse
@@ -31,8 +41,9 @@ import os
 import signal
 import sys
 import threading
+import time
 from datetime import datetime
-from typing import IO
+from typing import IO, NoReturn
 
 # Registers the group actions with the registry (no app registry here to do it).
 import groups_app.actions  # noqa: F401
@@ -42,7 +53,13 @@ from sessions_app.engines.base import LiveSession
 from sessions_app.engines.types import GroupChange, GroupInfo
 
 STOP_GRACE_SECONDS = 3.0
+# A worker whose lease grant ran out leaves faster: another runner may claim it soon.
+FENCE_STOP_GRACE_SECONDS = 1.0
 _PR_SET_PDEATHSIG = 1
+LEASE_EXPIRED = (
+    "the runner did not confirm its lease in time; disconnected so that no other "
+    "runner's connection to this device is replaced"
+)
 
 
 class Channel:
@@ -161,6 +178,25 @@ def error_wire(exc: BaseException) -> Wire:
     return {"code": "internal_error", "message": "internal error in the session worker"}
 
 
+class Fence:
+    """Until when this worker may hold its connection (``time.monotonic``)."""
+
+    def __init__(self, hold_for: float) -> None:
+        self._lock = threading.Lock()
+        self._until = time.monotonic() + hold_for
+
+    def grant(self, hold_for: float) -> None:
+        with self._lock:
+            self._until = time.monotonic() + hold_for
+
+    def remaining(self) -> float:
+        with self._lock:
+            return self._until - time.monotonic()
+
+    def expired(self) -> bool:
+        return self.remaining() <= 0
+
+
 class Worker:
     def __init__(self, args: argparse.Namespace, channel: Channel) -> None:
         from sessions_app.engines.whatsapp import WhatsAppLiveSession
@@ -179,17 +215,44 @@ class Worker:
             on_ended=self._ended,
         )
         self.target = _Target(args.session, self.live)
+        self.fence = Fence(args.hold_for) if args.hold_for is not None else None
+        self._stop_grace = STOP_GRACE_SECONDS
+        self._ended_lock = threading.Lock()
+        self._ended_sent = False
 
     def _ended(self, retry: bool) -> None:
+        with self._ended_lock:
+            if self._ended_sent:
+                return  # one connection, one end
+            self._ended_sent = True
         self.channel.send({"op": "ended", "retry": retry})
         self.finished.set()
 
     def run(self, commands: IO[str]) -> None:
+        if self.fence is not None and self.fence.expired():
+            self._fenced_out()
+            self._exit()
         self.live.start()
         reader = threading.Thread(target=self._read, args=(commands,), daemon=True)
         reader.start()
+        if self.fence is not None:
+            threading.Thread(target=self._watch_fence, args=(self.fence,), daemon=True).start()
         self.finished.wait()
         self._exit()
+
+    def _watch_fence(self, fence: Fence) -> None:
+        while not self.finished.is_set():
+            if fence.expired():
+                self._fenced_out()
+                return
+            self.finished.wait(min(fence.remaining(), 0.5))
+
+    def _fenced_out(self) -> None:
+        """The lease grant ran out: leave now, and tell the runner (if it listens)."""
+        print(f"session {self.session_id}: {LEASE_EXPIRED}", file=sys.stderr)
+        self._stop_grace = FENCE_STOP_GRACE_SECONDS
+        self.sink.status("disconnected", LEASE_EXPIRED)
+        self._ended(True)
 
     def _read(self, commands: IO[str]) -> None:
         for line in commands:
@@ -199,7 +262,9 @@ class Worker:
                 continue
             if message.get("op") == "stop":
                 break
-            if message.get("op") == "call":
+            if message.get("op") == "lease" and self.fence is not None:
+                self.fence.grant(float(message.get("hold_for") or 0))
+            elif message.get("op") == "call":
                 threading.Thread(target=self._call, args=(message,), daemon=True).start()
         self.finished.set()  # told to stop, or the runner closed our stdin
 
@@ -217,12 +282,12 @@ class Worker:
             return
         self.channel.send({"op": "result", "id": call_id, "result": result})
 
-    def _exit(self) -> None:
+    def _exit(self) -> NoReturn:
         """Stop the client if it lets us within a few seconds, then leave regardless:
         neonize's connect thread is not a daemon and its QR loop never ends on a stop."""
         stopper = threading.Thread(target=self.live.stop, daemon=True)
         stopper.start()
-        stopper.join(STOP_GRACE_SECONDS)
+        stopper.join(self._stop_grace)
         sys.stderr.flush()
         os._exit(0)
 
@@ -255,6 +320,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--name", default="")
     parser.add_argument("--jid", default="")
     parser.add_argument("--device-jid", default="")
+    parser.add_argument(
+        "--hold-for",
+        type=float,
+        default=None,
+        help="seconds this worker may hold the connection unless its runner renews them",
+    )
     return parser.parse_args(argv)
 
 

@@ -73,9 +73,11 @@ def assert_cut_off_then_created_once_on_retry(
 
 
 class Runner:
-    def __init__(self, url: str, log: Path, **env: str) -> None:
+    def __init__(self, url: str, log: Path, *, interval: float = 0.3, **env: str) -> None:
+        """``interval``: seconds between the runner's rounds of lease work."""
         self.url = url
         self.log = log
+        self.interval = interval
         self.env = env
         self.process: subprocess.Popen | None = None
 
@@ -83,7 +85,7 @@ class Runner:
         env = process_env(GATEWAY_RUNNER_URL=self.url, **self.env)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "manage.py", "runsessions", "--interval", "0.3"],
+                [sys.executable, "manage.py", "runsessions", "--interval", str(self.interval)],
                 cwd=ROOT,
                 env=env,
                 stdout=log,

@@ -54,6 +54,9 @@ PAIRING_WINDOW_SECONDS = 180
 # A missed keepalive is common and whatsmeow recovers by itself: only one that lasts
 # this long is recorded as a disconnection.
 KEEPALIVE_GRACE_SECONDS = 30
+STREAM_REPLACED = (
+    "stream replaced: another client connected with this device's keys; retrying with backoff"
+)
 # neonize's GroupCreated is a 32-bit float: about 128 s of precision at today's epoch.
 CREATED_AT_PRECISION_SECONDS = 300
 # ConnectFailure reasons after which the operator must act; any other ends this attempt
@@ -109,6 +112,7 @@ class WhatsAppLiveSession:
         self._qr_count = 0
         self._pairing_timer: threading.Timer | None = None
         self._keepalive_timer: threading.Timer | None = None
+        self._timer_lock = threading.Lock()
         self._work: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self._worker: threading.Thread | None = None
 
@@ -256,12 +260,15 @@ class WhatsAppLiveSession:
 
     def _on_connected(self, client: Any, event: Any) -> None:
         self._cancel_pairing_timer()
+        # whatsmeow may reconnect after a keepalive timeout without a KeepAliveRestored.
+        self._cancel_keepalive_timer()
         self._connected.set()
         self._emit(lambda: self._sink.status(SessionStatus.CONNECTED, jid=self.jid or None))
         # Stored groups are refreshed on every connect.
         self._emit(self._sync_groups)
 
     def _on_disconnected(self, client: Any, event: Any) -> None:
+        self._cancel_keepalive_timer()  # this status says more than the timer would
         if self._stopping or self._terminal:
             return
         self._emit(
@@ -273,13 +280,18 @@ class WhatsAppLiveSession:
     def _on_keepalive_timeout(self, client: Any, event: Any) -> None:
         if self._stopping or self._terminal or self._keepalive_timer is not None:
             return
-        timer = threading.Timer(KEEPALIVE_GRACE_SECONDS, self._keepalive_lost)
+        timer = threading.Timer(KEEPALIVE_GRACE_SECONDS, lambda: self._keepalive_lost(timer))
         timer.daemon = True
         self._keepalive_timer = timer
         timer.start()
 
-    def _keepalive_lost(self) -> None:
-        self._keepalive_timer = None
+    def _keepalive_lost(self, timer: threading.Timer) -> None:
+        """The grace ran out with no later status: recorded as a disconnection. A timer
+        cancelled (by any later status) as it fired writes nothing."""
+        with self._timer_lock:
+            if self._keepalive_timer is not timer:
+                return
+            self._keepalive_timer = None
         if not (self._stopping or self._terminal):
             self._emit(
                 lambda: self._sink.status(
@@ -290,7 +302,8 @@ class WhatsAppLiveSession:
             )
 
     def _cancel_keepalive_timer(self) -> None:
-        timer, self._keepalive_timer = self._keepalive_timer, None
+        with self._timer_lock:
+            timer, self._keepalive_timer = self._keepalive_timer, None
         if timer is not None:
             timer.cancel()
 
@@ -305,10 +318,11 @@ class WhatsAppLiveSession:
         )
 
     def _on_stream_replaced(self, client: Any, event: Any) -> None:
-        self._terminate(
-            SessionStatus.FAILED,
-            "stream replaced: another client connected with this device's keys",
-        )
+        # The gateway never runs two clients of one device (leases, and workers fenced
+        # by them), so the other client is outside it, or gone by the next attempt: this
+        # connection ends and the runner retries with backoff. Not terminal — a stale
+        # holder must not be able to take the current one offline for good.
+        self._end_attempt(STREAM_REPLACED)
 
     def _on_temporary_ban(self, client: Any, event: Any) -> None:
         label = enum_label(event, "Code") or "unknown reason"
@@ -382,6 +396,7 @@ class WhatsAppLiveSession:
     def _terminate(self, status: str, reason: str, *, forget_device: bool = False) -> None:
         """The connection cannot continue without the operator: stop, record why."""
         self._terminal = True
+        self._cancel_keepalive_timer()
 
         def finish() -> None:
             self.stop()
@@ -396,6 +411,7 @@ class WhatsAppLiveSession:
         """This connection is over but a later one may work: stop, record why, and let
         the runner retry with backoff."""
         self._terminal = True
+        self._cancel_keepalive_timer()
 
         def finish() -> None:
             self.stop()

@@ -3,7 +3,10 @@
 A sandbox runs in the runner itself. A whatsapp session runs in a worker process of its
 own (``sessions_app.worker``); its device store is prepared here, and the device to use
 is looked up here, so a store that cannot be read fails that session only.
+``lease_hold`` (a runner of the fleet) fences the worker by its lease.
 """
+
+from collections.abc import Callable
 
 from gateway.exceptions import RunnerUnavailable
 from sessions_app import device_store
@@ -19,6 +22,7 @@ def live_session_for(
     sink: StateSink,
     on_ended: EndedCallback,
     allow_whatsapp: bool = True,
+    lease_hold: Callable[[], float] | None = None,
 ) -> LiveSession:
     """Raises DeviceStoreError when the session's device store cannot be read."""
     if session.engine == Engine.SANDBOX:
@@ -37,4 +41,5 @@ def live_session_for(
         store_location=device_store.prepare(session.id),
         sink=sink,
         on_ended=on_ended,
+        lease_hold=lease_hold,
     )

@@ -8,6 +8,11 @@ WhatsApp account make WhatsApp drop both); hands back sessions no longer wanted 
 its fair share (the wanted sessions divided among live runners, so a new runner gets its
 share from the others without stealing a live lease); and claims free or expired
 leases up to its share and capacity. The supervisor then runs exactly the held sessions.
+
+Each lease is known to be valid until ``lease_seconds`` after the statement that claimed
+or renewed it was sent (the database sets the expiry a little later still). Workers are
+granted a third of a lease less than that (``lease_hold``): a worker that hears of no
+renewal disconnects before the lease can expire and be claimed by another runner.
 """
 
 import logging
@@ -38,6 +43,8 @@ class FleetMember:
     def __init__(self, config: FleetConfig) -> None:
         self.config = config
         self._held: dict[str, int] = {}
+        # session id → time.monotonic() until which its lease is surely still ours
+        self._valid_until: dict[str, float] = {}
         self._lock = threading.Lock()
         self._started_at: datetime | None = None
         self._next_renew = 0.0
@@ -54,6 +61,28 @@ class FleetMember:
             token = self._held.get(session_id)
         return Fence(self.config.runner_id, token) if token is not None else None
 
+    def lease_hold(self, session_id: str) -> float:
+        """Seconds from now that a worker of ``session_id`` may hold its connection on
+        the strength of this runner's lease (0 when the lease is not held)."""
+        with self._lock:
+            until = self._valid_until.get(session_id) if session_id in self._held else None
+        if until is None:
+            return 0.0
+        return max(0.0, until - self.config.lease_seconds / 3 - time.monotonic())
+
+    def _hold(self, tokens: dict[str, int], sent_at: float) -> None:
+        """Records leases claimed or renewed by a statement sent at ``sent_at``."""
+        with self._lock:
+            self._held.update(tokens)
+            for session_id in tokens:
+                self._valid_until[session_id] = sent_at + self.config.lease_seconds
+
+    def _forget(self, session_ids: set[str]) -> None:
+        with self._lock:
+            for session_id in session_ids:
+                self._held.pop(session_id, None)
+                self._valid_until.pop(session_id, None)
+
     def try_claim(self, session_id: str) -> bool:
         """Holds ``session_id`` if it is free (a connect, or a call for a session nobody
         holds yet), capacity permitting."""
@@ -62,6 +91,7 @@ class FleetMember:
                 return True
             if len(self._held) >= self.config.capacity:
                 return False
+        sent_at = time.monotonic()
         claimed = leases.claim(
             runner_id=self.config.runner_id,
             url=self.config.url,
@@ -69,8 +99,7 @@ class FleetMember:
             limit=1,
             only=session_id,
         )
-        with self._lock:
-            self._held.update(claimed)
+        self._hold(claimed, sent_at)
         return session_id in claimed
 
     # -- the loop ----------------------------------------------------------------------
@@ -101,6 +130,7 @@ class FleetMember:
                 with self._lock:
                     lost |= set(self._held)
                     self._held.clear()
+                    self._valid_until.clear()
         return self.held() - lost, lost
 
     def _renew(self, now: float) -> set[str]:
@@ -109,10 +139,9 @@ class FleetMember:
         kept = leases.renew(
             runner_id=self.config.runner_id, held=held, lease_seconds=self.config.lease_seconds
         )
+        self._hold({session_id: held[session_id] for session_id in kept}, now)
         lost = set(held) - kept
-        with self._lock:
-            for session_id in lost:
-                self._held.pop(session_id, None)
+        self._forget(lost)
         if lost:
             logger.warning("runner %s: lost the leases of %s", self.config.runner_id, sorted(lost))
         self._renewed_at = now
@@ -143,19 +172,21 @@ class FleetMember:
             room = self._share() - len(self._held)
         if room <= 0:
             return
+        sent_at = time.monotonic()
         claimed = leases.claim(
             runner_id=self.config.runner_id,
             url=self.config.url,
             lease_seconds=self.config.lease_seconds,
             limit=room,
         )
-        with self._lock:
-            self._held.update(claimed)
+        self._hold(claimed, sent_at)
 
     def release(self, session_ids: set[str]) -> None:
         """Gives up leases of sessions this runner has stopped."""
         with self._lock:
             giving = {sid: self._held.pop(sid) for sid in session_ids if sid in self._held}
+            for session_id in giving:
+                self._valid_until.pop(session_id, None)
         if giving:
             leases.release(runner_id=self.config.runner_id, held=giving)
 

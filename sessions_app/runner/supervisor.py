@@ -3,8 +3,15 @@
 The runner loop calls ``reconcile`` every few seconds (a step that says whether it did
 work); the HTTP server calls ``perform``. Starting and stopping a session are serialised
 per session. A connection that ends by failure is retried with capped exponential
-backoff; one that ends because the operator must act (logged out, banned, replaced) is
-not, and its ``desired_connected`` is cleared by the sink.
+backoff; one that ends because the operator must act (logged out, banned) is not, and
+its ``desired_connected`` is cleared by the sink.
+
+One process per device, always: a session's new worker is started only once the
+previous one (stopped, ended or dead) has exited and been reaped — a worker still in its
+stop grace is "retiring", and the session waits for it. A runner of the fleet starts a
+worker only while it holds the session's lease, grants the worker the time its lease is
+surely valid for, and renews that grant over the pipe after every renewal
+(``confirm_leases``): a worker that is not told in time disconnects by itself.
 """
 
 import logging
@@ -24,7 +31,7 @@ from sessions_app.models import SessionStatus, WhatsAppSession
 from sessions_app.runner.engines import live_session_for
 from sessions_app.runner.fleet import FleetMember
 from sessions_app.runner.sink import DatabaseSink
-from sessions_app.runner.workers import as_remote
+from sessions_app.runner.workers import WorkerSession, as_remote
 from sessions_app.transitions import session_record_status
 
 logger = logging.getLogger(__name__)
@@ -55,6 +62,8 @@ class Supervisor:
         # A runner of the fleet runs only the sessions it holds by lease.
         self._fleet = fleet
         self._live: dict[str, LiveSession] = {}
+        # Stopped or ended worker sessions whose process may still be running.
+        self._retiring: dict[str, WorkerSession] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._registry_lock = threading.Lock()
         self._failures: dict[str, int] = {}
@@ -72,9 +81,28 @@ class Supervisor:
     def retry_at(self, session_id: str) -> float | None:
         return self._retry_at.get(session_id)
 
+    def _retire(self, session_id: str) -> LiveSession | None:
+        """Takes the session's live session out of service (the caller holds its lock);
+        a worker stays known until its process is gone."""
+        live = self._live.pop(session_id, None)
+        worker = as_remote(live)
+        if worker is not None:
+            self._retiring[session_id] = worker
+        return live
+
+    def _previous_still_running(self, session_id: str) -> bool:
+        """A previous worker of the session has not exited (or not been reaped) yet."""
+        previous = self._retiring.get(session_id)
+        if previous is None:
+            return False
+        if previous.exited():
+            self._retiring.pop(session_id, None)
+            return False
+        return True
+
     def _ended(self, session_id: str, retry: bool) -> None:
         with self._lock_for(session_id):
-            self._live.pop(session_id, None)
+            self._retire(session_id)
             if retry:
                 failures = self._failures.get(session_id, 0) + 1
                 self._failures[session_id] = failures
@@ -114,16 +142,23 @@ class Supervisor:
             live = self._live.get(session_id)
             if live is not None:
                 return live
+            if self._previous_still_running(session_id):
+                logger.info("session %s: waiting for its previous worker to exit", session_id)
+                return None
+            fleet = self._fleet
+            if fleet is not None and fleet.lease_hold(session_id) <= 0:
+                return None  # not held, or not for long enough to start a connection
             session = WhatsAppSession.objects.filter(pk=session_id).first()
             if session is None:
                 return None
             try:
-                fence = self._fleet.fence_for(session_id) if self._fleet else None
+                fence = fleet.fence_for(session_id) if fleet else None
                 live = self._factory(
                     session,
                     sink=DatabaseSink(session_id, fence=fence),
                     on_ended=partial(self._ended, session_id),
                     allow_whatsapp=self._allow_whatsapp,
+                    lease_hold=partial(fleet.lease_hold, session_id) if fleet else None,
                 )
             except DeviceStoreError as exc:
                 failure: DeviceStoreError | None = exc
@@ -143,9 +178,16 @@ class Supervisor:
 
     def stop(self, session_id: str) -> None:
         with self._lock_for(session_id):
-            live = self._live.pop(session_id, None)
+            live = self._retire(session_id)
         if live is not None:
             live.stop()
+
+    def confirm_leases(self) -> None:
+        """After a round of lease work: each worker hears how long it may hold on."""
+        for live in list(self._live.values()):
+            worker = as_remote(live)
+            if worker is not None:
+                worker.confirm_lease()
 
     def stop_all(self, *, record: bool = True) -> None:
         """Stops every live session (SIGTERM), all at once: each worker process gets the

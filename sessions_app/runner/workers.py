@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -26,6 +27,7 @@ from sessions_app.actions import Wire
 from sessions_app.engines.base import EndedCallback, StateSink
 from sessions_app.engines.types import GroupChange, GroupInfo, ParticipantResult
 from sessions_app.exceptions import SessionNotConnected
+from sessions_app.runner.spawner import spawn
 from sessions_app.status import SessionStatus
 
 logger = logging.getLogger(__name__)
@@ -68,8 +70,14 @@ class WorkerSession:
         store_location: str,
         sink: StateSink,
         on_ended: EndedCallback,
+        lease_hold: Callable[[], float] | None = None,
     ) -> None:
+        """``lease_hold`` (a runner of the fleet): how many seconds from now the worker
+        may hold the connection on the strength of the runner's lease. The worker is
+        told again at every renewal (``confirm_lease``) and disconnects and exits when
+        it has not been told in time (``sessions_app.worker``)."""
         self.session_id = session_id
+        self._lease_hold = lease_hold
         self._command = [
             sys.executable,
             "-m",
@@ -107,12 +115,22 @@ class WorkerSession:
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
 
+    def exited(self) -> bool:
+        """The process has ended and been reaped (or was never started): nothing of this
+        session's connection is left running."""
+        process = self._process
+        return process is None or process.poll() is not None
+
     def start(self) -> None:
         if self._process is not None:
             return
-        # The command is ours: this interpreter, our module, ids from our database.
-        self._process = subprocess.Popen(  # noqa: S603
-            self._command,
+        command = list(self._command)
+        if self._lease_hold is not None:
+            command += ["--hold-for", f"{self._lease_hold():.3f}"]
+        # From the spawner's thread: the worker's parent-death signal follows the thread
+        # that forked it (sessions_app/runner/spawner.py).
+        self._process = spawn(
+            command,
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -148,6 +166,11 @@ class WorkerSession:
             process.wait(timeout=STOP_WAIT_SECONDS)
         if self._reader is not None and self._reader is not threading.current_thread():
             self._reader.join(timeout=STOP_WAIT_SECONDS)
+
+    def confirm_lease(self) -> None:
+        """The runner renewed its lease: the worker may hold on that much longer."""
+        if self._lease_hold is not None and not self._stopping:
+            self._send({"op": "lease", "hold_for": round(self._lease_hold(), 3)})
 
     # -- live actions -------------------------------------------------------------------
 

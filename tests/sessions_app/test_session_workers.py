@@ -4,109 +4,19 @@ an HTTPS proxy on loopback (whatsmeow honours HTTPS_PROXY) that never answers �
 hangs up at once, for sessions that must keep redialling — so nothing leaves the machine.
 """
 
-import contextlib
 import os
 import signal
-import socket
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from sessions_app.models import Engine, SessionStatus, WhatsAppSession
 from tests.factories import WhatsAppSessionFactory
-from tests.processes import free_port, wait_for
-from tests.runner_process import Runner
+from tests.processes import wait_for
+from tests.worker_processes import alive, workers_of
 
 ALICE = "15551230001@s.whatsapp.net"
-
-
-class Proxy:
-    """A loopback listener standing in for the internet: ``hold`` keeps each connection
-    open and silent (a dial that hangs), ``hang_up`` closes it at once (a dial that
-    fails, so the session redials)."""
-
-    def __init__(self, mode: str) -> None:
-        self.mode = mode
-        self.server = socket.socket()
-        self.server.bind(("127.0.0.1", 0))
-        self.server.listen(64)
-        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}"
-        self.held: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                connection, _ = self.server.accept()
-            except OSError:
-                return
-            if self.mode == "hold":
-                self.held.append(connection)
-            else:
-                connection.close()
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.server.shutdown(socket.SHUT_RDWR)
-        self.server.close()
-        for connection in self.held:
-            connection.close()
-
-
-def workers_of(runner_pid: int) -> dict[str, int]:
-    """Session id → pid of each live worker process of this runner (as ``ps`` sees them:
-    the session id is on the command line)."""
-    found: dict[str, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if b"sessions_app.worker" not in argv or stat.split()[2] == "Z":
-            continue
-        args = [arg.decode() for arg in argv]
-        if args[args.index("--parent") + 1] == str(runner_pid):
-            found[args[args.index("--session") + 1]] = int(entry.name)
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-
-
-@pytest.fixture
-def make_runner(settings, tmp_path) -> Iterator:
-    started: list[tuple[Runner, Proxy]] = []
-
-    def make(mode: str = "hold") -> Runner:
-        proxy = Proxy(mode)
-        url = f"http://127.0.0.1:{free_port()}"
-        settings.GATEWAY_RUNNER_IN_PROCESS = False
-        settings.GATEWAY_RUNNER_URL = url
-        runner = Runner(
-            url,
-            tmp_path / "runner.log",
-            HTTPS_PROXY=proxy.url,
-            HTTP_PROXY=proxy.url,
-            GATEWAY_DEVICE_STORE="sqlite",
-        )
-        started.append((runner, proxy))
-        return runner
-
-    yield make
-    for runner, proxy in started:
-        runner.kill()
-        proxy.close()
 
 
 def whatsapp_sessions(org, count: int) -> list[WhatsAppSession]:

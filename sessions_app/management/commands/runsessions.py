@@ -15,6 +15,7 @@ from gateway import http
 from gateway.debug import refuse_public_debug
 from gateway.throttling import prune_expired_counters
 from sessions_app import leases
+from sessions_app.runner.database import bound_database_waits
 from sessions_app.runner.fleet import FleetConfig, FleetMember
 from sessions_app.runner.server import RunnerServer
 from sessions_app.runner.supervisor import Supervisor
@@ -109,6 +110,13 @@ class Command(BaseCommand):
         if problem:
             raise CommandError(problem)
         lease_seconds = float(settings.GATEWAY_RUNNER_LEASE_SECONDS)
+        waits = bound_database_waits(lease_seconds)
+        if waits is not None:
+            logger.info(
+                "runner: database connect timeout %d s, statement timeout %d ms",
+                waits.connect_timeout_seconds,
+                waits.statement_timeout_ms,
+            )
         if connection.vendor == "sqlite":
             self._only_runner(runner_id, lease_seconds)
         member = FleetMember(
@@ -143,11 +151,17 @@ class Command(BaseCommand):
                     for session_id in stop:
                         supervisor.stop(session_id)
                     member.release(stop)
+                    # Workers hear of the renewal: each may hold on until its next one.
+                    supervisor.confirm_leases()
                     supervisor.reconcile(wanted=run)
                     prune_expired_counters()  # the runner is the web's janitor too
                 except DatabaseError as exc:
                     logger.warning("runner: database unavailable (%s); retrying", exc)
                     close_old_connections()
+                except OSError as exc:
+                    # e.g. too many open files: this round's work is lost, not the runner;
+                    # leases it cannot renew run out and their workers stop by themselves.
+                    logger.warning("runner: %s; retrying", exc)
                 stopping.wait(options["interval"])
         finally:
             server.shutdown()
