@@ -6,6 +6,7 @@ Payloads check themselves with the API's own rules (``groups_app.rules``).
 
 import base64
 import re
+import time
 from dataclasses import dataclass
 from typing import Self
 
@@ -19,7 +20,13 @@ from sessions_app.actions import (
     Wire,
     register,
 )
-from sessions_app.engines.types import PARTICIPANT_ACTIONS, GroupInfo, ParticipantResult
+from sessions_app.engines.types import (
+    PARTICIPANT_ACTIONS,
+    GroupInfo,
+    JoinRequest,
+    ParticipantResult,
+    PendingJoin,
+)
 from sessions_app.jids import is_group_jid, is_user_jid
 
 
@@ -78,6 +85,18 @@ def _maybe_group(info: GroupInfo | None) -> Wire:
     return {"group": info.to_dict() if info else None}
 
 
+def _joined(joined: GroupInfo | PendingJoin) -> Wire:
+    if isinstance(joined, PendingJoin):
+        return {"pending_approval": joined.group_jid}
+    return _group(joined)
+
+
+def _joined_from_wire(data: Wire) -> GroupInfo | PendingJoin:
+    if isinstance(data.get("pending_approval"), str):
+        return PendingJoin(group_jid=data["pending_approval"])
+    return GroupInfo.from_dict(data["group"])
+
+
 def _groups(infos: list[GroupInfo]) -> Wire:
     return {"groups": [info.to_dict() for info in infos]}
 
@@ -101,7 +120,7 @@ CREATE_GROUP = register(
         _create_group,
         _group,
         lambda data: GroupInfo.from_dict(data["group"]),
-        needs_stored_groups=True,
+        known_groups_before=lambda payload: time.time(),
     )
 )
 FIND_CREATED_GROUP = register(
@@ -111,7 +130,7 @@ FIND_CREATED_GROUP = register(
         _find_created_group,
         _maybe_group,
         lambda data: GroupInfo.from_dict(data["group"]) if data.get("group") else None,
-        needs_stored_groups=True,
+        known_groups_before=lambda payload: payload.since,
     )
 )
 SYNC_GROUPS = register(
@@ -343,8 +362,8 @@ JOIN_REQUESTS = register(
         "group_join_requests",
         GroupRef,
         lambda target, p: target.live().join_requests(group_jid=p.group_jid),
-        lambda jids: {"jids": jids},
-        lambda data: [str(jid) for jid in data["jids"]],
+        lambda requests: {"requests": [request.to_dict() for request in requests]},
+        lambda data: [JoinRequest.from_dict(request) for request in data["requests"]],
     )
 )
 JOIN_GROUP = register(
@@ -352,8 +371,8 @@ JOIN_GROUP = register(
         "join_group",
         InviteCode,
         lambda target, p: target.live().join_group(code=p.code),
-        _group,
-        lambda data: GroupInfo.from_dict(data["group"]),
+        _joined,
+        _joined_from_wire,
     )
 )
 INVITE_INFO = register(

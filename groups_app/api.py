@@ -47,6 +47,7 @@ from groups_app.serializers import (
     ParticipantListSerializer,
     ParticipantResultsSerializer,
     ParticipantsChangeInputSerializer,
+    PendingJoinSerializer,
     PictureInputSerializer,
     PictureSerializer,
     group_info,
@@ -64,6 +65,7 @@ from groups_app.services import (
     group_sync,
     group_update,
 )
+from sessions_app.engines.types import PendingJoin
 from sessions_app.live_actions import live_action
 from sessions_app.models import WhatsAppSession
 from sessions_app.selectors import session_get
@@ -411,9 +413,9 @@ class GroupViewSet(viewsets.GenericViewSet):
         operation_id="listGroupJoinRequests",
         summary="Pending requests to join",
         description=(
-            "Live action: who asks to join (`requestedAt` is null: neonize 0.5.2 reports "
-            "only who asked). Approving or rejecting has no neonize 0.5.2 call and is not "
-            "offered. **Capability:** `send`."
+            "Live action: who asks to join, and when they asked (`requestedAt`). Approving "
+            "or rejecting has no neonize 0.5.2 call and is not offered. "
+            "**Capability:** `send`."
         ),
         tags=["Groups"],
         parameters=[SESSION_PARAMETER, GROUP_PARAMETER],
@@ -426,7 +428,7 @@ class GroupViewSet(viewsets.GenericViewSet):
         whatsapp_session = self._session(request, session)
         group_get(session=whatsapp_session, jid=groupJid)
         asking = group_join_requests(session=whatsapp_session, jid=groupJid)
-        rows = [{"jid": jid, "requestedAt": None} for jid in asking]
+        rows = [{"jid": ask.jid, "requestedAt": ask.requested_at} for ask in asking]
         return Response(JoinRequestListSerializer({"results": rows}).data)
 
     @extend_schema(
@@ -434,13 +436,17 @@ class GroupViewSet(viewsets.GenericViewSet):
         summary="Join a group by invite",
         description=(
             'Live action: `{"code": "<invite code or chat.whatsapp.com link>"}` → the '
-            "joined group, stored. A revoked or unknown code is 404. **Capability:** `send`."
+            "joined group, stored (200). A group that needs an admin's approval answers 202 "
+            '`{"status": "pending_approval", "groupJid": …}`: the request is filed and '
+            "nothing is stored until an admin lets the account in. A revoked or unknown "
+            "code is 404. **Capability:** `send`."
         ),
         tags=["Groups"],
         parameters=[SESSION_PARAMETER, IDEMPOTENCY_KEY],
         request=JoinInputSerializer,
         responses={
             200: GroupInfoSerializer,
+            202: PendingJoinSerializer,
             **error_responses(400, 401, 403, 404, 409, 413, 415, 422, 429, 501, 502, 503, 504),
         },
     )
@@ -449,8 +455,11 @@ class GroupViewSet(viewsets.GenericViewSet):
         whatsapp_session = self._session(request, session)
         payload = JoinInputSerializer(data=json_body(request))
         payload.is_valid(raise_exception=True)
-        group = group_join(session=whatsapp_session, code=payload.validated_data["code"])
-        return Response(GroupInfoSerializer(group).data)
+        joined = group_join(session=whatsapp_session, code=payload.validated_data["code"])
+        if isinstance(joined, PendingJoin):
+            pending = {"status": "pending_approval", "groupJid": joined.group_jid}
+            return Response(PendingJoinSerializer(pending).data, status=202)
+        return Response(GroupInfoSerializer(joined).data)
 
     @extend_schema(
         operation_id="getGroupInviteInfo",

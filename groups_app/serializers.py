@@ -232,10 +232,18 @@ class PictureSerializer(serializers.Serializer):
 
 
 class JoinRequestSerializer(serializers.Serializer):
-    jid = serializers.CharField()
+    jid = serializers.CharField(help_text="Who asks to join.")
     requestedAt = serializers.DateTimeField(
-        allow_null=True, help_text="Always null: neonize 0.5.2 does not report it."
+        allow_null=True, help_text="When they asked, as WhatsApp reports it (null if not)."
     )
+
+
+class PendingJoinSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=["pending_approval"],
+        help_text="The group needs an admin's approval: the request is filed.",
+    )
+    groupJid = serializers.CharField(help_text="The group asked to join.")
 
 
 class JoinRequestListSerializer(serializers.Serializer):

@@ -42,7 +42,7 @@ from groups_app.serializers import GroupInfoSerializer
 from groups_app.store import SyncResult, group_store, group_store_synced, participants_changed
 from sessions_app import live
 from sessions_app.actions import Empty, LiveActionSpec
-from sessions_app.engines.types import GroupInfo, ParticipantResult
+from sessions_app.engines.types import GroupInfo, JoinRequest, ParticipantResult, PendingJoin
 from sessions_app.exceptions import SessionNotConnected
 from sessions_app.models import WhatsAppSession
 from webhooks_app.events import record_event
@@ -249,7 +249,7 @@ def group_set_picture(*, session: WhatsAppSession, jid: str, image: str) -> str:
     )
 
 
-def group_join_requests(*, session: WhatsAppSession, jid: str) -> list[str]:
+def group_join_requests(*, session: WhatsAppSession, jid: str) -> list[JoinRequest]:
     _stored_group(session, jid)
     _live_ready(session)
     return live.perform(JOIN_REQUESTS, session_id=session.id, payload=GroupRef(group_jid=jid))
@@ -263,13 +263,17 @@ def invite_code_of(text: str) -> str:
     return code
 
 
-def group_join(*, session: WhatsAppSession, code: str) -> Group:
-    """Joins the group behind an invite (a live action) and stores it."""
+def group_join(*, session: WhatsAppSession, code: str) -> Group | PendingJoin:
+    """Joins the group behind an invite (a live action) and stores it. A group that needs
+    an admin's approval answers ``PendingJoin``: the request is filed, nothing is stored
+    (the group arrives with the sync, or its event, once an admin lets the account in)."""
     _live_ready(session)
-    info = live.perform(
+    joined = live.perform(
         JOIN_GROUP, session_id=session.id, payload=InviteCode(code=invite_code_of(code))
     )
-    return _stored_and_announced(session, info, "group.joined")
+    if isinstance(joined, PendingJoin):
+        return joined
+    return _stored_and_announced(session, joined, "group.joined")
 
 
 def group_invite_info(*, session: WhatsAppSession, code: str) -> GroupInfo:

@@ -7,7 +7,7 @@ writes through it (what live sessions report), the web process after a live acti
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -78,18 +78,24 @@ def group_infos(*, session_id: str) -> list[GroupInfo]:
     return [info_of(group) for group in groups]
 
 
-def group_jids(*, session_id: str) -> list[str]:
-    return list(Group.objects.filter(session_id=session_id).values_list("jid", flat=True))
+def group_jids(*, session_id: str, stored_before: float) -> list[str]:
+    """The session's groups first stored before the Unix time ``stored_before``."""
+    before = datetime.fromtimestamp(stored_before, tz=UTC)
+    rows = Group.objects.filter(session_id=session_id, created_at__lt=before)
+    return list(rows.values_list("jid", flat=True))
 
 
-def unstored(*, session_id: str, infos: list[GroupInfo]) -> list[GroupInfo]:
-    """Those of ``infos`` the session's store does not hold."""
-    held = set(
+def not_known_before(*, session_id: str, infos: list[GroupInfo], since: float) -> list[GroupInfo]:
+    """Those of ``infos`` the session's store did not hold before the Unix time ``since``
+    (not stored at all, or first stored since)."""
+    known = set(
         Group.objects.filter(
-            session_id=session_id, jid__in=[info.jid for info in infos]
+            session_id=session_id,
+            jid__in=[info.jid for info in infos],
+            created_at__lt=datetime.fromtimestamp(since, tz=UTC),
         ).values_list("jid", flat=True)
     )
-    return [info for info in infos if info.jid not in held]
+    return [info for info in infos if info.jid not in known]
 
 
 @transaction.atomic

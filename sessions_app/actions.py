@@ -74,9 +74,11 @@ class LiveActionSpec(Generic[P, R]):
     # Runs on the session's engine (in its worker process, for whatsapp sessions); False
     # for what the runner itself does (connect, release).
     on_engine: bool = True
-    # The engine needs the JIDs of the groups already stored (a create whose outcome was
-    # unknown must not return one of them): sent along with the call.
-    needs_stored_groups: bool = False
+    # The engine needs the JIDs of the groups the store held before this Unix time of the
+    # payload: a create whose outcome was unknown may return a group stored since then
+    # (WhatsApp's JoinedGroup event stores what it made), never one stored before. Sent
+    # along with the call.
+    known_groups_before: Callable[[Any], float] | None = None
     # Which runner the web process asks (sessions_app.live): "holder", the runner
     # holding the session's lease; "any", the holder or else a live runner with room
     # (connecting); "holder_if_any", the holder, or nobody when none holds it (release).

@@ -81,7 +81,8 @@ class Channel:
 
 class WorkerSink:
     """The engine's sink in a worker: every report becomes a line to the runner. What the
-    store holds arrives with each call (``known_jids``), per calling thread."""
+    store held before the call's moment arrives with each call (``known_jids``), per
+    calling thread."""
 
     def __init__(self, channel: Channel) -> None:
         self._channel = channel
@@ -133,7 +134,8 @@ class WorkerSink:
     def stored_groups(self) -> list[GroupInfo]:
         raise NotImplementedError("only the sandbox reads the store as its WhatsApp")
 
-    def unstored_groups(self, infos: list[GroupInfo]) -> list[GroupInfo]:
+    def groups_not_known_before(self, infos: list[GroupInfo], *, since: float) -> list[GroupInfo]:
+        # The runner sent, with this call, the groups stored before the call's "since".
         known: set[str] = getattr(self._known, "jids", set())
         return [info for info in infos if info.jid not in known]
 

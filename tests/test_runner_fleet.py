@@ -1,6 +1,7 @@
 """Several runners on PostgreSQL: each session held by exactly one, failover on kill -9
 and SIGTERM, a newcomer takes its share, a paused runner's stale token writes nothing."""
 
+import os
 import signal
 import threading
 import time
@@ -10,11 +11,13 @@ import pytest
 import requests
 
 from sessions_app.leases import Fence, claim, db_now
-from sessions_app.models import SessionLease, SessionStatus, WhatsAppSession
+from sessions_app.models import Engine, SessionLease, SessionStatus, WhatsAppSession
+from sessions_app.models import Runner as RunnerRow
 from sessions_app.runner.sink import DatabaseSink
 from tests.factories import WhatsAppSessionFactory
 from tests.processes import database_url, free_port, wait_for
 from tests.runner_process import Runner
+from tests.worker_processes import Census, Proxy, alive, worker_processes
 
 ALICE = "15551230001@s.whatsapp.net"
 LEASE_SECONDS = 3
@@ -214,3 +217,139 @@ def test_a_stale_token_changes_nothing(org):
     assert (session.status, session.status_reason) == (SessionStatus.CONNECTED, "held by b")
     assert session.desired_connected is True
     assert not session.events.filter(reason="stale report").exists()
+
+
+WORKER_LEASE_SECONDS = 6
+
+
+@pytest.fixture
+def worker_fleet(settings, tmp_path) -> Iterator:
+    """``start(name)``: a runner of the fleet whose whatsapp sessions run in real worker
+    processes (real neonize, dialling a loopback proxy that never answers)."""
+    settings.GATEWAY_RUNNER_IN_PROCESS = False
+    settings.GATEWAY_RUNNER_LEASE_SECONDS = WORKER_LEASE_SECONDS
+    proxy = Proxy("hold")
+    runners: list[Runner] = []
+
+    def start(name: str) -> Runner:
+        runner = Runner(
+            f"http://127.0.0.1:{free_port()}",
+            tmp_path / f"{name}.log",
+            GATEWAY_RUNNER_ID=name,
+            GATEWAY_RUNNER_LEASE_SECONDS=str(WORKER_LEASE_SECONDS),
+            GATEWAY_DEVICE_STORE="sqlite",
+            HTTPS_PROXY=proxy.url,
+            HTTP_PROXY=proxy.url,
+        )
+        runner.start()
+        runners.append(runner)
+        return runner
+
+    yield start
+    for runner in runners:
+        if runner.alive():
+            runner.process.send_signal(signal.SIGCONT)
+        runner.kill()
+    proxy.close()
+
+
+def workers_by_runner(runners: list[Runner]) -> dict[int, set[str]]:
+    """Runner pid → the sessions it has a worker process for."""
+    found: dict[int, set[str]] = {runner.pid: set() for runner in runners}
+    for _, session_id, parent in worker_processes():
+        if parent in found:
+            found[parent].add(session_id)
+    return found
+
+
+def every_session_has_a_worker(runners: list[Runner], ids: set[str]) -> bool:
+    held = [sid for sessions in workers_by_runner(runners).values() for sid in sessions]
+    return sorted(held) == sorted(ids)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_never_two_worker_processes_for_one_device_across_runners(worker_fleet, org):
+    """Sampled every 0.1 s across both runners' worker processes, through a runner paused
+    past its leases (SIGSTOP), one killed with -9, one stopped with SIGTERM while one of
+    its workers is slow to exit: no session ever has two processes."""
+    sessions = [
+        WhatsAppSessionFactory(
+            organization=org, engine=Engine.WHATSAPP, fresh=True, desired_connected=True
+        )
+        for _ in range(4)
+    ]
+    ids = {session.id for session in sessions}
+    census = Census(ids)
+    try:
+        a, b = worker_fleet("a"), worker_fleet("b")
+        wait_for(lambda: every_session_has_a_worker([a, b], ids), "a worker each", timeout=60)
+        wait_for(lambda: all(workers_by_runner([a, b]).values()), "both runners to hold some", 60)
+
+        # 1. Paused past its leases: a's workers stop themselves before b takes over.
+        paused = workers_by_runner([a])[a.pid]
+        a.process.send_signal(signal.SIGSTOP)
+        wait_for(
+            lambda: workers_by_runner([b])[b.pid] == ids,
+            "b to hold every session",
+            timeout=4 * WORKER_LEASE_SECONDS,
+        )
+        assert paused and workers_by_runner([a])[a.pid] == set()
+        a.process.send_signal(signal.SIGCONT)
+        # Awake, a finds its leases gone; it takes a share back only as b hands it over.
+        wait_for(lambda: all(workers_by_runner([a, b]).values()), "a share for a again", 60)
+        wait_for(lambda: every_session_has_a_worker([a, b], ids), "a worker each", timeout=60)
+
+        # 2. kill -9: a's workers die with it; b takes over once the leases expire.
+        a.kill()
+        wait_for(
+            lambda: workers_by_runner([b])[b.pid] == ids,
+            "b to take over from the killed runner",
+            timeout=4 * WORKER_LEASE_SECONDS,
+        )
+
+        # 3. SIGTERM while one of b's workers does not go when asked: b waits for it (then
+        # kills it) before it lets the lease go to the newcomer.
+        c = worker_fleet("c")
+        wait_for(lambda: all(workers_by_runner([b, c]).values()), "a share for c", 60)
+        slow = next(pid for pid, _, parent in worker_processes() if parent == b.pid)
+        os.kill(slow, signal.SIGSTOP)
+        assert b.terminate() == 0
+        assert not alive(slow)
+        wait_for(
+            lambda: workers_by_runner([c])[c.pid] == ids,
+            "c to hold every session",
+            timeout=4 * WORKER_LEASE_SECONDS,
+        )
+    finally:
+        census.stop()
+    assert census.samples > 100
+    assert census.overlaps == [], census.overlaps[:3]
+    # Each session moved at least once: the sampling saw more than one process for it.
+    assert all(len(pids) >= 2 for pids in census.seen.values()), census.seen
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stalled_database_cannot_hold_the_runners_loop(fleet, org):
+    """The lease table locked elsewhere: without a statement timeout the runner's renewal
+    waits for as long as the lock is held, and its loop with it. With one, the statement
+    fails within a third of a lease, the loop says so and goes on."""
+    import psycopg
+
+    WhatsAppSessionFactory(organization=org, fresh=True, desired_connected=True)
+    runner = fleet("stalled")
+    wait_for(lambda: SessionLease.objects.filter(runner_id="stalled").exists(), "the lease")
+    table = SessionLease._meta.db_table
+    with psycopg.connect(database_url()) as locker:
+        locker.execute(f'LOCK TABLE "{table}" IN ACCESS EXCLUSIVE MODE')
+        wait_for(
+            lambda: "canceling statement due to statement timeout" in runner.log.read_text(),
+            "the runner's statement to time out",
+            timeout=LEASE_SECONDS * 3,
+        )
+    # The lock is gone: the loop works again (its heartbeat moves on).
+    seen = db_now()
+    wait_for(
+        lambda: RunnerRow.objects.get(pk="stalled").heartbeat_at > seen,
+        "a heartbeat after the stall",
+        10,
+    )

@@ -15,7 +15,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
-from sessions_app.engines.types import GroupChange, GroupInfo, ParticipantResult
+from sessions_app.engines.types import (
+    GroupChange,
+    GroupInfo,
+    JoinRequest,
+    ParticipantResult,
+    PendingJoin,
+)
 
 
 class StateSink(Protocol):
@@ -47,8 +53,9 @@ class StateSink(Protocol):
     def stored_groups(self) -> list[GroupInfo]:
         """The session's groups as the store holds them (the sandbox's "WhatsApp")."""
 
-    def unstored_groups(self, infos: list[GroupInfo]) -> list[GroupInfo]:
-        """Those of ``infos`` the store does not hold yet."""
+    def groups_not_known_before(self, infos: list[GroupInfo], *, since: float) -> list[GroupInfo]:
+        """Those of ``infos`` the store did not hold before the Unix time ``since``: not
+        stored, or first stored since then."""
 
     def stored_invite_code(self, group_jid: str) -> str:
         """The group's invite code as last stored ('' when none): the sandbox's memory."""
@@ -111,10 +118,11 @@ class LiveSession(Protocol):
 
     def set_group_picture(self, *, group_jid: str, jpeg: bytes) -> str: ...
 
-    def join_requests(self, *, group_jid: str) -> list[str]:
-        """JIDs of the people asking to join (neonize 0.5.2 reports no times)."""
+    def join_requests(self, *, group_jid: str) -> list[JoinRequest]:
+        """The people asking to join, and when they asked."""
 
-    def join_group(self, *, code: str) -> GroupInfo: ...
+    def join_group(self, *, code: str) -> GroupInfo | PendingJoin:
+        """The group joined, or ``PendingJoin`` when an admin must approve first."""
 
     def invite_info(self, *, code: str) -> GroupInfo:
         """The group behind an invite code, without joining (NotFound when revoked)."""

@@ -35,6 +35,7 @@ from sessions_app.engines.types import (
     NEEDS_INVITE,
     NOT_ON_WHATSAPP,
     GroupInfo,
+    JoinRequest,
     ParticipantInfo,
     ParticipantResult,
     participant_result,
@@ -191,7 +192,7 @@ class SandboxLiveSession:
         self._require_admin(self._group(group_jid))
         return hashlib.sha256(jpeg).hexdigest()[:16]
 
-    def join_requests(self, *, group_jid: str) -> list[str]:
+    def join_requests(self, *, group_jid: str) -> list[JoinRequest]:
         self._require_admin(self._group(group_jid))
         return []  # nobody asks to join a sandbox group
 

@@ -35,6 +35,32 @@ class ParticipantInfo:
 
 
 @dataclass(frozen=True)
+class JoinRequest:
+    """Someone asking to join a group that needs an admin's approval."""
+
+    jid: str
+    requested_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "jid": self.jid,
+            "requested_at": self.requested_at.isoformat() if self.requested_at else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "JoinRequest":
+        at = data.get("requested_at")
+        return cls(jid=str(data["jid"]), requested_at=datetime.fromisoformat(at) if at else None)
+
+
+@dataclass(frozen=True)
+class PendingJoin:
+    """A join by invite that WhatsApp filed for an admin's approval: not a member yet."""
+
+    group_jid: str
+
+
+@dataclass(frozen=True)
 class GroupInfo:
     jid: str
     subject: str

@@ -23,10 +23,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from gateway.exceptions import Conflict, NotFound, WhatsAppTimedOut
+from gateway.exceptions import Conflict, NotFound, WhatsAppFailed, WhatsAppTimedOut
 from sessions_app import jids
 from sessions_app.engines.base import EndedCallback, StateSink
-from sessions_app.engines.types import GroupInfo, ParticipantResult
+from sessions_app.engines.types import GroupInfo, JoinRequest, ParticipantResult, PendingJoin
 from sessions_app.engines.whatsapp_mapping import (
     device_jid_text,
     enum_label,
@@ -34,6 +34,8 @@ from sessions_app.engines.whatsapp_mapping import (
     group_info,
     jid_from_text,
     jid_text,
+    join_request,
+    not_admin,
     participant_outcome,
     whatsapp_error,
 )
@@ -485,7 +487,10 @@ class WhatsAppLiveSession:
             if isinstance(error, WhatsAppTimedOut):
                 # whatsmeow can create the group and still time out: look before the
                 # caller retries, so a retry never makes a second group.
-                found = self._find_created(name, since=started - 5)
+                try:
+                    found = self._find_created(name, since=started - 5, stored_since=started)
+                except WhatsAppTimedOut:
+                    found = None  # still unknown: the caller's retry looks again
                 if found is not None:
                     return found
             raise error from exc
@@ -493,17 +498,25 @@ class WhatsAppLiveSession:
 
     def find_created_group(self, *, name: str, since: float) -> GroupInfo | None:
         self._require_client()
-        return self._find_created(name, since=since)
+        return self._find_created(name, since=since, stored_since=since)
 
-    def _find_created(self, name: str, *, since: float) -> GroupInfo | None:
+    def _find_created(self, name: str, *, since: float, stored_since: float) -> GroupInfo | None:
         """The group a timed-out create made after all, if WhatsApp lists one: same
         subject, ours, created around the call, and not a group the store already has.
         (neonize carries the creation time as a 32-bit float, precise to about two
-        minutes, hence the wide window.) Which groups the store has, the sink says."""
+        minutes, hence the wide window.) A group the store first held since
+        ``stored_since`` (the first attempt's start) is one: WhatsApp's JoinedGroup event stores what a create made, answered or not.
+        Which groups the store held before, the sink says. A lookup that fails leaves the
+        outcome unknown (WhatsAppTimedOut), never "nothing found": that would create twice.
+        """
         try:
             groups = self.joined_groups()
-        except Exception:
-            return None
+        except Exception as exc:
+            raise WhatsAppTimedOut(
+                "could not look for the group an earlier attempt may have created; "
+                "the outcome is still unknown",
+                details={"lookup": str(exc)[:300]},
+            ) from exc
         matches = [
             info
             for info in groups
@@ -512,8 +525,8 @@ class WhatsAppLiveSession:
             and info.created_at.timestamp() >= since - CREATED_AT_PRECISION_SECONDS
             and (not self.jid or info.owner_jid == self.jid)
         ]
-        unstored = self._sink.unstored_groups(matches) if matches else []
-        return max(unstored, key=_created_at) if unstored else None
+        new = self._sink.groups_not_known_before(matches, since=stored_since) if matches else []
+        return max(new, key=_created_at) if new else None
 
     def joined_groups(self) -> list[GroupInfo]:
         client = self._require_client()
@@ -550,23 +563,22 @@ class WhatsAppLiveSession:
     # -- group management ---------------------------------------------------------------
 
     def _group_call(self, call: Callable[[Any], Any]) -> Any:
-        """Runs a group-management call on the client; WhatsApp's 403 means the account
-        lacks the rights (decided from its answer, not from stored roles), 404 that the
-        account is not in the group."""
+        """Runs a group-management call on the client. WhatsApp's 401 and 403 mean the
+        account lacks the rights (decided from its answer, not from stored roles), 404
+        that the group is not there for the account; whatsmeow's own wrapped errors are
+        mapped by their text (``whatsapp_mapping``)."""
         client = self._require_client()
         try:
             with self._lock:
                 return call(client)
         except Exception as exc:
             error = whatsapp_error(str(exc))
-            status = error.details.get("status")
-            if status == 403:
-                raise Conflict(
-                    "the account is not an admin of this group",
-                    details={**error.details, "reason": "not_admin"},
-                ) from exc
-            if status == 404:
-                raise NotFound("group not found", details=error.details) from exc
+            if type(error) is WhatsAppFailed:
+                status = error.details.get("status")
+                if status in (401, 403):
+                    raise not_admin(error.details) from exc
+                if status == 404:
+                    raise NotFound("group not found", details=error.details) from exc
             raise error from exc
 
     def update_participants(
@@ -615,15 +627,21 @@ class WhatsAppLiveSession:
             self._group_call(lambda client: client.set_group_photo(jid_from_text(group_jid), jpeg))
         )
 
-    def join_requests(self, *, group_jid: str) -> list[str]:
+    def join_requests(self, *, group_jid: str) -> list[JoinRequest]:
         asking = self._group_call(
             lambda client: client.get_group_request_participants(jid_from_text(group_jid))
         )
-        return [jid_text(jid) for jid in asking]
+        return [join_request(request) for request in asking]
 
-    def join_group(self, *, code: str) -> GroupInfo:
+    def join_group(self, *, code: str) -> GroupInfo | PendingJoin:
         joined = self._group_call(lambda client: client.join_group_with_link(code))
-        return group_info(self._group_call(lambda client: client.get_group_info(joined)))
+        group_jid = jid_text(joined)
+        try:
+            return group_info(self._group_call(lambda client: client.get_group_info(joined)))
+        except NotFound:
+            # WhatsApp answers an approval-required group with its JID and no error: the
+            # request is filed, and the account is not a member (so cannot read it) yet.
+            return PendingJoin(group_jid=group_jid)
 
     def invite_info(self, *, code: str) -> GroupInfo:
         return group_info(self._group_call(lambda client: client.get_group_info_from_link(code)))

@@ -5,8 +5,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gateway.exceptions import (
+    Conflict,
     GatewayError,
+    InvalidInput,
     NotConnected,
+    NotFound,
     WhatsAppFailed,
     WhatsAppRateLimited,
     WhatsAppTimedOut,
@@ -14,6 +17,7 @@ from gateway.exceptions import (
 from sessions_app.engines.types import (
     GroupChange,
     GroupInfo,
+    JoinRequest,
     ParticipantInfo,
     ParticipantResult,
     participant_result,
@@ -29,6 +33,27 @@ _NOT_CONNECTED = (
 # The request went out before the socket dropped: WhatsApp may have acted on it.
 _SENT_THEN_DROPPED = ("websocket disconnected before info query returned response",)
 RATE_LIMIT_RETRY_AFTER_SECONDS = 60
+# whatsmeow wraps some answers in errors that print only their own text, without the
+# "status NNN" of the query (errors.go: ErrInviteLinkRevoked, ErrInviteLinkInvalid,
+# ErrGroupNotFound, ErrNotInGroup, ErrGroupInviteLinkUnauthorized, ErrInvalidImageFormat).
+# Text → (the gateway's answer, the query status it stands for).
+INVITE_REVOKED = "that group invite link has been revoked"
+INVITE_INVALID = "that group invite link is not valid"
+GROUP_NOT_FOUND = "that group does not exist"
+NOT_IN_GROUP = "you're not participating in that group"
+INVITE_UNAUTHORIZED = "you don't have the permission to get the group's invite link"
+INVALID_IMAGE = "the given data is not a valid image"
+_WRAPPED: dict[str, tuple[str, int]] = {
+    INVITE_REVOKED: ("not_found", 410),
+    INVITE_INVALID: ("not_found", 406),
+    GROUP_NOT_FOUND: ("not_found", 404),
+    NOT_IN_GROUP: ("not_found", 403),
+    INVITE_UNAUTHORIZED: ("not_admin", 401),
+    INVALID_IMAGE: ("invalid_image", 406),
+}
+# A proto2 required field neonize could not fill (a reason outside its enum): Go's
+# Marshal fails and the client's event loop ends with this error from connect().
+_UNENCODABLE_RE = re.compile(r"required field neonize\.(\w+)\.(\w+) not set")
 
 
 def jid_text(jid: Any) -> str:
@@ -153,10 +178,49 @@ def group_change(event: Any) -> GroupChange:
     )
 
 
+def not_admin(details: dict[str, Any]) -> Conflict:
+    return Conflict(
+        "the account is not an admin of this group", details={**details, "reason": "not_admin"}
+    )
+
+
+def _wrapped_error(text: str, details: dict[str, Any]) -> GatewayError | None:
+    lowered = text.lower()
+    for phrase, (kind, status) in _WRAPPED.items():
+        if phrase in lowered:
+            details = {**details, "status": status}
+            if kind == "not_admin":
+                return not_admin(details)
+            if kind == "invalid_image":
+                return InvalidInput(
+                    "WhatsApp refused the picture", details={**details, "image": [phrase]}
+                )
+            if phrase in (INVITE_REVOKED, INVITE_INVALID):
+                return NotFound("the invite code is revoked or not valid", details=details)
+            return NotFound("group not found", details=details)
+    return None
+
+
+def unencodable_event(message: str) -> str:
+    """The neonize event whose reason could not be encoded ("TemporaryBan",
+    "ConnectFailure", "LoggedOut"), when ``message`` says so; else ''."""
+    match = _UNENCODABLE_RE.search(message)
+    return match.group(1) if match else ""
+
+
+def join_request(proto: Any) -> JoinRequest:
+    """A ``GroupParticipantRequest``: who asks, and when (``TimeAt``, Unix microseconds)."""
+    at = proto.TimeAt / 1_000_000 if proto.TimeAt else 0
+    return JoinRequest(jid=jid_text(proto.Participant), requested_at=_timestamp(at))
+
+
 def whatsapp_error(message: str) -> GatewayError:
     """The gateway error for a failure neonize reported as a string."""
     text = message.strip()
     details: dict[str, Any] = {"whatsappError": text[:500]}
+    wrapped = _wrapped_error(text, details)
+    if wrapped is not None:
+        return wrapped
     lowered = text.lower()
     if "timed out" in lowered or "timeout" in lowered:
         return WhatsAppTimedOut(details=details)

@@ -45,6 +45,8 @@ class FleetMember:
         self._held: dict[str, int] = {}
         # session id → time.monotonic() until which its lease is surely still ours
         self._valid_until: dict[str, float] = {}
+        # Handed back: being stopped, their leases released once nothing of them runs.
+        self._giving: set[str] = set()
         self._lock = threading.Lock()
         self._started_at: datetime | None = None
         self._next_renew = 0.0
@@ -65,7 +67,8 @@ class FleetMember:
         """Seconds from now that a worker of ``session_id`` may hold its connection on
         the strength of this runner's lease (0 when the lease is not held)."""
         with self._lock:
-            until = self._valid_until.get(session_id) if session_id in self._held else None
+            held = session_id in self._held and session_id not in self._giving
+            until = self._valid_until.get(session_id) if held else None
         if until is None:
             return 0.0
         return max(0.0, until - self.config.lease_seconds / 3 - time.monotonic())
@@ -82,6 +85,7 @@ class FleetMember:
             for session_id in session_ids:
                 self._held.pop(session_id, None)
                 self._valid_until.pop(session_id, None)
+                self._giving.discard(session_id)
 
     def try_claim(self, session_id: str) -> bool:
         """Holds ``session_id`` if it is free (a connect, or a call for a session nobody
@@ -121,7 +125,11 @@ class FleetMember:
             )
             if now >= self._next_renew:
                 lost |= self._renew(now)
-            lost |= self._hand_back()
+            giving = self._hand_back()
+            with self._lock:
+                self._giving |= giving
+                giving = set(self._giving)
+            lost |= giving
             self._claim_share()
         except DatabaseError as exc:
             logger.warning("runner %s: lease work failed: %s", self.config.runner_id, exc)
@@ -131,6 +139,7 @@ class FleetMember:
                     lost |= set(self._held)
                     self._held.clear()
                     self._valid_until.clear()
+                    self._giving.clear()
         return self.held() - lost, lost
 
     def _renew(self, now: float) -> set[str]:
@@ -157,7 +166,7 @@ class FleetMember:
         """Sessions no longer wanted, and those above this runner's share: stopped by the
         caller, and released once stopped (``release``)."""
         with self._lock:
-            held = set(self._held)
+            held = set(self._held) - self._giving
         wanted = set(
             WhatsAppSession.objects.filter(pk__in=held, desired_connected=True).values_list(
                 "pk", flat=True
@@ -185,8 +194,9 @@ class FleetMember:
         """Gives up leases of sessions this runner has stopped."""
         with self._lock:
             giving = {sid: self._held.pop(sid) for sid in session_ids if sid in self._held}
-            for session_id in giving:
+            for session_id in session_ids:
                 self._valid_until.pop(session_id, None)
+                self._giving.discard(session_id)
         if giving:
             leases.release(runner_id=self.config.runner_id, held=giving)
 

@@ -11,8 +11,8 @@ from groups_app.store import (
     group_by_invite_code,
     group_infos,
     group_store_synced,
+    not_known_before,
     stored_invite_code,
-    unstored,
 )
 from sessions_app import device_store
 from sessions_app.engines.types import GroupChange, GroupInfo
@@ -98,9 +98,9 @@ class DatabaseSink:
         _fresh_connections()
         return group_infos(session_id=self.session_id)
 
-    def unstored_groups(self, infos: list[GroupInfo]) -> list[GroupInfo]:
+    def groups_not_known_before(self, infos: list[GroupInfo], *, since: float) -> list[GroupInfo]:
         _fresh_connections()
-        return unstored(session_id=self.session_id, infos=infos)
+        return not_known_before(session_id=self.session_id, infos=infos, since=since)
 
     def stored_invite_code(self, group_jid: str) -> str:
         _fresh_connections()

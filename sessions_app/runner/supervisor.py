@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable
 from functools import partial
 
+from django.db import connections
+
 from gateway.exceptions import InvalidInput, NotHeldHere
 from groups_app.store import group_jids
 from sessions_app import device_store
@@ -64,6 +66,8 @@ class Supervisor:
         self._live: dict[str, LiveSession] = {}
         # Stopped or ended worker sessions whose process may still be running.
         self._retiring: dict[str, WorkerSession] = {}
+        # Sessions a background stopper is stopping now (``stop_in_background``).
+        self._being_stopped: set[str] = set()
         self._locks: dict[str, threading.Lock] = {}
         self._registry_lock = threading.Lock()
         self._failures: dict[str, int] = {}
@@ -129,9 +133,9 @@ class Supervisor:
             if now >= self._retry_at.get(session_id, 0):
                 self.start(session_id)
                 changed = True
-        for session_id in self.live_ids() - wanted:
-            self.stop(session_id)
-            changed = True
+        unwanted = self.live_ids() - wanted
+        self.stop_in_background(unwanted)
+        changed = changed or bool(unwanted)
         for session_id, live in list(self._live.items()):
             if live.connected and self._failures.pop(session_id, None) is not None:
                 self._retry_at.pop(session_id, None)
@@ -177,10 +181,54 @@ class Supervisor:
         return live
 
     def stop(self, session_id: str) -> None:
+        """Stops the session here and returns once nothing of it runs any more: its live
+        session stopped, and any worker process of it (one that ended its connection by
+        itself included) exited and reaped."""
         with self._lock_for(session_id):
             live = self._retire(session_id)
+            leaving = self._retiring.get(session_id)
         if live is not None:
             live.stop()
+        if leaving is not None and leaving is not live:
+            leaving.stop()
+        with self._lock_for(session_id):
+            self._previous_still_running(session_id)  # forgets it once it has gone
+
+    def stop_in_background(
+        self, session_ids: set[str], then: Callable[[set[str]], None] | None = None
+    ) -> None:
+        """Takes the sessions out of service now and stops them on a thread of their own,
+        all at once, then calls ``then(session_ids)`` (e.g. give their leases back): the
+        runner's loop goes on renewing its other leases while workers take their time."""
+        with self._registry_lock:
+            session_ids = set(session_ids) - self._being_stopped
+            self._being_stopped |= session_ids
+        if not session_ids:
+            return
+        for session_id in session_ids:
+            with self._lock_for(session_id):
+                self._retire(session_id)
+
+        def run() -> None:
+            try:
+                self._stop_together(session_ids)
+                if then is not None:
+                    then(session_ids)
+            except Exception:
+                logger.exception("stopping sessions %s failed", sorted(session_ids))
+            finally:
+                with self._registry_lock:
+                    self._being_stopped -= session_ids
+                connections.close_all()
+
+        threading.Thread(target=run, name="session-stopper", daemon=True).start()
+
+    def _stop_together(self, session_ids: "set[str] | list[str]") -> None:
+        stoppers = [threading.Thread(target=self.stop, args=(sid,)) for sid in session_ids]
+        for stopper in stoppers:
+            stopper.start()
+        for stopper in stoppers:
+            stopper.join()
 
     def confirm_leases(self) -> None:
         """After a round of lease work: each worker hears how long it may hold on."""
@@ -193,11 +241,8 @@ class Supervisor:
         """Stops every live session (SIGTERM), all at once: each worker process gets the
         same few seconds to go. ``record`` notes it in their status."""
         session_ids = list(self._live)
-        stoppers = [threading.Thread(target=self.stop, args=(sid,)) for sid in session_ids]
-        for stopper in stoppers:
-            stopper.start()
-        for stopper in stoppers:
-            stopper.join()
+        # Those still leaving too: the leases go back only once nothing runs.
+        self._stop_together(set(session_ids) | set(self._retiring))
         for session_id in session_ids:
             if record:
                 session_record_status(
@@ -219,7 +264,12 @@ class Supervisor:
             worker = as_remote(self.connected_live(session_id))
             if worker is not None:
                 # The engine is in the session's worker process: the row runs there.
-                known = group_jids(session_id=session_id) if spec.needs_stored_groups else []
+                before = spec.known_groups_before
+                known = (
+                    group_jids(session_id=session_id, stored_before=before(checked))
+                    if before is not None
+                    else []
+                )
                 return worker.call(
                     spec.name, checked.to_wire(), known_jids=known, timeout=spec.timeout
                 )

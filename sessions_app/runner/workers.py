@@ -25,7 +25,13 @@ from typing import IO, Any
 from gateway.exceptions import WhatsAppTimedOut, error_for_code
 from sessions_app.actions import Wire
 from sessions_app.engines.base import EndedCallback, StateSink
-from sessions_app.engines.types import GroupChange, GroupInfo, ParticipantResult
+from sessions_app.engines.types import (
+    GroupChange,
+    GroupInfo,
+    JoinRequest,
+    ParticipantResult,
+    PendingJoin,
+)
 from sessions_app.exceptions import SessionNotConnected
 from sessions_app.runner.spawner import spawn
 from sessions_app.status import SessionStatus
@@ -151,13 +157,18 @@ class WorkerSession:
         logger.info("session %s: worker started (pid %d)", self.session_id, self._process.pid)
 
     def stop(self) -> None:
-        """Ends the worker: asked to stop, then killed if it has not gone in 5 s."""
+        """Ends the worker: asked to stop, then killed if it has not gone in 5 s. Returns
+        once the process has exited and been reaped, whoever else is stopping it too, and
+        also when the worker had ended its connection by itself and is still leaving."""
         process = self._process
-        if process is None or self._stopping:
+        if process is None:
             return
-        self._stopping = True
+        with self._write_lock:
+            first = not self._stopping
+            self._stopping = True
         self._connected = False
-        self._send({"op": "stop"})
+        if first:
+            self._send({"op": "stop"})
         try:
             process.wait(timeout=STOP_WAIT_SECONDS)
         except subprocess.TimeoutExpired:
@@ -259,10 +270,10 @@ class WorkerSession:
     def set_group_picture(self, *, group_jid: str, jpeg: bytes) -> str:
         raise NotImplementedError("forwarded by the supervisor as a registry call")
 
-    def join_requests(self, *, group_jid: str) -> list[str]:
+    def join_requests(self, *, group_jid: str) -> list[JoinRequest]:
         raise NotImplementedError("forwarded by the supervisor as a registry call")
 
-    def join_group(self, *, code: str) -> GroupInfo:
+    def join_group(self, *, code: str) -> GroupInfo | PendingJoin:
         raise NotImplementedError("forwarded by the supervisor as a registry call")
 
     def invite_info(self, *, code: str) -> GroupInfo:

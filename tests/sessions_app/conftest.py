@@ -6,8 +6,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.processes import free_port
+from sessions_app.models import Engine, SessionStatus
+from sessions_app.runner.fleet import FleetConfig, FleetMember
+from sessions_app.runner.supervisor import Supervisor
+from tests.factories import WhatsAppSessionFactory
+from tests.processes import free_port, wait_for
 from tests.runner_process import Runner
+from tests.sessions_app.fake_engine import live_on, reload
+from tests.sessions_app.fake_whatsapp import FakeNeonizeClient
 from tests.worker_processes import Proxy
 
 
@@ -51,3 +57,62 @@ def make_runner(settings, tmp_path) -> Iterator:
             os.kill(runner.pid, signal.SIGCONT)
         runner.kill()
         proxy.close()
+
+
+@pytest.fixture
+def whatsapp_session(db, settings):
+    settings.GATEWAY_DEVICE_STORE = "sqlite"
+    return WhatsAppSessionFactory(engine=Engine.WHATSAPP, fresh=True, desired_connected=True)
+
+
+@pytest.fixture
+def engine(whatsapp_session):
+    """A started whatsapp live session on the fake network; yields (live, fake, ended)."""
+    fake = FakeNeonizeClient()
+    ended: list[bool] = []
+    live = live_on(whatsapp_session, fake, on_ended=ended.append)
+    live.start()
+    wait_for(lambda: live.connected, "ConnectedEv")
+    wait_for(
+        lambda: (
+            whatsapp_session.__class__.objects.get(pk=whatsapp_session.pk).status
+            == SessionStatus.CONNECTED
+        ),
+        "the connected status",
+    )
+    yield live, fake, ended
+    live.stop()
+
+
+@pytest.fixture
+def served(settings, whatsapp_session):
+    import socket
+
+    from sessions_app.runner.server import RunnerServer
+
+    fake = FakeNeonizeClient()
+
+    def factory(session, *, sink, on_ended, allow_whatsapp, lease_hold=None):
+        return live_on(session, fake, on_ended=on_ended)
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    # A runner of the fleet in this process: it holds the session by lease, so web
+    # calls are routed to it.
+    member = FleetMember(
+        FleetConfig("test", f"http://127.0.0.1:{port}", capacity=5, lease_seconds=30)
+    )
+    supervisor = Supervisor(factory=factory, fleet=member)
+    server = RunnerServer(("127.0.0.1", port), supervisor)
+    server.serve_in_thread()
+    settings.GATEWAY_RUNNER_IN_PROCESS = False
+    settings.GATEWAY_RUNNER_URL = f"http://127.0.0.1:{port}"
+    assert member.try_claim(whatsapp_session.id)
+    live = supervisor.start(whatsapp_session.id)
+    wait_for(lambda: live.connected, "the session to connect")
+    wait_for(lambda: reload(whatsapp_session).status == SessionStatus.CONNECTED, "status")
+    yield fake
+    server.shutdown()
+    server.server_close()
+    supervisor.stop_all(record=False)

@@ -26,10 +26,13 @@ from neonize.proto.Neonize_pb2 import (
     GroupName,
     GroupParticipant,
     GroupParticipantAddRequest,
+    GroupParticipantRequest,
     GroupTopic,
 )
 
 OWN = "15550001111"
+# When the fake's join request was made: neonize's TimeAt, in Unix microseconds.
+REQUESTED_AT_MICROS = 1_760_000_000_250_000
 
 
 def jid(user: str, server: str = "s.whatsapp.net") -> JID:
@@ -82,6 +85,9 @@ class FakeNeonizeClient:
         self.group_calls: list[tuple[Any, ...]] = []
         self.group_errors: dict[str, str] = {}
         self.participant_answer: list[GroupParticipant] = []
+        self.join_pending = False
+        self.joined_lookup_error: str | None = None
+        self.photos: list[bytes] = []
 
     # registration, as neonize's Event API
     def qr(self, handler: Any) -> None:
@@ -117,13 +123,18 @@ class FakeNeonizeClient:
     def get_joined_groups(self) -> list[GroupInfo]:
         if self.create_error == "websocket not connected":
             raise GetJoinedGroupsError("websocket not connected")
+        if self.joined_lookup_error:
+            raise GetJoinedGroupsError(self.joined_lookup_error)
         return list(self.joined)
 
     def get_group_info(self, group: JID) -> GroupInfo:
+        if self.create_error == "websocket not connected":
+            raise GetGroupInfoError("websocket not connected")
         for info in self.joined:
             if info.JID.User == group.User:
                 return info
-        raise GetGroupInfoError("info query returned status 404: item-not-found")
+        # whatsmeow wraps the 403 of a group we are not in: its text alone.
+        raise GetGroupInfoError("you're not participating in that group")
 
     def PairPhone(self, phone: str, show_push_notification: bool) -> str:
         return "ABCD-EFGH"
@@ -164,14 +175,21 @@ class FakeNeonizeClient:
 
     def set_group_photo(self, jid: JID, file_or_bytes: bytes) -> str:
         self._group("set_group_photo", jid.User, len(file_or_bytes))
+        self.photos.append(file_or_bytes)
         return "picture-77"
 
-    def get_group_request_participants(self, jid: JID) -> list[JID]:
+    def get_group_request_participants(self, jid: JID) -> list[GroupParticipantRequest]:
+        """As neonize 0.5.2 answers: ``GroupParticipantRequest``s, not JIDs."""
         self._group("get_group_request_participants", jid.User)
-        return [jid_of("15551230009")]
+        return [
+            GroupParticipantRequest(Participant=jid_of("15551230009"), TimeAt=REQUESTED_AT_MICROS)
+        ]
 
     def join_group_with_link(self, code: str) -> JID:
         self._group("join_group_with_link", code)
+        if self.join_pending:
+            # An approval-required group: its JID and no error, but we are not in it.
+            return jid("120363000000000321", "g.us")
         return self.joined[0].JID
 
     def get_group_info_from_link(self, code: str) -> GroupInfo:

@@ -30,12 +30,17 @@ from sessions_app import device_store
 from sessions_app.engines.whatsapp import WhatsAppLiveSession
 from sessions_app.engines.whatsapp_mapping import group_info, whatsapp_error
 from sessions_app.models import Engine, SessionStatus
-from sessions_app.runner.fleet import FleetConfig, FleetMember
-from sessions_app.runner.sink import DatabaseSink
 from sessions_app.runner.supervisor import Supervisor, backoff_delay
 from tests.factories import WhatsAppSessionFactory
 from tests.processes import wait_for
-from tests.sessions_app.fake_whatsapp import OWN, FakeNeonizeClient, group_proto, jid
+from tests.sessions_app.fake_engine import live_on, reload
+from tests.sessions_app.fake_whatsapp import (
+    OWN,
+    REQUESTED_AT_MICROS,
+    FakeNeonizeClient,
+    group_proto,
+    jid,
+)
 
 
 class TestMapping:
@@ -98,50 +103,6 @@ class TestErrorMapping:
         assert limited.details["reason"] == "rate-overlimit"
         refused = whatsapp_error("info query returned status 401: not-authorized")
         assert (refused.details["status"], refused.details["reason"]) == (401, "not-authorized")
-
-
-def live_on(session, fake: FakeNeonizeClient, on_ended=lambda retry: None) -> WhatsAppLiveSession:
-    """The whatsapp engine for ``session`` with the network faked by ``fake`` (its device
-    store prepared as the runner prepares it for a worker)."""
-    return WhatsAppLiveSession(
-        session_id=session.id,
-        name=session.name,
-        jid=session.jid,
-        sink=DatabaseSink(session.id),
-        on_ended=on_ended,
-        store_location=device_store.prepare(session.id),
-        client_factory=lambda location: fake,
-    )
-
-
-@pytest.fixture
-def whatsapp_session(db, settings):
-    settings.GATEWAY_DEVICE_STORE = "sqlite"
-    return WhatsAppSessionFactory(engine=Engine.WHATSAPP, fresh=True, desired_connected=True)
-
-
-@pytest.fixture
-def engine(whatsapp_session):
-    """A started whatsapp live session on the fake network; yields (live, fake, ended)."""
-    fake = FakeNeonizeClient()
-    ended: list[bool] = []
-    live = live_on(whatsapp_session, fake, on_ended=ended.append)
-    live.start()
-    wait_for(lambda: live.connected, "ConnectedEv")
-    wait_for(
-        lambda: (
-            whatsapp_session.__class__.objects.get(pk=whatsapp_session.pk).status
-            == SessionStatus.CONNECTED
-        ),
-        "the connected status",
-    )
-    yield live, fake, ended
-    live.stop()
-
-
-def reload(session):
-    session.refresh_from_db()
-    return session
 
 
 @pytest.mark.django_db(transaction=True)
@@ -307,39 +268,6 @@ def test_failed_dials_are_retried_with_capped_backoff(settings):
 @pytest.mark.django_db(transaction=True)
 class TestThroughTheRunnerProtocol:
     """WhatsApp's refusals reach the API caller unchanged across the web ↔ runner hop."""
-
-    @pytest.fixture
-    def served(self, settings, whatsapp_session):
-        import socket
-
-        from sessions_app.runner.server import RunnerServer
-
-        fake = FakeNeonizeClient()
-
-        def factory(session, *, sink, on_ended, allow_whatsapp, lease_hold=None):
-            return live_on(session, fake, on_ended=on_ended)
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        # A runner of the fleet in this process: it holds the session by lease, so web
-        # calls are routed to it.
-        member = FleetMember(
-            FleetConfig("test", f"http://127.0.0.1:{port}", capacity=5, lease_seconds=30)
-        )
-        supervisor = Supervisor(factory=factory, fleet=member)
-        server = RunnerServer(("127.0.0.1", port), supervisor)
-        server.serve_in_thread()
-        settings.GATEWAY_RUNNER_IN_PROCESS = False
-        settings.GATEWAY_RUNNER_URL = f"http://127.0.0.1:{port}"
-        assert member.try_claim(whatsapp_session.id)
-        live = supervisor.start(whatsapp_session.id)
-        wait_for(lambda: live.connected, "the session to connect")
-        wait_for(lambda: reload(whatsapp_session).status == SessionStatus.CONNECTED, "status")
-        yield fake
-        server.shutdown()
-        server.server_close()
-        supervisor.stop_all(record=False)
 
     def create(self, api, session):
         return api.post(
@@ -619,7 +547,9 @@ class TestGroupManagementOnNeonize:
         assert live.set_group_picture(group_jid=GROUP, jpeg=b"\xff\xd8\xff" + b"x" * 10) == (
             "picture-77"
         )
-        assert live.join_requests(group_jid=GROUP) == ["15551230009@s.whatsapp.net"]
+        (asking,) = live.join_requests(group_jid=GROUP)
+        assert asking.jid == "15551230009@s.whatsapp.net"
+        assert asking.requested_at.timestamp() == REQUESTED_AT_MICROS / 1_000_000
         assert live.invite_info(code="AbCdEf123").subject == "Club"
         joined = live.join_group(code="AbCdEf123")
         assert joined.jid == "120363000000000055@g.us"

@@ -148,9 +148,8 @@ class Command(BaseCommand):
                 close_old_connections()
                 try:
                     run, stop = member.tick()
-                    for session_id in stop:
-                        supervisor.stop(session_id)
-                    member.release(stop)
+                    # Lost or handed back: their leases go back once nothing of them runs.
+                    supervisor.stop_in_background(stop, then=member.release)
                     # Workers hear of the renewal: each may hold on until its next one.
                     supervisor.confirm_leases()
                     supervisor.reconcile(wanted=run)

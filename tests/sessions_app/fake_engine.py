@@ -1,0 +1,26 @@
+"""The whatsapp engine on the fake WhatsApp network (``fake_whatsapp``), with the device
+store and the state sink the runner gives it."""
+
+from sessions_app import device_store
+from sessions_app.engines.whatsapp import WhatsAppLiveSession
+from sessions_app.runner.sink import DatabaseSink
+from tests.sessions_app.fake_whatsapp import FakeNeonizeClient
+
+
+def live_on(session, fake: FakeNeonizeClient, on_ended=lambda retry: None) -> WhatsAppLiveSession:
+    """The whatsapp engine for ``session`` with the network faked by ``fake`` (its device
+    store prepared as the runner prepares it for a worker)."""
+    return WhatsAppLiveSession(
+        session_id=session.id,
+        name=session.name,
+        jid=session.jid,
+        sink=DatabaseSink(session.id),
+        on_ended=on_ended,
+        store_location=device_store.prepare(session.id),
+        client_factory=lambda location: fake,
+    )
+
+
+def reload(session):
+    session.refresh_from_db()
+    return session
