@@ -505,8 +505,9 @@ class WhatsAppLiveSession:
         subject, ours, created around the call, and not a group the store already has.
         (neonize carries the creation time as a 32-bit float, precise to about two
         minutes, hence the wide window.) A group the store first held since
-        ``stored_since`` (the first attempt's start) is one: WhatsApp's JoinedGroup event stores what a create made, answered or not.
-        Which groups the store held before, the sink says. A lookup that fails leaves the
+        ``stored_since`` (the first attempt's start) is one: WhatsApp's JoinedGroup event
+        stores what a create made, answered or not. Which groups the store held before,
+        the sink says. A lookup that fails leaves the
         outcome unknown (WhatsAppTimedOut), never "nothing found": that would create twice.
         """
         try:
