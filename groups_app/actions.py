@@ -7,6 +7,7 @@ Payloads check themselves with the API's own rules (``groups_app.rules``).
 import base64
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Self
 
@@ -27,7 +28,26 @@ from sessions_app.engines.types import (
     ParticipantResult,
     PendingJoin,
 )
-from sessions_app.jids import is_group_jid, is_user_jid
+from sessions_app.jids import is_group_jid, is_member_jid, is_user_jid
+
+
+def _jid_list(data: Wire, valid: Callable[[str], bool]) -> list[str]:
+    """``data["participants"]``: a list of JIDs that ``valid`` accepts, duplicates dropped."""
+    participants = data.get("participants")
+    if not isinstance(participants, list):
+        raise InvalidInput(details={"participants": ["a list is required"]})
+    if len(participants) > MAX_INVITED:
+        raise InvalidInput(details={"participants": [f"at most {MAX_INVITED} entries"]})
+    bad = [
+        index
+        for index, jid in enumerate(participants)
+        if not isinstance(jid, str) or not valid(jid)
+    ]
+    if bad:
+        raise InvalidInput(
+            details={"participants": [f"not user JIDs at {bad[:20]} ({len(bad)} in all)"]}
+        )
+    return list(dict.fromkeys(participants))
 
 
 def _subject(data: Wire) -> str:
@@ -46,21 +66,7 @@ class CreateGroup(Payload):
 
     @classmethod
     def from_wire(cls, data: Wire) -> Self:
-        participants = data.get("participants")
-        if not isinstance(participants, list):
-            raise InvalidInput(details={"participants": ["a list is required"]})
-        if len(participants) > MAX_INVITED:
-            raise InvalidInput(details={"participants": [f"at most {MAX_INVITED} entries"]})
-        bad = [
-            index
-            for index, jid in enumerate(participants)
-            if not isinstance(jid, str) or not is_user_jid(jid)
-        ]
-        if bad:
-            raise InvalidInput(
-                details={"participants": [f"not user JIDs at {bad[:20]} ({len(bad)} in all)"]}
-            )
-        return cls(name=_subject(data), participants=list(dict.fromkeys(participants)))
+        return cls(name=_subject(data), participants=_jid_list(data, is_user_jid))
 
 
 @dataclass(frozen=True)
@@ -172,7 +178,9 @@ class ChangeParticipants(Payload):
         action = data.get("action")
         if action not in PARTICIPANT_ACTIONS:
             raise InvalidInput(details={"action": [f"one of {', '.join(PARTICIPANT_ACTIONS)}"]})
-        participants = CreateGroup.from_wire({"name": "x", **data}).participants
+        # Members WhatsApp knows only by LID are addressed by it (not when adding).
+        valid = is_user_jid if action == "add" else is_member_jid
+        participants = _jid_list(data, valid)
         if not participants:
             raise InvalidInput(details={"participants": ["at least one"]})
         return cls(group_jid=_group_jid(data), action=str(action), participants=participants)

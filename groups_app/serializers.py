@@ -37,6 +37,24 @@ class UserJidField(StrictCharField):
         return value
 
 
+@extend_schema_field(
+    {"type": "string", "pattern": jids.MEMBER_JID_PATTERN, "example": "15551234567@s.whatsapp.net"}
+)
+class MemberJidField(UserJidField):
+    """A member: by phone-number JID, or by LID (``…@lid``) when WhatsApp gave only that."""
+
+    default_error_messages = {
+        "invalid": "must be a string",
+        "jid": "not a member JID: expected <number>@s.whatsapp.net or <lid>@lid",
+    }
+
+    def to_internal_value(self, data: object) -> str:
+        value = StrictCharField.to_internal_value(self, data)
+        if not jids.is_member_jid(value):
+            self.fail("jid")
+        return value
+
+
 @extend_schema_serializer(component_name="GroupCreate")
 class GroupCreateInputSerializer(serializers.Serializer):
     name = StrictCharField(
@@ -152,14 +170,25 @@ class ParticipantsChangeInputSerializer(serializers.Serializer):
         help_text="add, remove, promote (to admin) or demote (to member).",
     )
     participants = BoundedListField(
-        child=UserJidField(),
+        child=MemberJidField(),
         allow_empty=False,
         max_length=MAX_INVITED,
         help_text=(
             "User JIDs, as in createGroup: duplicates collapsed; when adding, the session's "
-            f"own number is dropped. At most {MAX_INVITED}."
+            "own number is dropped. A member WhatsApp lists only by LID (`…@lid`) can be "
+            f"removed, promoted or demoted by it; adding takes phone numbers. At most "
+            f"{MAX_INVITED}."
         ),
     )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["action"] == "add":
+            lids = [i for i, jid in enumerate(attrs["participants"]) if not jids.is_user_jid(jid)]
+            if lids:
+                raise serializers.ValidationError(
+                    {"participants": [f"adding takes phone-number JIDs; LIDs at {lids[:20]}"]}
+                )
+        return attrs
 
 
 class ParticipantSerializer(serializers.Serializer):

@@ -59,12 +59,17 @@ def _announce(session: WhatsAppSession, event_type: str, data: dict[str, Any]) -
 
 
 def _stored_and_announced(session: WhatsAppSession, info: GroupInfo, event_type: str) -> Group:
+    """Stores what a create or join returned and announces it — unless the store already
+    had the group: WhatsApp tells the account of a group it created or joined with an
+    event of its own (JoinedGroup), which may arrive before the call's answer and was
+    announced when it was stored. One event per fact."""
+    known = Group.objects.filter(session=session, jid=info.jid).exists()
     return group_store(
         session=session,
         info=info,
-        on_stored=lambda group: _announce(
-            session, event_type, dict(GroupInfoSerializer(group).data)
-        ),
+        on_stored=None
+        if known
+        else lambda group: _announce(session, event_type, dict(GroupInfoSerializer(group).data)),
     )
 
 
@@ -236,7 +241,7 @@ def group_leave(*, session: WhatsAppSession, jid: str) -> None:
     live.perform(LEAVE_GROUP, session_id=session.id, payload=GroupRef(group_jid=jid))
     with transaction.atomic():
         group.delete()
-        _announce(session, "group.left", {"groupJid": jid})
+        _announce(session, "group.left", {"groupJid": jid, "reason": "left"})
 
 
 def group_set_picture(*, session: WhatsAppSession, jid: str, image: str) -> str:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 
 from groups_app.models import Group, GroupParticipant
 from sessions_app.engines.types import (
@@ -146,6 +147,7 @@ def group_store_synced(
     infos: list[GroupInfo],
     complete: bool,
     fetch_started: datetime | None = None,
+    created: bool = False,
 ) -> SyncResult:
     """Stores groups WhatsApp reported. ``complete``: these are all the account's groups,
     so stored groups not among them (left, deleted) are removed — but only those not
@@ -154,8 +156,9 @@ def group_store_synced(
     stored within REMOVAL_GRACE before the fetch is kept too: its row can be stamped
     before the fetch yet committed after it; the next sync removes it if it is gone.
 
-    Groups new to the store are announced as ``group.joined``, removed ones as
-    ``group.left`` (webhook events, in the same transaction)."""
+    Groups new to the store are announced as ``group.joined`` (``group.created`` when
+    ``created``: the account made them), removed ones as ``group.left`` (webhook events,
+    in the same transaction)."""
     session = WhatsAppSession(pk=session_id)
     organization_id = (
         WhatsAppSession.objects.filter(pk=session_id).values_list("organization_id", flat=True)
@@ -172,7 +175,7 @@ def group_store_synced(
                 record_event(
                     organization_id=organization_id,
                     session_id=session_id,
-                    event_type="group.joined",
+                    event_type="group.created" if created else "group.joined",
                     data=_announced(group),
                 )
         removed = 0
@@ -191,9 +194,28 @@ def group_store_synced(
                         organization_id=organization_id,
                         session_id=session_id,
                         event_type="group.left",
-                        data={"groupJid": jid},
+                        data={"groupJid": jid, "reason": "not_listed"},
                     )
     return SyncResult(stored=len(infos), removed=removed)
+
+
+@transaction.atomic
+def group_remove(*, session_id: str, group_jid: str, reason: str) -> bool:
+    """The account is out of the group (``reason``: "removed", "deleted"): the stored
+    group goes, announced as ``group.left`` in the same transaction. False when it was
+    not stored."""
+    group = Group.objects.filter(session_id=session_id, jid=group_jid).select_related("session")
+    organization_id = group.values_list("session__organization_id", flat=True).first()
+    if organization_id is None:
+        return False
+    group.delete()
+    record_event(
+        organization_id=organization_id,
+        session_id=session_id,
+        event_type="group.left",
+        data={"groupJid": group_jid, "reason": reason},
+    )
+    return True
 
 
 def _announced(group: Group) -> dict[str, Any]:
@@ -282,15 +304,29 @@ def apply_group_change(*, session_id: str, change: GroupChange) -> None:
     updates = {name: value for name, value in fields.items() if value is not None}
     if updates:
         Group.objects.filter(pk=group.pk).update(**updates)
+    lid_of = dict(change.lids)
+    for phone, lid in change.lids:
+        # A member stored by LID until now is stored by phone number from now on.
+        GroupParticipant.objects.filter(group=group, jid=lid).exclude(jid=phone).update(
+            jid=phone, lid=lid
+        )
+        GroupParticipant.objects.filter(group=group, jid=phone).update(lid=lid)
     for jid in change.joined:
         GroupParticipant.objects.update_or_create(
-            group=group, jid=jid, defaults={"add_error": ADDED, "invite_code": ""}
+            group=group,
+            jid=jid,
+            defaults={"add_error": ADDED, "invite_code": "", "lid": lid_of.get(jid, "")},
         )
-    GroupParticipant.objects.filter(group=group, jid__in=change.left).delete()
-    GroupParticipant.objects.filter(group=group, jid__in=change.promoted).update(is_admin=True)
-    GroupParticipant.objects.filter(group=group, jid__in=change.demoted).update(
-        is_admin=False, is_super_admin=False
-    )
+
+    def members(people: tuple[str, ...]) -> Any:
+        # By phone number, or by the LID a member is known by.
+        return GroupParticipant.objects.filter(group=group).filter(
+            Q(jid__in=people) | Q(lid__in=people)
+        )
+
+    members(change.left).delete()
+    members(change.promoted).update(is_admin=True)
+    members(change.demoted).update(is_admin=False, is_super_admin=False)
     if change.joined or change.left:
         _recount(group)
     # The webhook events, in the same transaction.

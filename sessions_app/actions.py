@@ -14,10 +14,12 @@ actions are registered here; group actions by ``groups_app.actions``.
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any, Generic, Protocol, Self, TypeVar
 
 from gateway.exceptions import InvalidInput
 from sessions_app.engines.base import LiveSession
+from sessions_app.engines.types import PairingCode
 from sessions_app.jids import PHONE_RE
 
 Wire = dict[str, Any]
@@ -140,7 +142,7 @@ class PairCode(Payload):
         return cls(phone=phone)
 
 
-def _pair_code(target: ActionTarget, payload: PairCode) -> str:
+def _pair_code(target: ActionTarget, payload: PairCode) -> PairingCode:
     return target.live().pair_code(phone=payload.phone)
 
 
@@ -166,8 +168,10 @@ PAIR_CODE = register(
         "pair_code",
         PairCode,
         _pair_code,
-        lambda code: {"code": code},
-        lambda data: str(data["code"]),
+        lambda paired: {"code": paired.code, "expires_at": paired.expires_at.isoformat()},
+        lambda data: PairingCode(
+            code=str(data["code"]), expires_at=datetime.fromisoformat(data["expires_at"])
+        ),
         timeout=30,
     )
 )

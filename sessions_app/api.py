@@ -261,7 +261,9 @@ class SessionViewSet(viewsets.GenericViewSet):
         summary="Pair with a code instead of a QR",
         description=(
             "While the session is pairing: a code to type on the phone (Linked devices → Link "
-            "with phone number) — for when scanning is not possible. 409 when not pairing. "
+            "with phone number) — for when scanning is not possible, with `expiresAt`, when "
+            "the pairing window (about 160 s from the first QR) closes. 409 when not "
+            "pairing, or when less than 20 s of the window remain. "
             "**Capability:** `manage`."
         ),
         tags=TAGS,
@@ -278,8 +280,10 @@ class SessionViewSet(viewsets.GenericViewSet):
         whatsapp_session = self._session(request, session)
         payload = PairCodeInputSerializer(data=json_body(request))
         payload.is_valid(raise_exception=True)
-        code = session_pair_code(session=whatsapp_session, phone=payload.validated_data["phone"])
-        return Response(PairCodeSerializer({"code": code}).data)
+        paired = session_pair_code(session=whatsapp_session, phone=payload.validated_data["phone"])
+        return Response(
+            PairCodeSerializer({"code": paired.code, "expiresAt": paired.expires_at}).data
+        )
 
     @extend_schema(
         operation_id="logoutSession",

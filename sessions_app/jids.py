@@ -4,6 +4,7 @@ import re
 
 USER_SERVER = "s.whatsapp.net"
 GROUP_SERVER = "g.us"
+LID_SERVER = "lid"
 
 # Country code + number, no '+', no leading zero: 5 to 20 digits.
 PHONE_RE = re.compile(r"^[1-9][0-9]{4,19}$")
@@ -12,8 +13,19 @@ USER_JID_RE = re.compile(r"^[1-9][0-9]{4,19}@s\.whatsapp\.net$")
 GROUP_JID_RE = re.compile(r"^[0-9]{5,20}(?:-[0-9]{5,20})?@g\.us$")
 
 
+# WhatsApp's privacy-preserving member id, in groups that address members by it: a member
+# WhatsApp gives only as a LID is addressed by that LID.
+LID_JID_RE = re.compile(r"^[1-9][0-9]{4,19}@lid$")
+MEMBER_JID_PATTERN = r"^(?:[1-9][0-9]{4,19}@s\.whatsapp\.net|[1-9][0-9]{4,19}@lid)$"
+
+
 def is_user_jid(value: str) -> bool:
     return USER_JID_RE.fullmatch(value) is not None
+
+
+def is_member_jid(value: str) -> bool:
+    """A phone-number JID, or a LID (``…@lid``)."""
+    return is_user_jid(value) or LID_JID_RE.fullmatch(value) is not None
 
 
 def is_group_jid(value: str) -> bool:

@@ -37,6 +37,9 @@ class PairCodeSerializer(serializers.Serializer):
     code = serializers.CharField(
         help_text="Enter it in WhatsApp: Linked devices → Link with phone number."
     )
+    expiresAt = serializers.DateTimeField(
+        help_text="When the pairing window closes: the code is good until then only."
+    )
 
 
 class QrSerializer(serializers.Serializer):

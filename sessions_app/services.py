@@ -15,6 +15,7 @@ from auth_app.models import Organization
 from gateway.exceptions import Conflict, InvalidInput, RunnerUnavailable
 from sessions_app import device_store, live
 from sessions_app.actions import CONNECT, LOGOUT, PAIR_CODE, RELEASE, Empty, PairCode
+from sessions_app.engines.types import PairingCode
 from sessions_app.exceptions import SessionNotConnected
 from sessions_app.models import Engine, SessionStatus, WhatsAppSession
 from sessions_app.status import TERMINAL_STATUSES
@@ -75,7 +76,7 @@ def session_logout(*, session: WhatsAppSession) -> WhatsAppSession:
     return session
 
 
-def session_pair_code(*, session: WhatsAppSession, phone: str) -> str:
+def session_pair_code(*, session: WhatsAppSession, phone: str) -> PairingCode:
     if session.is_connected:
         raise Conflict(
             "session is already connected: it is paired, no code is needed",

@@ -16,7 +16,8 @@ Runner → worker, on stdin:
 Worker → runner, on the protocol pipe (its original stdout; fd 1 is pointed at stderr,
 so nothing neonize prints can corrupt the protocol):
     {"op": "result", "id": 7, "result": {...}}  /  {"op": "error", "id": 7, "error": {...}}
-    {"op": "status" | "qr" | "groups" | "forget_device", ...}   what the session reports
+    {"op": "status" | "qr" | "groups" | "group_changed" | "group_gone" | "forget_device",
+     ...}   what the session reports
     {"op": "ended", "retry": true}   this connection is over; the process exits after it
 
 Calls are rows of the live-action registry (``sessions_app.actions``): the worker runs
@@ -117,7 +118,12 @@ class WorkerSink:
         self._channel.send({"op": "qr", "code": code, "expires_at": expires_at.isoformat()})
 
     def groups(
-        self, infos: list[GroupInfo], *, complete: bool, fetch_started: datetime | None = None
+        self,
+        infos: list[GroupInfo],
+        *,
+        complete: bool,
+        fetch_started: datetime | None = None,
+        created: bool = False,
     ) -> None:
         self._channel.send(
             {
@@ -125,11 +131,15 @@ class WorkerSink:
                 "infos": [info.to_dict() for info in infos],
                 "complete": complete,
                 "fetch_started": fetch_started.isoformat() if fetch_started else None,
+                "created": created,
             }
         )
 
     def group_changed(self, change: GroupChange) -> None:
         self._channel.send({"op": "group_changed", "change": change.to_dict()})
+
+    def group_gone(self, group_jid: str, reason: str) -> None:
+        self._channel.send({"op": "group_gone", "group_jid": group_jid, "reason": reason})
 
     def stored_groups(self) -> list[GroupInfo]:
         raise NotImplementedError("only the sandbox reads the store as its WhatsApp")

@@ -19,6 +19,7 @@ from sessions_app.engines.types import (
     GroupChange,
     GroupInfo,
     JoinRequest,
+    PairingCode,
     ParticipantResult,
     PendingJoin,
 )
@@ -42,13 +43,23 @@ class StateSink(Protocol):
     def qr(self, code: str, expires_at: datetime) -> None: ...
 
     def groups(
-        self, infos: list[GroupInfo], *, complete: bool, fetch_started: datetime | None = None
+        self,
+        infos: list[GroupInfo],
+        *,
+        complete: bool,
+        fetch_started: datetime | None = None,
+        created: bool = False,
     ) -> None:
         """Groups as WhatsApp reported them; ``complete`` when this is every joined group
-        (a full sync, fetched from ``fetch_started``: stored groups not listed are gone)."""
+        (a full sync, fetched from ``fetch_started``: stored groups not listed are gone);
+        ``created`` when the account made them (announced as created, not joined)."""
 
     def group_changed(self, change: GroupChange) -> None:
         """A group event: apply what it says changed to the stored group."""
+
+    def group_gone(self, group_jid: str, reason: str) -> None:
+        """The account is no longer in the group (``reason``: "removed" or "deleted"):
+        it goes from the store, announced as ``group.left``."""
 
     def stored_groups(self) -> list[GroupInfo]:
         """The session's groups as the store holds them (the sandbox's "WhatsApp")."""
@@ -93,7 +104,8 @@ class LiveSession(Protocol):
 
     def joined_groups(self) -> list[GroupInfo]: ...
 
-    def pair_code(self, *, phone: str) -> str: ...
+    def pair_code(self, *, phone: str) -> PairingCode:
+        """A code for the phone, and until when the pairing window lets it be used."""
 
     def logout(self) -> None: ...
 

@@ -36,6 +36,7 @@ from sessions_app.engines.types import (
     NOT_ON_WHATSAPP,
     GroupInfo,
     JoinRequest,
+    PairingCode,
     ParticipantInfo,
     ParticipantResult,
     participant_result,
@@ -126,7 +127,7 @@ class SandboxLiveSession:
         self._require_connected()
         return self._sink.stored_groups()  # the sandbox's memory is the store
 
-    def pair_code(self, *, phone: str) -> str:
+    def pair_code(self, *, phone: str) -> PairingCode:
         raise Conflict("sandbox sessions connect without pairing")
 
     def logout(self) -> None:

@@ -54,6 +54,14 @@ class JoinRequest:
 
 
 @dataclass(frozen=True)
+class PairingCode:
+    """A code to type on the phone, valid while the pairing window is open."""
+
+    code: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class PendingJoin:
     """A join by invite that WhatsApp filed for an admin's approval: not a member yet."""
 
@@ -173,6 +181,10 @@ class GroupChange:
     left: tuple[str, ...] = ()
     promoted: tuple[str, ...] = ()
     demoted: tuple[str, ...] = ()
+    # (phone-number JID, LID) pairs learnt while resolving members named by LID.
+    lids: tuple[tuple[str, str], ...] = ()
+    # "deleted" when the event says the group was deleted.
+    gone: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -189,4 +201,6 @@ class GroupChange:
             left=tuple(data.get("left") or ()),
             promoted=tuple(data.get("promoted") or ()),
             demoted=tuple(data.get("demoted") or ()),
+            lids=tuple((str(phone), str(lid)) for phone, lid in data.get("lids") or ()),
+            gone=str(data.get("gone") or ""),
         )

@@ -24,9 +24,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gateway.exceptions import Conflict, NotFound, WhatsAppFailed, WhatsAppTimedOut
-from sessions_app import jids
 from sessions_app.engines.base import EndedCallback, StateSink
-from sessions_app.engines.types import GroupInfo, JoinRequest, ParticipantResult, PendingJoin
+from sessions_app.engines.pictures import fit_for_whatsapp
+from sessions_app.engines.types import (
+    GroupInfo,
+    JoinRequest,
+    PairingCode,
+    ParticipantResult,
+    PendingJoin,
+)
 from sessions_app.engines.whatsapp_mapping import (
     device_jid_text,
     enum_label,
@@ -37,6 +43,7 @@ from sessions_app.engines.whatsapp_mapping import (
     join_request,
     not_admin,
     participant_outcome,
+    unencodable_event,
     whatsapp_error,
 )
 from sessions_app.exceptions import SessionNotConnected
@@ -53,6 +60,10 @@ logging.getLogger("neonize.utils.ffmpeg").setLevel(logging.ERROR)
 QR_FIRST_LIFETIME = timedelta(seconds=60)
 QR_NEXT_LIFETIME = timedelta(seconds=20)
 PAIRING_WINDOW_SECONDS = 180
+# whatsmeow offers codes for 60 s + 5 x 20 s after the first QR; a pair code is good only
+# while that lasts, and one with less than PAIR_CODE_MIN_SECONDS left cannot be typed in.
+QR_WINDOW = timedelta(seconds=160)
+PAIR_CODE_MIN_SECONDS = 20
 # A missed keepalive is common and whatsmeow recovers by itself: only one that lasts
 # this long is recorded as a disconnection.
 KEEPALIVE_GRACE_SECONDS = 30
@@ -67,10 +78,31 @@ CREATED_AT_PRECISION_SECONDS = 300
 _PERMANENT_FAILURES = {
     "LOGGED_OUT": SessionStatus.LOGGED_OUT,
     "TEMP_BANNED": SessionStatus.BANNED,
-    "MAIN_DEVICE_GONE": SessionStatus.LOGGED_OUT,
-    "UNKNOWN_LOGOUT": SessionStatus.LOGGED_OUT,
+    "MAIN_DEVICE_GONE": SessionStatus.BANNED,
+    "UNKNOWN_LOGOUT": SessionStatus.BANNED,
     "CLIENT_OUTDATED": SessionStatus.FAILED,
     "BAD_USER_AGENT": SessionStatus.FAILED,
+}
+# whatsmeow's names for WhatsApp's 403 and 406 are old ones: WhatsApp Web calls them
+# LOCKED and BANNED (whatsmeow types/events). The account is locked or banned, not
+# merely unlinked: the device is gone (whatsmeow deletes it), and so is the wish to
+# connect, but the number stays on the session so the operator sees which one it was.
+_BANS = {
+    "MAIN_DEVICE_GONE": "the account is locked by WhatsApp (403)",
+    "UNKNOWN_LOGOUT": "the account is banned by WhatsApp (406)",
+}
+# When neonize cannot encode an event's reason (outside its enum), its event loop ends
+# and connect() returns the encoding error instead (``unencodable_event``): what the
+# event was is still known, only not its reason.
+_UNENCODABLE = {
+    "TemporaryBan": (
+        SessionStatus.BANNED,
+        "temporarily banned by WhatsApp (a reason neonize 0.5.2 cannot name)",
+    ),
+    "LoggedOut": (
+        SessionStatus.LOGGED_OUT,
+        "logged out by WhatsApp (a reason neonize 0.5.2 cannot name)",
+    ),
 }
 
 
@@ -112,6 +144,7 @@ class WhatsAppLiveSession:
         self._stopping = False
         self._terminal = False
         self._qr_count = 0
+        self._qr_window_ends: datetime | None = None
         self._pairing_timer: threading.Timer | None = None
         self._keepalive_timer: threading.Timer | None = None
         self._timer_lock = threading.Lock()
@@ -221,6 +254,19 @@ class WhatsAppLiveSession:
         self._connected.clear()
         if self._stopping or self._terminal:
             return
+        unencodable = unencodable_event(failure)
+        if unencodable in _UNENCODABLE:
+            status, why = _UNENCODABLE[unencodable]
+            self._terminate(status, why, forget_device=status == SessionStatus.LOGGED_OUT)
+            self._finish_worker()
+            return
+        if unencodable:
+            # A ConnectFailure (or any other event) whose reason neonize could not encode:
+            # an unknown failure. This client's event loop is over; a new worker gets a
+            # new one, after the runner's backoff.
+            failure = (
+                f"WhatsApp refused the connection (a reason neonize 0.5.2 cannot name; {failure})"
+            )
         # The ended client stays referenced (calls on it fail cleanly) until stop(); the
         # supervisor retries with a new live session.
         reason = f"connection failed: {failure}" if failure else "connection closed"
@@ -234,6 +280,7 @@ class WhatsAppLiveSession:
         self._qr_count += 1
         first = self._qr_count == 1
         if first:
+            self._qr_window_ends = datetime.now(tz=UTC) + QR_WINDOW
             self._start_pairing_timer()
         expires_at = datetime.now(tz=UTC) + (QR_FIRST_LIFETIME if first else QR_NEXT_LIFETIME)
         code = data.decode("utf-8", errors="replace")
@@ -315,6 +362,10 @@ class WhatsAppLiveSession:
 
     def _on_logged_out(self, client: Any, event: Any) -> None:
         label = enum_label(event, "Reason") or "unknown reason"
+        ban = _BANS.get(label.upper().replace(" ", "_"))
+        if ban is not None:
+            self._terminate(SessionStatus.BANNED, ban, forget_device=True)
+            return
         self._terminate(
             SessionStatus.LOGGED_OUT, f"logged out by WhatsApp ({label})", forget_device=True
         )
@@ -339,10 +390,13 @@ class WhatsAppLiveSession:
         text = f"WhatsApp refused the connection ({label})"
         if event.Message:
             text += f": {event.Message}"
-        permanent = _PERMANENT_FAILURES.get(label.upper().replace(" ", "_"))
+        key = label.upper().replace(" ", "_")
+        permanent = _PERMANENT_FAILURES.get(key)
         if permanent is None:
             # whatsmeow will not reconnect after this: end the attempt, the runner retries.
             self._end_attempt(text)
+        elif key in _BANS:
+            self._terminate(permanent, f"{_BANS[key]}: {text}", forget_device=True)
         else:
             self._terminate(permanent, text, forget_device=permanent == SessionStatus.LOGGED_OUT)
 
@@ -353,14 +407,14 @@ class WhatsAppLiveSession:
 
     def _on_joined_group(self, client: Any, event: Any) -> None:
         info = group_info(event.GroupInfo)
-        self._emit(lambda: self._sink.groups([info], complete=False))
+        # WhatsApp tells the creator of a new group too ("new", owned by us): that is
+        # the group a create made (from the API, or the phone), announced as created.
+        created = event.Type == "new" and bool(self.jid) and info.owner_jid == self.jid
+        self._emit(lambda: self._sink.groups([info], complete=False, created=created))
 
     def _on_group_info(self, client: Any, event: Any) -> None:
-        # What the event says changed is stored at once (it needs no call); then the
-        # whole group is read again when the connection allows, to settle the rest.
-        change = group_change(event)
-        self._emit(lambda: self._sink.group_changed(change))
-        self._emit(lambda: self._refresh_group(change.jid))
+        # Handled on the event worker: resolving LIDs asks the client.
+        self._emit(lambda: self._apply_group_event(event))
 
     # -- the worker thread ------------------------------------------------------------
 
@@ -451,16 +505,43 @@ class WhatsAppLiveSession:
             return
         self._sink.groups(infos, complete=True, fetch_started=fetch_started)
 
-    def _refresh_group(self, group_jid: str) -> None:
-        from neonize.utils.jid import build_jid
+    def _apply_group_event(self, event: Any) -> None:
+        """A GroupInfo event: members named by LID are resolved to their phone numbers
+        (whatsmeow's LID map) and the mapping stored; what it says changed is stored at
+        once; then the whole group is read again, to settle the rest. A group the account
+        was removed from, or that was deleted, goes from the store (``group.left``)."""
+        change = group_change(event, phone_of=self._phone_of)
+        if change.gone:
+            self._sink.group_gone(change.jid, change.gone)
+            return
+        if self.jid and self.jid in change.left:
+            self._sink.group_gone(change.jid, "removed")
+            return
+        self._sink.group_changed(change)
+        self._refresh_group(change.jid)
 
-        client = self._require_client()
-        user, _, server = group_jid.partition("@")
+    def _phone_of(self, lid: Any) -> str:
+        """The phone-number JID whatsmeow has for a LID, or '' when it has none."""
+        client = self._client
+        if client is None:
+            return ""
         try:
             with self._lock:
-                proto = client.get_group_info(build_jid(user, server))
+                phone = client.get_pn_from_lid(lid)
+        except Exception:
+            return ""
+        return jid_text(phone) if phone.User else ""
+
+    def _refresh_group(self, group_jid: str) -> None:
+        client = self._require_client()
+        try:
+            with self._lock:
+                proto = client.get_group_info(jid_from_text(group_jid))
         except Exception as exc:
-            # Deleted, or we are no longer a member: the next full sync settles it.
+            if isinstance(whatsapp_error(str(exc)), NotFound):
+                # Not there for the account any more: removed, or the group deleted.
+                self._sink.group_gone(group_jid, "removed")
+                return
             logger.info("session %s: group %s not readable: %s", self.session_id, group_jid, exc)
             return
         self._sink.groups([group_info(proto)], complete=False)
@@ -474,10 +555,9 @@ class WhatsAppLiveSession:
         return client
 
     def create_group(self, *, name: str, participants: list[str]) -> GroupInfo:
-        from neonize.utils.jid import build_jid
 
         client = self._require_client()
-        members = [build_jid(jids.user_of(jid)) for jid in participants]
+        members = [jid_from_text(jid) for jid in participants]
         started = time.time()
         try:
             with self._lock:
@@ -538,15 +618,24 @@ class WhatsAppLiveSession:
             raise whatsapp_error(str(exc)) from exc
         return [group_info(proto) for proto in groups]
 
-    def pair_code(self, *, phone: str) -> str:
+    def pair_code(self, *, phone: str) -> PairingCode:
         client = self._client
-        if client is None or self._connected.is_set() or not self._qr_seen.is_set():
+        ends = self._qr_window_ends
+        if client is None or self._connected.is_set() or not self._qr_seen.is_set() or not ends:
             raise Conflict("session is not pairing: connect it and wait for the QR first")
+        left = (ends - datetime.now(tz=UTC)).total_seconds()
+        if left < PAIR_CODE_MIN_SECONDS:
+            raise Conflict(
+                f"the pairing window closes in {max(0, int(left))} s, too soon to type a code; "
+                "connect again when it has closed for a new window",
+                details={"reason": "pairing_window_closing", "expiresAt": ends.isoformat()},
+            )
         try:
             with self._lock:
-                return client.PairPhone(phone, True)
+                code = client.PairPhone(phone, True)
         except Exception as exc:
             raise whatsapp_error(str(exc)) from exc
+        return PairingCode(code=str(code), expires_at=ends)
 
     def logout(self) -> None:
         client = self._require_client()
@@ -586,10 +675,9 @@ class WhatsAppLiveSession:
         self, *, group_jid: str, action: str, participants: list[str]
     ) -> list[ParticipantResult]:
         from neonize.utils.enum import ParticipantChange
-        from neonize.utils.jid import build_jid
 
         change = ParticipantChange(action)
-        members = [build_jid(jids.user_of(jid)) for jid in participants]
+        members = [jid_from_text(jid) for jid in participants]
         answered = self._group_call(
             lambda client: client.update_group_participants(
                 jid_from_text(group_jid), members, change
@@ -624,8 +712,12 @@ class WhatsAppLiveSession:
         self._group_call(lambda client: client.leave_group(jid_from_text(group_jid)))
 
     def set_group_picture(self, *, group_jid: str, jpeg: bytes) -> str:
+        # WhatsApp refuses pictures past about 640 px: sent square and at most that.
+        fitted = fit_for_whatsapp(jpeg)
         return str(
-            self._group_call(lambda client: client.set_group_photo(jid_from_text(group_jid), jpeg))
+            self._group_call(
+                lambda client: client.set_group_photo(jid_from_text(group_jid), fitted)
+            )
         )
 
     def join_requests(self, *, group_jid: str) -> list[JoinRequest]:

@@ -1,6 +1,7 @@
 """Translation between neonize (whatsmeow) and the gateway: protobufs and error strings."""
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -153,12 +154,25 @@ def participant_outcome(action: str, member: Any) -> ParticipantResult:
     return participant_result(action, jid, member.Error, invite)
 
 
-def group_change(event: Any) -> GroupChange:
-    """A ``GroupInfoEv`` as the changes it reports (members by phone-number JID)."""
+def group_change(event: Any, *, phone_of: Callable[[Any], str] | None = None) -> GroupChange:
+    """A ``GroupInfoEv`` as the changes it reports. Members named by LID (LID-addressed
+    groups name nobody else) are given by the phone-number JID ``phone_of(lid)`` finds,
+    with the pair kept in ``lids``; one it cannot resolve stays a LID."""
+    learnt: list[tuple[str, str]] = []
 
     def people(jids: Any) -> tuple[str, ...]:
-        return tuple(jid_text(jid) for jid in jids)
+        named = []
+        for jid in jids:
+            text = jid_text(jid)
+            if text.endswith("@lid") and phone_of is not None:
+                phone = phone_of(jid)
+                if phone:
+                    learnt.append((phone, text))
+                    text = phone
+            named.append(text)
+        return tuple(named)
 
+    deleted = event.HasField("Delete") and event.Delete.Deleted
     return GroupChange(
         jid=jid_text(event.JID),
         subject=event.Name.Name if event.HasField("Name") else None,
@@ -175,6 +189,8 @@ def group_change(event: Any) -> GroupChange:
         left=people(event.Leave),
         promoted=people(event.Promote),
         demoted=people(event.Demote),
+        lids=tuple(dict.fromkeys(learnt)),
+        gone="deleted" if deleted else "",
     )
 
 

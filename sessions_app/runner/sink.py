@@ -10,6 +10,7 @@ from groups_app.store import (
     apply_group_change,
     group_by_invite_code,
     group_infos,
+    group_remove,
     group_store_synced,
     not_known_before,
     stored_invite_code,
@@ -77,7 +78,12 @@ class DatabaseSink:
         )
 
     def groups(
-        self, infos: list[GroupInfo], *, complete: bool, fetch_started: datetime | None = None
+        self,
+        infos: list[GroupInfo],
+        *,
+        complete: bool,
+        fetch_started: datetime | None = None,
+        created: bool = False,
     ) -> None:
         _fresh_connections()
         if not self._current():
@@ -87,12 +93,18 @@ class DatabaseSink:
             infos=infos,
             complete=complete,
             fetch_started=fetch_started,
+            created=created,
         )
 
     def group_changed(self, change: GroupChange) -> None:
         _fresh_connections()
         if self._current():
             apply_group_change(session_id=self.session_id, change=change)
+
+    def group_gone(self, group_jid: str, reason: str) -> None:
+        _fresh_connections()
+        if self._current():
+            group_remove(session_id=self.session_id, group_jid=group_jid, reason=reason)
 
     def stored_groups(self) -> list[GroupInfo]:
         _fresh_connections()

@@ -29,6 +29,7 @@ from sessions_app.engines.types import (
     GroupChange,
     GroupInfo,
     JoinRequest,
+    PairingCode,
     ParticipantResult,
     PendingJoin,
 )
@@ -238,7 +239,7 @@ class WorkerSession:
     def joined_groups(self) -> list[GroupInfo]:
         raise NotImplementedError("forwarded by the supervisor as a registry call")
 
-    def pair_code(self, *, phone: str) -> str:
+    def pair_code(self, *, phone: str) -> PairingCode:
         raise NotImplementedError("forwarded by the supervisor as a registry call")
 
     def logout(self) -> None:
@@ -335,9 +336,12 @@ class WorkerSession:
                 [GroupInfo.from_dict(info) for info in message.get("infos") or []],
                 complete=bool(message.get("complete")),
                 fetch_started=datetime.fromisoformat(started) if started else None,
+                created=bool(message.get("created")),
             )
         elif op == "group_changed":
             self._sink.group_changed(GroupChange.from_dict(message["change"]))
+        elif op == "group_gone":
+            self._sink.group_gone(str(message["group_jid"]), str(message.get("reason") or ""))
         elif op == "forget_device":
             self._sink.forget_device()
         elif op == "ended":

@@ -2,6 +2,7 @@
 at the neonize client (tests/sessions_app/fake_whatsapp.py)."""
 
 import time
+from datetime import UTC, datetime
 
 import pytest
 from neonize.events import (
@@ -32,6 +33,7 @@ from sessions_app.engines.whatsapp_mapping import group_info, whatsapp_error
 from sessions_app.models import Engine, SessionStatus
 from sessions_app.runner.supervisor import Supervisor, backoff_delay
 from tests.factories import WhatsAppSessionFactory
+from tests.pictures import jpeg
 from tests.processes import wait_for
 from tests.sessions_app.fake_engine import live_on, reload
 from tests.sessions_app.fake_whatsapp import (
@@ -160,7 +162,10 @@ class TestLiveSession:
         fake.qr_handler(fake, b"2@first-code")
         wait_for(lambda: reload(whatsapp_session).status == SessionStatus.PAIRING, "pairing")
         assert whatsapp_session.qr_code == "2@first-code"
-        assert live.pair_code(phone="15550001111") == "ABCD-EFGH"
+        paired = live.pair_code(phone="15550001111")
+        assert paired.code == "ABCD-EFGH"
+        # Good while the pairing window lasts: about 160 s from the first QR.
+        assert 150 < (paired.expires_at - datetime.now(tz=UTC)).total_seconds() <= 160
         fake.deliver(PairStatusEv(ID=jid(OWN), Status=PairStatusEv.SUCCESS))
         wait_for(lambda: reload(whatsapp_session).jid == f"{OWN}@s.whatsapp.net", "the jid")
         assert whatsapp_session.qr_code == ""
@@ -544,9 +549,7 @@ class TestGroupManagementOnNeonize:
     def test_picture_requests_join_and_invite_info(self, engine):
         live, fake, _ = engine
         fake.joined = [group_proto("Club", [("15551230001", 0)], group_user="120363000000000055")]
-        assert live.set_group_picture(group_jid=GROUP, jpeg=b"\xff\xd8\xff" + b"x" * 10) == (
-            "picture-77"
-        )
+        assert live.set_group_picture(group_jid=GROUP, jpeg=jpeg(64, 64)) == ("picture-77")
         (asking,) = live.join_requests(group_jid=GROUP)
         assert asking.jid == "15551230009@s.whatsapp.net"
         assert asking.requested_at.timestamp() == REQUESTED_AT_MICROS / 1_000_000
