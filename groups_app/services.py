@@ -67,6 +67,7 @@ def _stored_and_announced(session: WhatsAppSession, info: GroupInfo, event_type:
     return group_store(
         session=session,
         info=info,
+        known=known,
         on_stored=None
         if known
         else lambda group: _announce(session, event_type, dict(GroupInfoSerializer(group).data)),

@@ -45,6 +45,17 @@ _PARTICIPANT_COLUMNS = {
     "lid": "lid",
 }
 
+
+def _participant_row(participant: ParticipantInfo, learnt: dict[str, str]) -> dict[str, Any]:
+    row = {
+        column: getattr(participant, attribute)
+        for attribute, column in _PARTICIPANT_COLUMNS.items()
+    }
+    if not participant.lid and participant.jid in learnt:
+        row["lid"] = learnt[participant.jid]
+    return row
+
+
 REMOVAL_GRACE = timedelta(minutes=1)
 # Stored participants who are in the group (others were refused: invite needed, …).
 MEMBER_CODES = (ADDED, ALREADY_MEMBER)
@@ -105,9 +116,13 @@ def group_store(
     session: WhatsAppSession,
     info: GroupInfo,
     on_stored: Callable[[Group], None] | None = None,
+    known: bool = True,
 ) -> Group:
     """Upserts a group and replaces its participants with what WhatsApp reported;
     ``on_stored(group)`` runs in the same transaction (the webhook event of the change).
+    A member's LID learnt earlier (from an event) is kept when WhatsApp's answer names
+    the member by phone number alone; ``known=False`` (the group is new to the store)
+    skips looking for any.
 
     One INSERT ... ON CONFLICT on (session, jid), so a sync racing a creation of the same
     group updates the row instead of failing or duplicating it.
@@ -119,15 +134,14 @@ def group_store(
         unique_fields=["session", "jid"],
         update_fields=[*row, "updated_at"],
     )
+    learnt: dict[str, str] = {}
+    if known:
+        learnt = dict(
+            GroupParticipant.objects.filter(group=group).exclude(lid="").values_list("jid", "lid")
+        )
     GroupParticipant.objects.filter(group=group).delete()
     GroupParticipant.objects.bulk_create(
-        GroupParticipant(
-            group=group,
-            **{
-                column: getattr(participant, attribute)
-                for attribute, column in _PARTICIPANT_COLUMNS.items()
-            },
-        )
+        GroupParticipant(group=group, **_participant_row(participant, learnt))
         for participant in info.participants
     )
     if on_stored is not None:
@@ -170,7 +184,7 @@ def group_store_synced(
             ).values_list("jid", flat=True)
         )
         for info in infos:
-            group = group_store(session=session, info=info)
+            group = group_store(session=session, info=info, known=info.jid in known)
             if info.jid not in known and organization_id is not None:
                 record_event(
                     organization_id=organization_id,

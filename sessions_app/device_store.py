@@ -6,10 +6,19 @@
   ``postgres://`` URL; whatsmeow keeps its own ``whatsmeow_*`` tables there).
 - ``GATEWAY_DEVICE_STORE`` overrides both: ``sqlite`` forces per-session files, a
   ``postgres://`` URL names another database.
+
+A PostgreSQL store is opened by whatsmeow's driver (lib/pq), which takes a URL without
+``sslmode`` as ``sslmode=require``, where psycopg (the gateway's own) prefers SSL and
+falls back to none. Against a server with SSL off, every worker would fail. So a URL
+without ``sslmode`` is handed to neonize with the mode the gateway's own connection to
+that server ended up with: ``require`` when psycopg negotiated SSL, ``disable`` when the
+server offered none. A URL that names ``sslmode`` goes as it is.
 """
 
 import os
+import threading
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.conf import settings
 
@@ -39,11 +48,36 @@ def file_path(session_id: str) -> Path:
     return _folder() / f"{session_id}.db"
 
 
+_negotiated: dict[str, str] = {}
+_negotiated_lock = threading.Lock()
+
+
+def with_ssl_mode(url: str) -> str:
+    """``url`` with the ``sslmode`` psycopg uses for it made explicit (see above)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    if any(name == "sslmode" for name, _ in query):
+        return url
+    with _negotiated_lock:
+        mode = _negotiated.get(url)
+    if mode is None:
+        import psycopg
+
+        try:
+            with psycopg.connect(url, connect_timeout=5) as probe:
+                mode = "require" if probe.pgconn.ssl_in_use else "disable"
+        except psycopg.Error as exc:
+            raise DeviceStoreError(f"device store: {exc.__class__.__name__}: {exc}"[:300]) from exc
+        with _negotiated_lock:
+            _negotiated[url] = mode
+    return urlunsplit(parts._replace(query=urlencode([*query, ("sslmode", mode)])))
+
+
 def prepare(session_id: str) -> str:
     """The store's location for neonize, created owner-only when it is a file."""
     shared = _shared_url()
     if shared:
-        return shared
+        return with_ssl_mode(shared)
     folder = _folder()
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(folder, 0o700)

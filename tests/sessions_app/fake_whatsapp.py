@@ -86,6 +86,10 @@ class FakeNeonizeClient:
         self.group_errors: dict[str, str] = {}
         self.participant_answer: list[GroupParticipant] = []
         self.join_pending = False
+        # LID user → phone-number user, as whatsmeow's LID map knows them.
+        self.lid_phones: dict[str, str] = {}
+        # Called inside create_group, before it answers (WhatsApp's events meanwhile).
+        self.during_create: Any = None
         self.joined_lookup_error: str | None = None
         self.photos: list[bytes] = []
 
@@ -115,6 +119,8 @@ class FakeNeonizeClient:
     # calls
     def create_group(self, name: str, participants: list[JID]) -> GroupInfo:
         self.created.append((name, [p.User for p in participants]))
+        if self.during_create is not None:
+            self.during_create()
         if self.create_error:
             raise CreateGroupError(self.create_error)
         assert self.create_result is not None
@@ -136,6 +142,11 @@ class FakeNeonizeClient:
         # whatsmeow wraps the 403 of a group we are not in: its text alone.
         raise GetGroupInfoError("you're not participating in that group")
 
+    def get_pn_from_lid(self, lid: JID) -> JID:
+        """As whatsmeow answers: the phone-number JID, or an empty JID when unknown."""
+        phone = self.lid_phones.get(lid.User)
+        return jid(phone) if phone else JID(User="", Server="", RawAgent=0, Device=0, Integrator=0)
+
     def PairPhone(self, phone: str, show_push_notification: bool) -> str:
         return "ABCD-EFGH"
 
@@ -152,6 +163,7 @@ class FakeNeonizeClient:
 
     def update_group_participants(self, jid: JID, participants: list[JID], action: Any) -> Any:
         self._group("update_group_participants", jid.User, [p.User for p in participants])
+        self.participant_servers = [p.Server for p in participants]
         return list(self.participant_answer)
 
     def set_group_name(self, jid: JID, name: str) -> None:
