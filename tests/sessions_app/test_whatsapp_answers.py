@@ -4,6 +4,7 @@ whatsapp engine with neonize's own protobufs (the network faked at the client)."
 
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -192,7 +193,10 @@ def test_a_reconnect_after_a_keepalive_timeout_cancels_the_pending_disconnection
     fake.deliver(ConnectedEv(status=True))
     timer.join(timeout=5)  # the grace is over (or the timer was cancelled)
     assert not timer.is_alive()
-    wait_for(lambda: live._work.empty(), "the queued reports to be written")
+    # Reports are written in order: once this marker runs, everything before it was.
+    written = threading.Event()
+    live._emit(written.set)
+    assert written.wait(5)
     session = reload(whatsapp_session)
     assert session.status == SessionStatus.CONNECTED
     assert "keepalive" not in session.status_reason
