@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 # two checkouts on different PORTs do not collide.
 RUNNER_PORT := $(shell expr $(PORT) + 1)
 
-.PHONY: run test install install-dev lint format migrate screenshots clean
+.PHONY: run test soak install install-dev lint format migrate screenshots clean
 
 # (Re)install when a lock changes; the stamp files record the last install. The runtime
 # (requirements.txt) is all `make run` needs; the test tools (requirements-dev.txt) are
@@ -49,6 +49,10 @@ test: install-dev
 	$(BIN)/ruff format --check .
 	PYTHONPATH=. $(BIN)/mypy
 	$(BIN)/pytest $(PYTEST_ARGS) || [ $$? -eq 5 ]
+
+# Endurance tests (a minute or more each; `make test` leaves them out).
+soak: install-dev
+	$(BIN)/pytest -m soak $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -272,17 +272,25 @@ def messages_of(response) -> list[str]:
     return re.findall(r'<li class="[a-z]+">([^<]*)</li>', response.content.decode())
 
 
-def test_all_models_are_registered():
+def test_each_model_has_the_apps_own_admin():
+    """Registered with the app's ModelAdmin (its columns, filters and actions), not a
+    bare default one."""
     from django.contrib import admin
 
-    registered = {model._meta.label for model in admin.site._registry}
-    assert {
-        "auth_app.Organization",
-        "auth_app.ApiKey",
-        "sessions_app.WhatsAppSession",
-        "groups_app.Group",
-    } <= registered
-    assert WhatsAppSession and Group  # imported for the labels above
+    from auth_app.admin import ApiKeyAdmin, OrganizationAdmin
+    from auth_app.models import ApiKey, Organization
+    from groups_app.admin import GroupAdmin
+    from sessions_app.admin import LiveActionRecordAdmin, WhatsAppSessionAdmin
+    from sessions_app.models import LiveActionRecord
+
+    expected = {
+        Organization: OrganizationAdmin,
+        ApiKey: ApiKeyAdmin,
+        WhatsAppSession: WhatsAppSessionAdmin,
+        LiveActionRecord: LiveActionRecordAdmin,
+        Group: GroupAdmin,
+    }
+    assert {model: type(admin.site._registry.get(model)) for model in expected} == expected
 
 
 @pytest.mark.django_db

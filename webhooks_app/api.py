@@ -65,6 +65,10 @@ class WebhookViewSet(viewsets.GenericViewSet):
     @extend_schema(
         operation_id="listWebhooks",
         summary="List webhook endpoints",
+        description=(
+            "The organization's endpoints, newest first (cursor pagination). Secrets are "
+            "never shown again. **Capability:** `manage`."
+        ),
         tags=TAGS,
         responses={200: EndpointSerializer(many=True), **error_responses(400, 401, 403, 429)},
     )
@@ -110,6 +114,9 @@ class WebhookViewSet(viewsets.GenericViewSet):
     @extend_schema(
         operation_id="getWebhook",
         summary="Get a webhook endpoint",
+        description=(
+            "One endpoint of the organization, without its secret. **Capability:** `manage`."
+        ),
         tags=TAGS,
         parameters=[ENDPOINT],
         responses={200: EndpointSerializer, **error_responses(401, 403, 404, 429)},
@@ -120,6 +127,10 @@ class WebhookViewSet(viewsets.GenericViewSet):
     @extend_schema(
         operation_id="updateWebhook",
         summary="Change a webhook endpoint",
+        description=(
+            "Any of `url`, `events`, `description`, `enabled`; the rest stays. A URL is "
+            "checked by the same address rules as on creation. **Capability:** `manage`."
+        ),
         tags=TAGS,
         parameters=[ENDPOINT],
         request=EndpointUpdateSerializer,
@@ -136,6 +147,10 @@ class WebhookViewSet(viewsets.GenericViewSet):
     @extend_schema(
         operation_id="deleteWebhook",
         summary="Delete a webhook endpoint",
+        description=(
+            "The endpoint goes, and its deliveries with it; nothing more is sent to it. "
+            "**Capability:** `manage`."
+        ),
         tags=TAGS,
         parameters=[ENDPOINT],
         responses={204: None, **error_responses(401, 403, 404, 429)},
@@ -160,6 +175,10 @@ class WebhookViewSet(viewsets.GenericViewSet):
     @extend_schema(
         operation_id="testWebhook",
         summary="Send a test event",
+        description=(
+            "Queues a `webhook.test` event for this endpoint alone, signed like any other: "
+            "202 with the delivery, which the delivery worker sends. **Capability:** `manage`."
+        ),
         tags=TAGS,
         parameters=[ENDPOINT],
         request=None,
@@ -172,6 +191,10 @@ class WebhookViewSet(viewsets.GenericViewSet):
     @extend_schema(
         operation_id="listWebhookDeliveries",
         summary="List deliveries",
+        description=(
+            "The endpoint's deliveries, newest first: each one's status, attempts, last "
+            "answer and next attempt. **Capability:** `manage`."
+        ),
         tags=TAGS,
         parameters=[ENDPOINT],
         responses={200: DeliverySerializer(many=True), **error_responses(400, 401, 403, 404, 429)},
@@ -183,6 +206,11 @@ class WebhookViewSet(viewsets.GenericViewSet):
     @extend_schema(
         operation_id="retryWebhookDelivery",
         summary="Send a delivery again now",
+        description=(
+            "Schedules the delivery for now, whatever its status (a succeeded or dead one "
+            "too): 202 "
+            "with the delivery. **Capability:** `manage`."
+        ),
         tags=TAGS,
         parameters=[ENDPOINT, DELIVERY],
         request=None,

@@ -1,6 +1,8 @@
 """The whatsapp engine on the fake WhatsApp network (``fake_whatsapp``), with the device
 store and the state sink the runner gives it."""
 
+import threading
+
 from sessions_app import device_store
 from sessions_app.engines.whatsapp import WhatsAppLiveSession
 from sessions_app.runner.sink import DatabaseSink
@@ -24,3 +26,11 @@ def live_on(session, fake: FakeNeonizeClient, on_ended=lambda retry: None) -> Wh
 def reload(session):
     session.refresh_from_db()
     return session
+
+
+def reports_written(live: WhatsAppLiveSession, timeout: float = 5) -> None:
+    """Waits until every report the engine queued so far has been handled: they are
+    handled in order, so a marker queued now runs after all of them."""
+    written = threading.Event()
+    live._emit(written.set)
+    assert written.wait(timeout), "the engine's reports were not handled in time"

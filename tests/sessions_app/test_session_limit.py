@@ -23,11 +23,42 @@ def test_the_limit_is_409_session_limit_and_per_organization(api, client_for, ot
     assert create(client_for(other_org)).status_code == 201
 
 
-@pytest.mark.django_db
-def test_the_default_is_fifty(settings):
-    from gateway import settings as gateway_settings
+@pytest.mark.django_db(transaction=True)
+def test_without_the_setting_an_organization_holds_fifty(org):
+    """The default, as a process started without GATEWAY_MAX_SESSIONS_PER_ORG has it: the
+    fiftieth session is created, the fifty-first refused."""
+    import subprocess
+    import sys
 
-    assert gateway_settings.GATEWAY_MAX_SESSIONS_PER_ORG == 50
+    from tests.processes import ROOT, process_env
+
+    env = process_env()
+    env.pop("GATEWAY_MAX_SESSIONS_PER_ORG", None)
+    script = (
+        "import django; django.setup()\n"
+        "from auth_app.models import Organization\n"
+        "from gateway.exceptions import Conflict\n"
+        "from sessions_app.services import session_create\n"
+        "org = Organization.objects.get(slug='acme')\n"
+        "made = 0\n"
+        "try:\n"
+        "    for _ in range(51):\n"
+        "        session_create(organization=org, engine='sandbox')\n"
+        "        made += 1\n"
+        "except Conflict as refused:\n"
+        "    print(made, refused.details['limit'])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert done.stdout.split() == ["50", "50"], done.stderr[-2000:]
+    assert WhatsAppSession.objects.filter(organization=org).count() == 50
 
 
 @pytest.mark.django_db

@@ -4,7 +4,6 @@ whatsapp engine with neonize's own protobufs (the network faked at the client)."
 
 import subprocess
 import sys
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -39,7 +38,7 @@ from tests.factories import WhatsAppSessionFactory
 from tests.helpers import assert_error
 from tests.pictures import jpeg, size_of
 from tests.processes import ROOT, database_url, process_env, wait_for
-from tests.sessions_app.fake_engine import live_on, reload
+from tests.sessions_app.fake_engine import live_on, reload, reports_written
 from tests.sessions_app.fake_whatsapp import (
     OWN,
     REQUESTED_AT_MICROS,
@@ -193,10 +192,7 @@ def test_a_reconnect_after_a_keepalive_timeout_cancels_the_pending_disconnection
     fake.deliver(ConnectedEv(status=True))
     timer.join(timeout=5)  # the grace is over (or the timer was cancelled)
     assert not timer.is_alive()
-    # Reports are written in order: once this marker runs, everything before it was.
-    written = threading.Event()
-    live._emit(written.set)
-    assert written.wait(5)
+    reports_written(live)
     session = reload(whatsapp_session)
     assert session.status == SessionStatus.CONNECTED
     assert "keepalive" not in session.status_reason

@@ -1,7 +1,6 @@
 """The whatsapp engine with neonize's own protobufs and errors; the network is faked
 at the neonize client (tests/sessions_app/fake_whatsapp.py)."""
 
-import time
 from datetime import UTC, datetime
 
 import pytest
@@ -35,7 +34,7 @@ from sessions_app.runner.supervisor import Supervisor, backoff_delay
 from tests.factories import WhatsAppSessionFactory
 from tests.pictures import jpeg
 from tests.processes import wait_for
-from tests.sessions_app.fake_engine import live_on, reload
+from tests.sessions_app.fake_engine import live_on, reload, reports_written
 from tests.sessions_app.fake_whatsapp import (
     OWN,
     REQUESTED_AT_MICROS,
@@ -452,11 +451,15 @@ class TestDefectsOnFirstContact:
         from sessions_app.engines import whatsapp as whatsapp_engine
 
         monkeypatch.setattr(whatsapp_engine, "KEEPALIVE_GRACE_SECONDS", 0.5)
-        _, fake, _ = engine
+        live, fake, _ = engine
         fake.deliver(KeepAliveTimeoutEv(ErrorCount=1))
+        timer = live._keepalive_timer
+        assert timer is not None
         fake.deliver(KeepAliveRestoredEv())
-        time.sleep(1.0)
+        timer.join(timeout=5)  # cancelled, or its grace ran out
+        reports_written(live)
         assert reload(whatsapp_session).status == SessionStatus.CONNECTED
+        assert not whatsapp_session.events.filter(reason__contains="keepalive").exists()
         fake.deliver(KeepAliveTimeoutEv(ErrorCount=1))  # and this one lasts
         wait_for(
             lambda: reload(whatsapp_session).status == SessionStatus.DISCONNECTED,
