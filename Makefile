@@ -23,9 +23,15 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	@touch $@
 
+# Node tools the tests run (the OpenAPI linter, Spectral), pinned by tools/package-lock.json.
+tools/node_modules/.installed: tools/package.json tools/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for the OpenAPI lint: apt-get install -y npm" >&2; exit 1; }
+	npm ci --prefix tools --no-audit --no-fund --silent
+	@touch $@
+
 install: $(VENV)/.installed
 
-install-dev: $(VENV)/.installed-dev
+install-dev: $(VENV)/.installed-dev tools/node_modules/.installed
 
 # Local development: DEBUG on (a development SECRET_KEY is allowed), SQLite under var/,
 # the sandbox demo seeded on first run; the web server and the session runner together
@@ -43,12 +49,14 @@ run: install
 	$(BIN)/honcho start --port $(PORT)
 
 # pytest exits 5 when it collects no test (e.g. a PYTEST_ARGS selection that matches
-# nothing): that is not a failure of the code.
+# nothing): that is not a failure of the code. The suite runs on TEST_WORKERS processes
+# (pytest-xdist; one per core here), each with its own test database.
+TEST_WORKERS ?= 2
 test: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	PYTHONPATH=. $(BIN)/mypy
-	$(BIN)/pytest $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # Endurance tests (a minute or more each; `make test` leaves them out).
 soak: install-dev

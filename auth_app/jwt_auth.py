@@ -59,6 +59,12 @@ def jwks_client(config: JwtConfig) -> jwks.JwksClient:
     return client
 
 
+def forget_clients() -> None:
+    """Drops every JWKS client (and the keys it fetched): the next token fetches afresh."""
+    with _clients_lock:
+        _clients.clear()
+
+
 def recognises(token: str) -> bool:
     return token.count(".") == 2
 

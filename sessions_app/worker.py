@@ -43,6 +43,7 @@ import signal
 import sys
 import threading
 import time
+import traceback
 from datetime import datetime
 from typing import IO, NoReturn
 
@@ -289,7 +290,18 @@ class Worker:
             payload = spec.payload.from_wire(message.get("payload") or {})
             self.sink.know([str(jid) for jid in message.get("known_jids") or []])
             result = spec.result_to_wire(spec.run(self.target, payload))
-        except BaseException as exc:
+        except GatewayError as exc:
+            self.channel.send({"op": "error", "id": call_id, "error": error_wire(exc)})
+            return
+        except Exception as exc:
+            # A bug, or the library failing in a way it has no error for: the caller gets
+            # the envelope's internal error, the operator the traceback (stderr is the
+            # runner's log).
+            print(
+                f"session {self.session_id}: action {message.get('action')!r} failed",
+                file=sys.stderr,
+            )
+            traceback.print_exc(file=sys.stderr)
             self.channel.send({"op": "error", "id": call_id, "error": error_wire(exc)})
             return
         self.channel.send({"op": "result", "id": call_id, "result": result})

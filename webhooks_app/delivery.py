@@ -6,6 +6,12 @@ sends each, and records the result. A worker killed mid-delivery leaves its clai
 expire: another (or the same, restarted) sends them again with the same ``webhook-id``.
 Delivery is at least once.
 
+A claim is its ``locked_until`` value, and it is renewed for each delivery just before
+that delivery is sent, so a batch of slow receivers cannot let the later ones' claims
+run out unseen. A delivery whose claim another worker has taken meanwhile (it expired)
+is neither sent nor recorded by this one: ``renew`` and ``record`` change a row only
+while it still carries this worker's claim.
+
 2xx within 10 s is success. Anything else is retried after about 5 s, 5 min, 30 min,
 2 h, 5 h, 10 h and 10 h (with jitter), then the delivery is dead. A receiver answering
 410 Gone has its endpoint disabled and the delivery dies at once.
@@ -117,7 +123,20 @@ def send(delivery: WebhookDelivery) -> Outcome:
     return post(endpoint.url, body, headers)
 
 
-def record(delivery: WebhookDelivery, outcome: Outcome) -> None:
+def renew(delivery: WebhookDelivery) -> bool:
+    """Extends this worker's claim on ``delivery`` for one more attempt; False when the
+    claim is no longer ours (it expired and another worker took it)."""
+    lock = timezone.now() + timedelta(seconds=settings.GATEWAY_WEBHOOK_LOCK_SECONDS)
+    held = WebhookDelivery.objects.filter(pk=delivery.pk, locked_until=delivery.locked_until)
+    if not held.update(locked_until=lock):
+        return False
+    delivery.locked_until = lock
+    return True
+
+
+def record(delivery: WebhookDelivery, outcome: Outcome) -> bool:
+    """Writes the attempt's outcome, only while the claim is still ours; returns
+    whether it was written."""
     attempts = delivery.attempts + 1
     updates: dict[str, object] = {
         "attempts": attempts,
@@ -139,13 +158,20 @@ def record(delivery: WebhookDelivery, outcome: Outcome) -> None:
         delay = RETRY_DELAYS[attempts - 1] * random.uniform(0.9, 1.1)  # noqa: S311 (jitter)
         updates["status"] = DeliveryStatus.FAILED
         updates["next_attempt_at"] = timezone.now() + timedelta(seconds=delay)
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(**updates)
+    held = WebhookDelivery.objects.filter(pk=delivery.pk, locked_until=delivery.locked_until)
+    if not held.update(**updates):
+        logger.warning("delivery %s: claim lost during the attempt; not recorded", delivery.id)
+        return False
+    return True
 
 
 def deliver_due(*, limit: int = 20) -> int:
     """One round: claims up to ``limit`` due deliveries and sends them. Returns how many."""
     claimed = claim_due(limit=limit)
     for delivery in claimed:
+        if not renew(delivery):
+            logger.warning("delivery %s: claim lost before sending; skipped", delivery.id)
+            continue
         outcome = send(delivery)
         if not outcome.ok:
             logger.info("delivery %s: %s", delivery.id, outcome.error)

@@ -2,6 +2,7 @@
 
 import pytest
 
+from auth_app import jwt_auth
 from tests.auth_app.jwks_server import make_key, serve_jwks
 from tests.factories import OrganizationFactory, WhatsAppSessionFactory
 
@@ -16,9 +17,14 @@ def keys():
 
 @pytest.fixture
 def jwks(keys):
+    """A JWKS server of its own for each test. A process keeps a JWKS client (and its
+    keys) per URL, and a later test's server can get an earlier one's port: each test
+    starts without them."""
+    jwt_auth.forget_clients()
     with serve_jwks() as server:
         server.keys = list(keys.values())
         yield server
+    jwt_auth.forget_clients()
 
 
 @pytest.fixture
