@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 # two checkouts on different PORTs do not collide.
 RUNNER_PORT := $(shell expr $(PORT) + 1)
 
-.PHONY: run test soak install install-dev lint format migrate screenshots clean
+.PHONY: run test soak bench install install-dev lint format migrate screenshots clean
 
 # (Re)install when a lock changes; the stamp files record the last install. The runtime
 # (requirements.txt) is all `make run` needs; the test tools (requirements-dev.txt) are
@@ -61,6 +61,22 @@ test: install-dev
 # Endurance tests (a minute or more each; `make test` leaves them out).
 soak: install-dev
 	$(BIN)/pytest -m soak $(PYTEST_ARGS) || [ $$? -eq 5 ]
+
+# The benchmarks behind docs/benchmarks.md, each writing its table to docs/bench/<name>.txt.
+# They need wrk (installed here when run as root; otherwise the command to run is shown)
+# and PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth). BENCHES picks some.
+BENCHES ?= runner_hop jwt_verify auth_cost worker_memory http_load hostile_create runner_fleet webhooks
+bench: install-dev
+	@command -v wrk >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	  else echo "the HTTP benchmarks need wrk: sudo apt-get install -y wrk" >&2; exit 1; fi; }
+	@pg_isready -q -h 127.0.0.1 -p 5432 || { echo "the benchmarks need PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth)" >&2; exit 1; }
+	@mkdir -p docs/bench
+	@for name in $(BENCHES); do \
+	  echo "== bench/$$name.py"; \
+	  $(BIN)/python bench/$$name.py > docs/bench/$$name.txt || exit 1; \
+	  cat docs/bench/$$name.txt; \
+	done
 
 lint: install-dev
 	$(BIN)/ruff check .
