@@ -17,7 +17,7 @@ from gateway.dashboard import organizations_with_counts
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(admin.ModelAdmin[Organization]):
     list_display = ["slug", "name", "external_id", "sessions", "groups", "api_keys", "created_at"]
     search_fields = ["slug", "name", "external_id"]
 
@@ -37,7 +37,7 @@ class OrganizationAdmin(admin.ModelAdmin):
         return int(organization.key_count)  # type: ignore[attr-defined]  # annotated
 
 
-class ApiKeyAddForm(forms.ModelForm):
+class ApiKeyAddForm(forms.ModelForm[ApiKey]):
     class Meta:
         model = ApiKey
         fields = ["organization", "name", "can_read", "can_send", "can_manage", "expires_at"]
@@ -58,7 +58,7 @@ class ApiKeyAddForm(forms.ModelForm):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
     """Keys are issued here through the same service as `createapikey`: the key is shown
     once, on the page that answers the save, and only its hash is kept."""
 

@@ -5,7 +5,7 @@ from typing import Any
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
-class BearerAuthenticationScheme(OpenApiAuthenticationExtension):
+class BearerAuthenticationScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
     target_class = "auth_app.authentication.BearerAuthentication"
     name = "bearerAuth"
 

@@ -17,7 +17,7 @@ def truncated(text: str, length: int = 60) -> str:
 
 
 def confirmed(
-    model_admin: admin.ModelAdmin,
+    model_admin: admin.ModelAdmin[Any],
     request: HttpRequest,
     queryset: Any,
     *,

@@ -4,7 +4,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -25,7 +25,7 @@ def _count(queryset: Any) -> Any:
     return Coalesce(Subquery(queryset.values("n")[:1], output_field=IntegerField()), Value(0))
 
 
-def organizations_with_counts() -> Any:
+def organizations_with_counts() -> QuerySet[Organization]:
     sessions = (
         WhatsAppSession.objects.filter(organization=OuterRef("pk"))
         .order_by()

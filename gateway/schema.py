@@ -119,7 +119,9 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
     return responses
 
 
-def drop_trailing_slash_aliases(endpoints: list[tuple], **kwargs: object) -> list[tuple]:
+def drop_trailing_slash_aliases(
+    endpoints: list[tuple[Any, ...]], **kwargs: object
+) -> list[tuple[Any, ...]]:
     """Routes accept an optional trailing slash; the schema lists each path once, without."""
     return [endpoint for endpoint in endpoints if not endpoint[0].endswith("/")]
 
@@ -129,7 +131,7 @@ NO_NUL_PATTERN = r"^[^\u0000]*$"
 NO_NUL_NOT_BLANK_PATTERN = r"^(?=[^\u0000]*\S)[^\u0000]*$"
 
 
-def strings_without_nul(result: dict, **kwargs: object) -> dict:
+def strings_without_nul(result: dict[str, Any], **kwargs: object) -> dict[str, Any]:
     """Request strings may not contain NUL (DRF refuses it; PostgreSQL cannot store it):
     the schema says so, so generated clients and fuzzers agree with the server."""
     for name, component in result.get("components", {}).get("schemas", {}).items():

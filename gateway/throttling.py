@@ -62,7 +62,7 @@ def _count_in_database(key: str, expires_at: datetime) -> int:
             f"ON CONFLICT (key) DO UPDATE SET count = {table}.count + 1 RETURNING count",
             [key, expires_at],
         )
-        return cursor.fetchone()[0]
+        return int(cursor.fetchone()[0])
 
 
 def count_in_window(name: str, rate: tuple[int, int]) -> tuple[int, float]:

@@ -8,7 +8,7 @@ from groups_app.models import Group, GroupParticipant
 from sessions_app.models import WhatsAppSession
 
 
-class GroupParticipantInline(admin.TabularInline):
+class GroupParticipantInline(admin.TabularInline[GroupParticipant, Group]):
     model = GroupParticipant
     fields = ("jid", "lid", "role", "add_result", "invite_expires_at")
     readonly_fields = fields
@@ -46,7 +46,7 @@ class SessionOfOrganization(admin.SimpleListFilter):
 
 
 @admin.register(Group)
-class GroupAdmin(admin.ModelAdmin):
+class GroupAdmin(admin.ModelAdmin[Group]):
     """Stored WhatsApp data: read-only here; it changes through WhatsApp."""
 
     list_display = ["subject", "session", "organization", "participant_count", "updated_at"]

@@ -1,7 +1,7 @@
 """Groups endpoints: /api/v1/sessions/{session}/groups[/{groupJid}]."""
 
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -161,7 +161,7 @@ Not idempotent — calling twice creates two distinct groups.
         responses={200: GroupInfoSerializer, **error_responses(401, 403, 404, 429)},
     ),
 )
-class GroupViewSet(viewsets.GenericViewSet):
+class GroupViewSet(viewsets.GenericViewSet[Any]):
     serializer_class = GroupInfoSerializer
     pagination_class = GatewayCursorPagination
     lookup_url_kwarg = "groupJid"

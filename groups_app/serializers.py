@@ -56,7 +56,7 @@ class MemberJidField(UserJidField):
 
 
 @extend_schema_serializer(component_name="GroupCreate")
-class GroupCreateInputSerializer(serializers.Serializer):
+class GroupCreateInputSerializer(serializers.Serializer[Any]):
     name = StrictCharField(
         max_length=SUBJECT_MAX_LENGTH,
         help_text=(
@@ -86,7 +86,7 @@ class GroupCreateInputSerializer(serializers.Serializer):
         return value
 
 
-class GroupInfoSerializer(serializers.Serializer):
+class GroupInfoSerializer(serializers.Serializer[Any]):
     """A group as the API returns it (output only; keys exactly as the reference page)."""
 
     groupJid = serializers.CharField(source="jid", help_text="The group's JID (…@g.us).")
@@ -125,13 +125,13 @@ def group_info(row: dict[str, Any]) -> dict[str, Any]:
     return dict(zip(_INFO_NAMES, _INFO_VALUES(row), strict=True))
 
 
-class GroupSyncSerializer(serializers.Serializer):
+class GroupSyncSerializer(serializers.Serializer[Any]):
     synced = serializers.IntegerField(help_text="Groups WhatsApp reported (all stored).")
     removed = serializers.IntegerField(help_text="Stored groups the account is no longer in.")
 
 
 @extend_schema_serializer(component_name="GroupUpdate")
-class GroupUpdateInputSerializer(serializers.Serializer):
+class GroupUpdateInputSerializer(serializers.Serializer[Any]):
     subject = StrictCharField(
         required=False,
         max_length=SUBJECT_MAX_LENGTH,
@@ -164,7 +164,7 @@ class GroupUpdateInputSerializer(serializers.Serializer):
 
 
 @extend_schema_serializer(component_name="ParticipantsChange")
-class ParticipantsChangeInputSerializer(serializers.Serializer):
+class ParticipantsChangeInputSerializer(serializers.Serializer[Any]):
     action = serializers.ChoiceField(
         choices=list(PARTICIPANT_ACTIONS),
         help_text="add, remove, promote (to admin) or demote (to member).",
@@ -191,18 +191,18 @@ class ParticipantsChangeInputSerializer(serializers.Serializer):
         return attrs
 
 
-class ParticipantSerializer(serializers.Serializer):
+class ParticipantSerializer(serializers.Serializer[Any]):
     jid = serializers.CharField(
         help_text="The member's phone-number JID when WhatsApp gave one, else its LID."
     )
     role = serializers.ChoiceField(choices=["member", "admin", "superadmin"])
 
 
-class ParticipantListSerializer(serializers.Serializer):
+class ParticipantListSerializer(serializers.Serializer[Any]):
     results = ParticipantSerializer(many=True)
 
 
-class ParticipantResultSerializer(serializers.Serializer):
+class ParticipantResultSerializer(serializers.Serializer[Any]):
     jid = serializers.CharField()
     result = serializers.ChoiceField(
         choices=[
@@ -228,17 +228,17 @@ class ParticipantResultSerializer(serializers.Serializer):
     inviteExpiresAt = serializers.DateTimeField(source="invite_expires_at", allow_null=True)
 
 
-class ParticipantResultsSerializer(serializers.Serializer):
+class ParticipantResultsSerializer(serializers.Serializer[Any]):
     results = ParticipantResultSerializer(many=True)
 
 
-class InviteSerializer(serializers.Serializer):
+class InviteSerializer(serializers.Serializer[Any]):
     code = serializers.CharField(help_text="The invite code: stable until revoked.")
     url = serializers.CharField(help_text="https://chat.whatsapp.com/<code>")
 
 
 @extend_schema_serializer(component_name="Picture")
-class PictureInputSerializer(serializers.Serializer):
+class PictureInputSerializer(serializers.Serializer[Any]):
     image = StrictCharField(
         trim_whitespace=False,
         help_text=f"A JPEG, base64-encoded; at most {PICTURE_MAX_BYTES} bytes decoded.",
@@ -256,18 +256,18 @@ class PictureInputSerializer(serializers.Serializer):
         return value
 
 
-class PictureSerializer(serializers.Serializer):
+class PictureSerializer(serializers.Serializer[Any]):
     pictureId = serializers.CharField(help_text="WhatsApp's id of the new picture.")
 
 
-class JoinRequestSerializer(serializers.Serializer):
+class JoinRequestSerializer(serializers.Serializer[Any]):
     jid = serializers.CharField(help_text="Who asks to join.")
     requestedAt = serializers.DateTimeField(
         allow_null=True, help_text="When they asked, as WhatsApp reports it (null if not)."
     )
 
 
-class PendingJoinSerializer(serializers.Serializer):
+class PendingJoinSerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(
         choices=["pending_approval"],
         help_text="The group needs an admin's approval: the request is filed.",
@@ -275,12 +275,12 @@ class PendingJoinSerializer(serializers.Serializer):
     groupJid = serializers.CharField(help_text="The group asked to join.")
 
 
-class JoinRequestListSerializer(serializers.Serializer):
+class JoinRequestListSerializer(serializers.Serializer[Any]):
     results = JoinRequestSerializer(many=True)
 
 
 @extend_schema_serializer(component_name="GroupJoin")
-class JoinInputSerializer(serializers.Serializer):
+class JoinInputSerializer(serializers.Serializer[Any]):
     code = StrictCharField(
         max_length=200,
         help_text="An invite code, or a https://chat.whatsapp.com/<code> link.",

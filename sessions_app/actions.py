@@ -29,7 +29,8 @@ class Payload:
     """What a live action carries: a dataclass that checks itself when it arrives."""
 
     def to_wire(self) -> Wire:
-        return asdict(self)  # type: ignore[call-overload]
+        wire: Wire = asdict(self)  # type: ignore[call-overload]
+        return wire
 
     @classmethod
     def from_wire(cls, data: Wire) -> Self:

@@ -26,7 +26,7 @@ def status_badge(session: WhatsAppSession) -> str:
     )
 
 
-class StoredGroupInline(admin.TabularInline):
+class StoredGroupInline(admin.TabularInline[Group, WhatsAppSession]):
     model = Group
     fields = (
         "subject",
@@ -45,7 +45,7 @@ class StoredGroupInline(admin.TabularInline):
     verbose_name_plural = "stored groups"
 
 
-class SessionEventInline(admin.TabularInline):
+class SessionEventInline(admin.TabularInline[SessionEvent, WhatsAppSession]):
     model = SessionEvent
     fields = ("at", "status", "reason", "count", "first_at")
     readonly_fields = fields
@@ -56,7 +56,7 @@ class SessionEventInline(admin.TabularInline):
 
 
 @admin.register(WhatsAppSession)
-class WhatsAppSessionAdmin(admin.ModelAdmin):
+class WhatsAppSessionAdmin(admin.ModelAdmin[WhatsAppSession]):
     # Few columns that fit the page; the rest is on a session's own page.
     list_display = ["name_or_id", "status_display", "reason", "organization", "last_seen_at"]
     list_display_links = ["name_or_id"]
@@ -184,7 +184,7 @@ class WhatsAppSessionAdmin(admin.ModelAdmin):
 
 
 @admin.register(LiveActionRecord)
-class LiveActionRecordAdmin(admin.ModelAdmin):
+class LiveActionRecordAdmin(admin.ModelAdmin[LiveActionRecord]):
     """The audit trail of live actions: read-only."""
 
     list_display = ["started_at", "action", "organization", "outcome"]
@@ -212,7 +212,7 @@ class LiveActionRecordAdmin(admin.ModelAdmin):
 
 
 @admin.register(Runner)
-class RunnerAdmin(admin.ModelAdmin):
+class RunnerAdmin(admin.ModelAdmin[Runner]):
     """The session runners of the fleet, as their heartbeats report them (read-only)."""
 
     list_display = ["id", "url", "load", "capacity", "heartbeat_at", "started_at"]

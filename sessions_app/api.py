@@ -57,7 +57,7 @@ def json_errors(*statuses: int) -> dict[tuple[int, str], Any]:
     }
 
 
-class SessionViewSet(viewsets.GenericViewSet):
+class SessionViewSet(viewsets.GenericViewSet[Any]):
     serializer_class = SessionSerializer
     pagination_class = NewestFirstPagination
     lookup_url_kwarg = "session"

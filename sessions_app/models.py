@@ -3,7 +3,10 @@ from django.utils import timezone
 from ulid import ULID
 
 from auth_app.models import Organization
-from sessions_app.status import Engine, SessionStatus
+
+# Re-exported: the enums of these models' fields, next to them.
+from sessions_app.status import Engine as Engine
+from sessions_app.status import SessionStatus as SessionStatus
 
 
 def new_session_id() -> str:

@@ -1,3 +1,5 @@
+from typing import Any
+
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
@@ -7,7 +9,7 @@ from sessions_app.models import Engine, SessionStatus
 
 
 @extend_schema_serializer(component_name="SessionCreate")
-class SessionCreateInputSerializer(serializers.Serializer):
+class SessionCreateInputSerializer(serializers.Serializer[Any]):
     name = StrictCharField(
         max_length=200, required=False, allow_blank=True, default="", help_text="A label."
     )
@@ -20,7 +22,7 @@ class SessionCreateInputSerializer(serializers.Serializer):
 
 
 @extend_schema_serializer(component_name="PairCode")
-class PairCodeInputSerializer(serializers.Serializer):
+class PairCodeInputSerializer(serializers.Serializer[Any]):
     phone = StrictCharField(
         help_text="The account's number: country code and number, digits only (no '+').",
     )
@@ -33,7 +35,7 @@ class PairCodeInputSerializer(serializers.Serializer):
         return value
 
 
-class PairCodeSerializer(serializers.Serializer):
+class PairCodeSerializer(serializers.Serializer[Any]):
     code = serializers.CharField(
         help_text="Enter it in WhatsApp: Linked devices → Link with phone number."
     )
@@ -42,12 +44,12 @@ class PairCodeSerializer(serializers.Serializer):
     )
 
 
-class QrSerializer(serializers.Serializer):
+class QrSerializer(serializers.Serializer[Any]):
     qr = serializers.CharField(help_text="The QR payload; render it as a QR code to scan.")
     expiresAt = serializers.DateTimeField(help_text="When this code stops being valid.")
 
 
-class SessionSerializer(serializers.Serializer):
+class SessionSerializer(serializers.Serializer[Any]):
     id = serializers.CharField(help_text="The session id (a ULID).")
     name = serializers.CharField()
     engine = serializers.ChoiceField(choices=Engine.choices())

@@ -9,7 +9,7 @@ from webhooks_app.services import delivery_retry
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(admin.ModelAdmin):
+class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
     list_display = ["url", "organization", "enabled", "disabled_reason", "created_at"]
     list_filter = ["enabled", "organization"]
     search_fields = ["url", "id"]
@@ -22,7 +22,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
     """Every delivery; filter by status "dead" for the dead letters."""
 
     list_display = ["id", "event_type", "endpoint", "status", "attempts", "last_status_code"]

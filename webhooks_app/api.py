@@ -1,5 +1,7 @@
 """Webhook endpoints: /api/v1/webhooks[/{id}[/rotate-secret|/test|/deliveries…]]."""
 
+from typing import Any
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import status, viewsets
@@ -35,11 +37,11 @@ DELIVERY = OpenApiParameter(
 )
 
 
-def _with_secret(endpoint: WebhookEndpoint, secret: str) -> dict:
+def _with_secret(endpoint: WebhookEndpoint, secret: str) -> dict[str, Any]:
     return {**EndpointSerializer(endpoint).data, "secret": secret}
 
 
-class WebhookViewSet(viewsets.GenericViewSet):
+class WebhookViewSet(viewsets.GenericViewSet[Any]):
     serializer_class = EndpointSerializer
     pagination_class = NewestFirstPagination
     required_capabilities = {

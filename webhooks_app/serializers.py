@@ -1,3 +1,5 @@
+from typing import Any
+
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
@@ -23,7 +25,7 @@ class EventTypesField(BoundedListField):
 
 
 @extend_schema_serializer(component_name="WebhookCreate")
-class EndpointInputSerializer(serializers.Serializer):
+class EndpointInputSerializer(serializers.Serializer[Any]):
     url = WebhookUrlField(
         max_length=2000,
         help_text="Where to POST events: http(s), resolving to a public address.",
@@ -40,7 +42,7 @@ class EndpointInputSerializer(serializers.Serializer):
 
 
 @extend_schema_serializer(component_name="WebhookUpdate")
-class EndpointUpdateSerializer(serializers.Serializer):
+class EndpointUpdateSerializer(serializers.Serializer[Any]):
     url = WebhookUrlField(max_length=2000, required=False)
     events = EventTypesField(
         child=serializers.ChoiceField(choices=["*", *EVENT_TYPES]),
@@ -51,7 +53,7 @@ class EndpointUpdateSerializer(serializers.Serializer):
     description = StrictCharField(max_length=500, required=False, allow_blank=True)
     enabled = StrictBooleanField(required=False)
 
-    def validate(self, attrs: dict) -> dict:
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs:
             raise serializers.ValidationError(
                 "give at least one of url, events, description, enabled"
@@ -59,7 +61,7 @@ class EndpointUpdateSerializer(serializers.Serializer):
         return attrs
 
 
-class EndpointSerializer(serializers.Serializer):
+class EndpointSerializer(serializers.Serializer[Any]):
     id = serializers.CharField()
     url = serializers.CharField()
     events = serializers.ListField(child=serializers.CharField())
@@ -73,7 +75,7 @@ class EndpointWithSecretSerializer(EndpointSerializer):
     secret = serializers.CharField(help_text="whsec_…: shown this once; store it now.")
 
 
-class DeliverySerializer(serializers.Serializer):
+class DeliverySerializer(serializers.Serializer[Any]):
     id = serializers.CharField()
     eventId = serializers.CharField(source="event_id")
     eventType = serializers.CharField(source="event.type")

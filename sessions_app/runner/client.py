@@ -82,8 +82,9 @@ def _signed_post(url: str, payload: dict[str, Any], *, timeout: float) -> dict[s
     body_data = response.body if isinstance(response.body, dict) else {}
     if resent and response.status == 401 and _refusal(body_data) == REPLAYED:
         raise _unknown(None, "closed the connection after taking the request")
-    if response.status == 200 and isinstance(body_data.get("result"), dict):
-        return body_data["result"]
+    result = body_data.get("result")
+    if response.status == 200 and isinstance(result, dict):
+        return result
     if response.status in (401, 403):
         raise RunnerUnavailable(
             "the session runner refused this process: check that web and runner share "

@@ -44,7 +44,7 @@ BACKOFF_CAP_SECONDS = 300.0
 
 def backoff_delay(failures: int) -> float:
     """2, 4, 8 … seconds after the 1st, 2nd, 3rd failure, never more than 5 minutes."""
-    return min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(failures - 1, 0))
+    return float(min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(failures - 1, 0)))
 
 
 class Supervisor:
