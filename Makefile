@@ -35,7 +35,7 @@ install-dev: $(VENV)/.installed-dev tools/node_modules/.installed
 
 # Local development: DEBUG on (a development SECRET_KEY is allowed), SQLite under var/,
 # the sandbox demo seeded on first run; the web server and the session runner together
-# (Procfile, run by honcho; Ctrl-C stops both).
+# (Procfile, run by honcho: web, runner and webhook delivery; Ctrl-C stops all three).
 run: export DEBUG ?= 1
 run: export LOG_FORMAT ?= text
 run: export HOST := $(HOST)

@@ -106,7 +106,10 @@ to WhatsApp in real time; if the session is not connected the gateway responds \
 owner/first admin, the listed participants are invited, and the new group is upserted into \
 the gateway's stored WhatsApp data so it appears in `listGroups` immediately.
 
-Not idempotent — calling twice creates two distinct groups.
+**Retries:** without an `Idempotency-Key` every call creates a group. With one, a \
+repeat of a finished call replays its answer, and a retry after an outcome the gateway \
+could not learn (504) first looks for the group the earlier attempt may have made: \
+calling twice with the same key creates at most one group.
 
 **Errors:**
 - **400 `validation_error`** — missing/empty name, no participants, or a malformed JID.
