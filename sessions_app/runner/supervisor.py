@@ -177,7 +177,22 @@ class Supervisor:
             )
             self._ended(session_id, True)
             return None
-        live.start()
+        try:
+            live.start()
+        except OSError as exc:
+            # The system refused the worker (too many open files, no memory): this
+            # session waits out a backoff; the others start as usual.
+            with self._lock_for(session_id):
+                if self._live.get(session_id) is live:
+                    del self._live[session_id]
+            logger.warning("session %s: could not start its worker: %s", session_id, exc)
+            session_record_status(
+                session_id=session_id,
+                status=SessionStatus.DISCONNECTED,
+                reason=f"could not start the session worker ({exc}); retrying with backoff",
+            )
+            self._ended(session_id, True)
+            return None
         return live
 
     def stop(self, session_id: str) -> None:

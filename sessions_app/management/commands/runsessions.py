@@ -9,14 +9,14 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.db import DatabaseError, close_old_connections, connection
+from django.db import DatabaseError, connection
 
 from gateway import http
 from gateway.debug import refuse_public_debug
-from gateway.throttling import prune_expired_counters
 from sessions_app import leases
 from sessions_app.runner.database import bound_database_waits
 from sessions_app.runner.fleet import FleetConfig, FleetMember
+from sessions_app.runner.loop import RunnerLoop
 from sessions_app.runner.server import RunnerServer
 from sessions_app.runner.supervisor import Supervisor
 
@@ -136,31 +136,20 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
-        server.serve_in_thread()
+        server_thread = server.serve_in_thread()
+        loop = RunnerLoop(member=member, supervisor=supervisor, serving=server_thread.is_alive)
         self.stdout.write(
             f"session runner {runner_id} listening on http://{host}:{port} "
             f"(advertised as {advertise}, capacity {capacity})",
             ending="\n",
         )
         self.stdout.flush()
+        serving = True
         try:
             while not stopping.is_set():
-                close_old_connections()
-                try:
-                    run, stop = member.tick()
-                    # Lost or handed back: their leases go back once nothing of them runs.
-                    supervisor.stop_in_background(stop, then=member.release)
-                    # Workers hear of the renewal: each may hold on until its next one.
-                    supervisor.confirm_leases()
-                    supervisor.reconcile(wanted=run)
-                    prune_expired_counters()  # the runner is the web's janitor too
-                except DatabaseError as exc:
-                    logger.warning("runner: database unavailable (%s); retrying", exc)
-                    close_old_connections()
-                except OSError as exc:
-                    # e.g. too many open files: this round's work is lost, not the runner;
-                    # leases it cannot renew run out and their workers stop by themselves.
-                    logger.warning("runner: %s; retrying", exc)
+                serving = loop.step()
+                if not serving:
+                    break
                 stopping.wait(options["interval"])
         finally:
             server.shutdown()
@@ -170,4 +159,6 @@ class Command(BaseCommand):
                 member.leave()  # others take the sessions over at once
             except DatabaseError as exc:
                 logger.warning("runner: could not release leases (%s): they expire", exc)
+        if not serving:
+            raise CommandError("the runner's HTTP server stopped; the runner left the fleet")
         self.stdout.write("session runner stopped")
