@@ -46,6 +46,14 @@ class NotConnected(GatewayError):
     default_message = "session is not connected"
 
 
+class NotOffered(GatewayError):
+    """The session's engine has no such operation (the sandbox, say, for one only real
+    WhatsApp has): the API's 501, as for a session that is not connected."""
+
+    code = "not_implemented"
+    default_message = "this session's engine does not offer this action"
+
+
 class WhatsAppFailed(GatewayError):
     code = "whatsapp_error"
     default_message = "WhatsApp refused or failed the action"

@@ -9,7 +9,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Self
+from typing import Protocol, Self, cast
 
 from gateway.exceptions import InvalidInput
 from groups_app.rules import DESCRIPTION_MAX_LENGTH, MAX_INVITED, jpeg_problem, subject_problem
@@ -19,6 +19,7 @@ from sessions_app.actions import (
     LiveActionSpec,
     Payload,
     Wire,
+    engine_offering,
     register,
 )
 from sessions_app.engines.types import (
@@ -29,6 +30,54 @@ from sessions_app.engines.types import (
     PendingJoin,
 )
 from sessions_app.jids import is_group_jid, is_member_jid, is_user_jid
+
+
+class GroupOperations(Protocol):
+    """What engines offer the group actions below. Each raises NotFound for a group the
+    account is not in, and Conflict with details.reason "not_admin" when WhatsApp
+    refuses for lack of rights."""
+
+    def create_group(self, *, name: str, participants: list[str]) -> GroupInfo: ...
+
+    def find_created_group(self, *, name: str, since: float) -> GroupInfo | None:
+        """After a create whose outcome is unknown: the group WhatsApp made after all
+        (subject ``name``, created since the Unix time ``since``), if any."""
+
+    def joined_groups(self) -> list[GroupInfo]: ...
+
+    # Group management. Each raises NotFound for a group the account is not in, and
+    # Conflict with details.reason "not_admin" when WhatsApp refuses for lack of rights.
+
+    def update_participants(
+        self, *, group_jid: str, action: str, participants: list[str]
+    ) -> list[ParticipantResult]: ...
+
+    def set_group_subject(self, *, group_jid: str, subject: str) -> None: ...
+
+    def set_group_description(self, *, group_jid: str, description: str) -> None: ...
+
+    def set_group_announce(self, *, group_jid: str, announce: bool) -> None: ...
+
+    def set_group_locked(self, *, group_jid: str, locked: bool) -> None: ...
+
+    def group_invite_code(self, *, group_jid: str, revoke: bool) -> str: ...
+
+    def leave_group(self, *, group_jid: str) -> None: ...
+
+    def set_group_picture(self, *, group_jid: str, jpeg: bytes) -> str: ...
+
+    def join_requests(self, *, group_jid: str) -> list[JoinRequest]:
+        """The people asking to join, and when they asked."""
+
+    def join_group(self, *, code: str) -> GroupInfo | PendingJoin:
+        """The group joined, or ``PendingJoin`` when an admin must approve first."""
+
+    def invite_info(self, *, code: str) -> GroupInfo:
+        """The group behind an invite code, without joining (NotFound when revoked)."""
+
+
+def _engine(target: ActionTarget, method: str) -> GroupOperations:
+    return cast(GroupOperations, engine_offering(target, method))
 
 
 def _jid_list(data: Wire, valid: Callable[[str], bool]) -> list[str]:
@@ -108,15 +157,19 @@ def _groups(infos: list[GroupInfo]) -> Wire:
 
 
 def _create_group(target: ActionTarget, payload: CreateGroup) -> GroupInfo:
-    return target.live().create_group(name=payload.name, participants=payload.participants)
+    return _engine(target, "create_group").create_group(
+        name=payload.name, participants=payload.participants
+    )
 
 
 def _find_created_group(target: ActionTarget, payload: FindCreatedGroup) -> GroupInfo | None:
-    return target.live().find_created_group(name=payload.name, since=payload.since)
+    return _engine(target, "find_created_group").find_created_group(
+        name=payload.name, since=payload.since
+    )
 
 
 def _sync_groups(target: ActionTarget, payload: Empty) -> list[GroupInfo]:
-    return target.live().joined_groups()
+    return _engine(target, "joined_groups").joined_groups()
 
 
 CREATE_GROUP = register(
@@ -256,7 +309,7 @@ CHANGE_PARTICIPANTS = register(
     LiveActionSpec(
         "change_participants",
         ChangeParticipants,
-        lambda target, p: target.live().update_participants(
+        lambda target, p: _engine(target, "update_participants").update_participants(
             group_jid=p.group_jid, action=p.action, participants=p.participants
         ),
         _results,
@@ -267,7 +320,9 @@ SET_SUBJECT = register(
     LiveActionSpec(
         "set_group_subject",
         SetSubject,
-        lambda target, p: target.live().set_group_subject(group_jid=p.group_jid, subject=p.subject),
+        lambda target, p: _engine(target, "set_group_subject").set_group_subject(
+            group_jid=p.group_jid, subject=p.subject
+        ),
         _no_result,
         _nothing,
     )
@@ -276,7 +331,7 @@ SET_DESCRIPTION = register(
     LiveActionSpec(
         "set_group_description",
         SetDescription,
-        lambda target, p: target.live().set_group_description(
+        lambda target, p: _engine(target, "set_group_description").set_group_description(
             group_jid=p.group_jid, description=p.description
         ),
         _no_result,
@@ -287,7 +342,9 @@ SET_ANNOUNCE = register(
     LiveActionSpec(
         "set_group_announce",
         SetFlag,
-        lambda target, p: target.live().set_group_announce(group_jid=p.group_jid, announce=p.value),
+        lambda target, p: _engine(target, "set_group_announce").set_group_announce(
+            group_jid=p.group_jid, announce=p.value
+        ),
         _no_result,
         _nothing,
     )
@@ -296,7 +353,9 @@ SET_LOCKED = register(
     LiveActionSpec(
         "set_group_locked",
         SetFlag,
-        lambda target, p: target.live().set_group_locked(group_jid=p.group_jid, locked=p.value),
+        lambda target, p: _engine(target, "set_group_locked").set_group_locked(
+            group_jid=p.group_jid, locked=p.value
+        ),
         _no_result,
         _nothing,
     )
@@ -305,7 +364,9 @@ INVITE_LINK = register(
     LiveActionSpec(
         "group_invite_link",
         InviteLink,
-        lambda target, p: target.live().group_invite_code(group_jid=p.group_jid, revoke=p.revoke),
+        lambda target, p: _engine(target, "group_invite_code").group_invite_code(
+            group_jid=p.group_jid, revoke=p.revoke
+        ),
         lambda code: {"code": code},
         lambda data: str(data["code"]),
     )
@@ -314,7 +375,7 @@ LEAVE_GROUP = register(
     LiveActionSpec(
         "leave_group",
         GroupRef,
-        lambda target, p: target.live().leave_group(group_jid=p.group_jid),
+        lambda target, p: _engine(target, "leave_group").leave_group(group_jid=p.group_jid),
         _no_result,
         _nothing,
     )
@@ -358,7 +419,7 @@ SET_PICTURE = register(
     LiveActionSpec(
         "set_group_picture",
         SetPicture,
-        lambda target, p: target.live().set_group_picture(
+        lambda target, p: _engine(target, "set_group_picture").set_group_picture(
             group_jid=p.group_jid, jpeg=base64.b64decode(p.image)
         ),
         lambda picture_id: {"picture_id": picture_id},
@@ -369,7 +430,7 @@ JOIN_REQUESTS = register(
     LiveActionSpec(
         "group_join_requests",
         GroupRef,
-        lambda target, p: target.live().join_requests(group_jid=p.group_jid),
+        lambda target, p: _engine(target, "join_requests").join_requests(group_jid=p.group_jid),
         lambda requests: {"requests": [request.to_dict() for request in requests]},
         lambda data: [JoinRequest.from_dict(request) for request in data["requests"]],
     )
@@ -378,7 +439,7 @@ JOIN_GROUP = register(
     LiveActionSpec(
         "join_group",
         InviteCode,
-        lambda target, p: target.live().join_group(code=p.code),
+        lambda target, p: _engine(target, "join_group").join_group(code=p.code),
         _joined,
         _joined_from_wire,
     )
@@ -387,7 +448,7 @@ INVITE_INFO = register(
     LiveActionSpec(
         "group_invite_info",
         InviteCode,
-        lambda target, p: target.live().invite_info(code=p.code),
+        lambda target, p: _engine(target, "invite_info").invite_info(code=p.code),
         _group,
         lambda data: GroupInfo.from_dict(data["group"]),
     )

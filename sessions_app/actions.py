@@ -7,17 +7,19 @@ what it does in the runner (usually: call one engine method) and how its result
 crosses the wire. ``sessions_app.live.perform`` sends it, ``Supervisor.perform`` runs
 it, ``sessions_app.live_actions.live_action`` audits it; none of them name actions.
 
-Adding an action: a payload dataclass, one ``register(LiveActionSpec(...))`` row, the
-engine method it calls (``engines/base.py`` and each engine), and its API view. Session
-actions are registered here; group actions by ``groups_app.actions``.
+Adding an action: a payload dataclass and one ``register(LiveActionSpec(...))`` row
+(with the engine method's signature in the operations protocol beside it), the method
+in each engine that offers it, a service and its API view. Session actions are
+registered here; group actions by ``groups_app.actions``. Nothing else names actions:
+the runner and the session worker's proxy forward any row.
 """
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, Generic, Protocol, Self, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar, cast
 
-from gateway.exceptions import InvalidInput
+from gateway.exceptions import InvalidInput, NotOffered
 from sessions_app.engines.base import LiveSession
 from sessions_app.engines.types import PairingCode
 from sessions_app.jids import PHONE_RE
@@ -62,6 +64,16 @@ class ActionTarget(Protocol):
 
 P = TypeVar("P", bound=Payload)
 R = TypeVar("R")
+
+
+def engine_offering(target: ActionTarget, method: str) -> object:
+    """The session's engine, for a row that calls its ``method``; NotOffered (501) when
+    this engine has no such method. (Each app's rows view it through their operations
+    protocol.)"""
+    live = target.live()
+    if not callable(getattr(live, method, None)):
+        raise NotOffered(f"this session's engine does not offer {method.replace('_', ' ')}")
+    return live
 
 
 @dataclass(frozen=True)
@@ -131,6 +143,19 @@ def text_field(data: Wire, name: str) -> str:
 # -- the session actions ----------------------------------------------------------------
 
 
+class SessionOperations(Protocol):
+    """What engines offer the session actions below."""
+
+    def pair_code(self, *, phone: str) -> PairingCode:
+        """A code for the phone, and until when the pairing window lets it be used."""
+
+    def logout(self) -> None: ...
+
+
+def _engine(target: ActionTarget, method: str) -> SessionOperations:
+    return cast(SessionOperations, engine_offering(target, method))
+
+
 @dataclass(frozen=True)
 class PairCode(Payload):
     phone: str
@@ -144,11 +169,11 @@ class PairCode(Payload):
 
 
 def _pair_code(target: ActionTarget, payload: PairCode) -> PairingCode:
-    return target.live().pair_code(phone=payload.phone)
+    return _engine(target, "pair_code").pair_code(phone=payload.phone)
 
 
 def _logout(target: ActionTarget, payload: Empty) -> None:
-    target.live().logout()
+    _engine(target, "logout").logout()
 
 
 def _connect(target: ActionTarget, payload: Empty) -> None:

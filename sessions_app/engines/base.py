@@ -18,10 +18,6 @@ from typing import Protocol
 from sessions_app.engines.types import (
     GroupChange,
     GroupInfo,
-    JoinRequest,
-    PairingCode,
-    ParticipantResult,
-    PendingJoin,
 )
 
 
@@ -87,6 +83,13 @@ EndedCallback = Callable[[bool], None]
 
 
 class LiveSession(Protocol):
+    """A session's connection, as the runner drives it: its lifecycle, nothing more.
+
+    What an engine can do besides (create a group, log out, …) is declared next to the
+    registry rows that call it (``SessionOperations`` in ``sessions_app.actions``,
+    ``GroupOperations`` in ``groups_app.actions``); an engine implements the operations it
+    supports, and a row finds out through ``sessions_app.actions.engine_for``."""
+
     @property
     def connected(self) -> bool: ...
 
@@ -95,46 +98,3 @@ class LiveSession(Protocol):
 
     def stop(self) -> None:
         """Close the connection and release the client (idempotent)."""
-
-    def create_group(self, *, name: str, participants: list[str]) -> GroupInfo: ...
-
-    def find_created_group(self, *, name: str, since: float) -> GroupInfo | None:
-        """After a create whose outcome is unknown: the group WhatsApp made after all
-        (subject ``name``, created since the Unix time ``since``), if any."""
-
-    def joined_groups(self) -> list[GroupInfo]: ...
-
-    def pair_code(self, *, phone: str) -> PairingCode:
-        """A code for the phone, and until when the pairing window lets it be used."""
-
-    def logout(self) -> None: ...
-
-    # Group management. Each raises NotFound for a group the account is not in, and
-    # Conflict with details.reason "not_admin" when WhatsApp refuses for lack of rights.
-
-    def update_participants(
-        self, *, group_jid: str, action: str, participants: list[str]
-    ) -> list[ParticipantResult]: ...
-
-    def set_group_subject(self, *, group_jid: str, subject: str) -> None: ...
-
-    def set_group_description(self, *, group_jid: str, description: str) -> None: ...
-
-    def set_group_announce(self, *, group_jid: str, announce: bool) -> None: ...
-
-    def set_group_locked(self, *, group_jid: str, locked: bool) -> None: ...
-
-    def group_invite_code(self, *, group_jid: str, revoke: bool) -> str: ...
-
-    def leave_group(self, *, group_jid: str) -> None: ...
-
-    def set_group_picture(self, *, group_jid: str, jpeg: bytes) -> str: ...
-
-    def join_requests(self, *, group_jid: str) -> list[JoinRequest]:
-        """The people asking to join, and when they asked."""
-
-    def join_group(self, *, code: str) -> GroupInfo | PendingJoin:
-        """The group joined, or ``PendingJoin`` when an admin must approve first."""
-
-    def invite_info(self, *, code: str) -> GroupInfo:
-        """The group behind an invite code, without joining (NotFound when revoked)."""

@@ -28,10 +28,6 @@ from sessions_app.engines.base import EndedCallback, StateSink
 from sessions_app.engines.types import (
     GroupChange,
     GroupInfo,
-    JoinRequest,
-    PairingCode,
-    ParticipantResult,
-    PendingJoin,
 )
 from sessions_app.exceptions import SessionNotConnected
 from sessions_app.runner.spawner import spawn
@@ -62,8 +58,9 @@ class _Pending:
 
 
 class WorkerSession:
-    """A ``LiveSession`` whose engine is a worker process (``remote = True``: the
-    supervisor forwards registry calls with ``call``)."""
+    """A ``LiveSession`` whose engine is a worker process (``remote = True``): it has the
+    lifecycle only, and the supervisor forwards every registry row to it with ``call``,
+    whatever the action."""
 
     remote = True
 
@@ -227,58 +224,6 @@ class WorkerSession:
             "the session worker stopped during the action; the outcome is unknown",
             details={"worker": "exited"},
         )
-
-    # -- the direct engine surface (the supervisor forwards calls instead) ---------------
-
-    def create_group(self, *, name: str, participants: list[str]) -> GroupInfo:
-        raise NotImplementedError("forwarded by the supervisor as a registry call")
-
-    def find_created_group(self, *, name: str, since: float) -> GroupInfo | None:
-        raise NotImplementedError("forwarded by the supervisor as a registry call")
-
-    def joined_groups(self) -> list[GroupInfo]:
-        raise NotImplementedError("forwarded by the supervisor as a registry call")
-
-    def pair_code(self, *, phone: str) -> PairingCode:
-        raise NotImplementedError("forwarded by the supervisor as a registry call")
-
-    def logout(self) -> None:
-        raise NotImplementedError("forwarded by the supervisor as a registry call")
-
-    def update_participants(
-        self, *, group_jid: str, action: str, participants: list[str]
-    ) -> list[ParticipantResult]:
-        raise NotImplementedError("forwarded by the supervisor as a registry call")
-
-    def set_group_subject(self, *, group_jid: str, subject: str) -> None:
-        raise NotImplementedError("forwarded by the supervisor as a registry call")
-
-    def set_group_description(self, *, group_jid: str, description: str) -> None:
-        raise NotImplementedError("forwarded by the supervisor as a registry call")
-
-    def set_group_announce(self, *, group_jid: str, announce: bool) -> None:
-        raise NotImplementedError("forwarded by the supervisor as a registry call")
-
-    def set_group_locked(self, *, group_jid: str, locked: bool) -> None:
-        raise NotImplementedError("forwarded by the supervisor as a registry call")
-
-    def group_invite_code(self, *, group_jid: str, revoke: bool) -> str:
-        raise NotImplementedError("forwarded by the supervisor as a registry call")
-
-    def leave_group(self, *, group_jid: str) -> None:
-        raise NotImplementedError("forwarded by the supervisor as a registry call")
-
-    def set_group_picture(self, *, group_jid: str, jpeg: bytes) -> str:
-        raise NotImplementedError("forwarded by the supervisor as a registry call")
-
-    def join_requests(self, *, group_jid: str) -> list[JoinRequest]:
-        raise NotImplementedError("forwarded by the supervisor as a registry call")
-
-    def join_group(self, *, code: str) -> GroupInfo | PendingJoin:
-        raise NotImplementedError("forwarded by the supervisor as a registry call")
-
-    def invite_info(self, *, code: str) -> GroupInfo:
-        raise NotImplementedError("forwarded by the supervisor as a registry call")
 
     # -- the worker's side of the pipe ----------------------------------------------------
 

@@ -1,7 +1,8 @@
 """The live-action registry's claim: an action is one row plus one engine method.
 
 A throwaway action is added here through the registry alone — a payload, one row, one
-sandbox method — and driven end to end through the runner protocol: the web side's
+sandbox method; in production a service and a view too, and the whatsapp engine's
+method: five files — and driven end to end through the runner protocol: the web side's
 ``live.perform`` → HTTP on loopback → the runner's server → ``Supervisor.perform`` (the
 payload checked where it enters) → the engine → the result back across the wire.
 """
@@ -14,7 +15,14 @@ import pytest
 
 from gateway.exceptions import InvalidInput
 from sessions_app import live
-from sessions_app.actions import LiveActionSpec, Payload, Wire, register, unregister
+from sessions_app.actions import (
+    LiveActionSpec,
+    Payload,
+    Wire,
+    engine_offering,
+    register,
+    unregister,
+)
 from sessions_app.engines.sandbox import SandboxLiveSession
 from sessions_app.runner.fleet import FleetConfig, FleetMember
 from sessions_app.runner.server import RunnerServer
@@ -43,7 +51,7 @@ def shout(self: SandboxLiveSession, *, text: str) -> str:
 SHOUT = LiveActionSpec(
     "shout_for_test",
     Shout,
-    lambda target, payload: target.live().shout(text=payload.text),
+    lambda target, payload: engine_offering(target, "shout").shout(text=payload.text),
     lambda answer: {"answer": answer},
     lambda data: str(data["answer"]),
     timeout=5,
@@ -101,3 +109,42 @@ def test_an_unregistered_action_is_unknown_to_the_runner(runner_over_http):
     with pytest.raises(Exception) as refused:
         live.perform(SHOUT, session_id=session.id, payload=Shout(text="hello"))
     assert getattr(refused.value, "code", "") == "not_found"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_engine_without_the_method_answers_that_it_does_not_offer_it(
+    runner_over_http, monkeypatch
+):
+    """An engine implements the operations it supports: a row whose method this engine
+    lacks is a 501 that says so, not a crash."""
+    from gateway.errors import STATUS_BY_CODE
+    from gateway.exceptions import GatewayError
+
+    monkeypatch.delattr(SandboxLiveSession, "shout")
+    session = WhatsAppSessionFactory(desired_connected=True)
+    assert runner_over_http.try_claim(session.id)
+    with pytest.raises(GatewayError) as refused:
+        live.perform(SHOUT, session_id=session.id, payload=Shout(text="hello"))
+    assert STATUS_BY_CODE[refused.value.code] == 501
+    assert "does not offer shout" in refused.value.message
+
+
+def test_the_engine_contract_and_the_worker_proxy_name_no_action():
+    """What a new action does not touch: the engine contract is the lifecycle alone, and
+    the session worker's proxy forwards any registry row through one ``call``."""
+    from sessions_app.engines.base import LiveSession
+    from sessions_app.runner.workers import WorkerSession
+
+    contract = {name for name in vars(LiveSession) if not name.startswith("_")}
+    assert contract == {"connected", "start", "stop"}
+    proxy = {name for name in vars(WorkerSession) if not name.startswith("_")}
+    assert proxy == {
+        "remote",
+        "connected",
+        "pid",
+        "exited",
+        "start",
+        "stop",
+        "confirm_lease",
+        "call",
+    }
