@@ -19,21 +19,21 @@ from auth_app.principal import principal_of
 from gateway.pagination import GatewayCursorPagination
 from gateway.requests import json_body
 from gateway.schema import IDEMPOTENCY_KEY, error_responses
-from groups_app.actions import (
+from groups_app.models import Group
+from groups_app.registry import (
     CHANGE_PARTICIPANTS,
     CREATE_GROUP,
-    INVITE_LINK,
+    INVITE_CODE,
     JOIN_GROUP,
     LEAVE_GROUP,
     SET_PICTURE,
     SYNC_GROUPS,
 )
-from groups_app.models import Group
 from groups_app.selectors import (
     group_get,
-    group_info_page,
-    group_info_row,
     group_members,
+    group_page,
+    group_row,
 )
 from groups_app.serializers import (
     GROUP_INFO_SOURCES,
@@ -50,7 +50,7 @@ from groups_app.serializers import (
     PendingJoinSerializer,
     PictureInputSerializer,
     PictureSerializer,
-    group_info,
+    group_output,
     info_as_row,
 )
 from groups_app.services import (
@@ -65,8 +65,8 @@ from groups_app.services import (
     group_sync,
     group_update,
 )
+from sessions_app.audit import live_action
 from sessions_app.engines.types import PendingJoin
-from sessions_app.live_actions import live_action
 from sessions_app.models import WhatsAppSession
 from sessions_app.selectors import session_get
 
@@ -205,7 +205,7 @@ class GroupViewSet(viewsets.GenericViewSet[Any]):
         fields = tuple(GROUP_INFO_SOURCES.values())
         paginator = cast(GatewayCursorPagination, self.paginator)
         page = paginator.paginate_window(
-            lambda window: group_info_page(
+            lambda window: group_page(
                 organization=organization, session_id=session, fields=fields, window=window
             ),
             request,
@@ -214,7 +214,7 @@ class GroupViewSet(viewsets.GenericViewSet[Any]):
         if not page:
             # No rows: an empty list, or no such session in this organization (404).
             session_get(organization=organization, session_id=session)
-        return self.get_paginated_response([group_info(row) for row in page])
+        return self.get_paginated_response([group_output(row) for row in page])
 
     @extend_schema(
         operation_id="syncGroups",
@@ -241,13 +241,13 @@ class GroupViewSet(viewsets.GenericViewSet[Any]):
         )
 
     def retrieve(self, request: Request, session: str, groupJid: str) -> Response:
-        row = group_info_row(
+        row = group_row(
             organization=principal_of(request).organization,
             session_id=session,
             jid=groupJid,
             fields=tuple(GROUP_INFO_SOURCES.values()),
         )
-        return Response(group_info(row))
+        return Response(group_output(row))
 
     # -- group management ------------------------------------------------------------
 
@@ -356,7 +356,7 @@ class GroupViewSet(viewsets.GenericViewSet[Any]):
             **error_responses(401, 403, 404, 409, 422, 429, 501, 502, 503, 504),
         },
     )
-    @live_action(INVITE_LINK)
+    @live_action(INVITE_CODE)
     def revoke_invite(self, request: Request, session: str, groupJid: str) -> Response:
         whatsapp_session = self._session(request, session)
         group_get(session=whatsapp_session, jid=groupJid)

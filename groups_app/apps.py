@@ -7,4 +7,4 @@ class GroupsAppConfig(AppConfig):
 
     def ready(self) -> None:
         # The group live actions join the registry in every process (web and runner).
-        from groups_app import actions  # noqa: F401
+        from groups_app import registry  # noqa: F401

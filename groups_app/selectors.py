@@ -13,7 +13,7 @@ from sessions_app.models import WhatsAppSession
 from sessions_app.selectors import session_get, session_owned_id
 
 
-def group_info_page(
+def group_page(
     *, organization: Organization, session_id: str, fields: tuple[str, ...], window: KeysetWindow
 ) -> list[dict[str, Any]]:
     """One page of the stored groups of the organization's session ``session_id``, as
@@ -41,11 +41,11 @@ def group_info_page(
     return statement.rows([*values, window.limit, window.offset])
 
 
-def group_info_row(
+def group_row(
     *, organization: Organization, session_id: str, jid: str, fields: tuple[str, ...]
 ) -> dict[str, Any]:
     """One stored group of the organization's session as a plain row of ``fields``: the
-    get endpoint's read, in SQL and scoped as ``group_info_page`` is. When there is none,
+    get endpoint's read, in SQL and scoped as ``group_page`` is. When there is none,
     the session is looked up to say which is missing: SessionNotFound or GroupNotFound."""
     owned = session_owned_id(organization=organization, session_id=session_id)
     statement = _group_rows_statement(fields, (("jid", "="),), None)

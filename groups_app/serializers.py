@@ -120,7 +120,7 @@ _INFO_NAMES = tuple(GROUP_INFO_SOURCES)
 _INFO_VALUES = operator.itemgetter(*GROUP_INFO_SOURCES.values())
 
 
-def group_info(row: dict[str, Any]) -> dict[str, Any]:
+def group_output(row: dict[str, Any]) -> dict[str, Any]:
     """What GroupInfoSerializer outputs, from a row of ``GROUP_INFO_SOURCES`` values."""
     return dict(zip(_INFO_NAMES, _INFO_VALUES(row), strict=True))
 

@@ -8,13 +8,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from gateway.exceptions import GatewayError, InvalidInput
-from groups_app.actions import (
+from groups_app.exceptions import GroupNotFound
+from groups_app.models import Group
+from groups_app.registry import (
     CHANGE_PARTICIPANTS,
     CREATE_GROUP,
     FIND_CREATED_GROUP,
+    INVITE_CODE,
     INVITE_CODE_RE,
     INVITE_INFO,
-    INVITE_LINK,
     JOIN_GROUP,
     JOIN_REQUESTS,
     LEAVE_GROUP,
@@ -35,16 +37,14 @@ from groups_app.actions import (
     SetPicture,
     SetSubject,
 )
-from groups_app.exceptions import GroupNotFound
-from groups_app.models import Group
 from groups_app.rules import MAX_INVITED
 from groups_app.serializers import GroupInfoSerializer
 from groups_app.store import SyncResult, group_store, group_store_synced, participants_changed
-from sessions_app import live
-from sessions_app.actions import Empty, LiveActionSpec
+from sessions_app import routing
 from sessions_app.engines.types import GroupInfo, JoinRequest, ParticipantResult, PendingJoin
 from sessions_app.exceptions import SessionNotConnected
 from sessions_app.models import WhatsAppSession
+from sessions_app.registry import Empty, LiveActionSpec
 from webhooks_app.events import record_event
 
 
@@ -109,14 +109,14 @@ def group_create(
     if not session.is_connected:
         raise SessionNotConnected(details={"status": session.status})
     if look_first_since is not None:
-        found = live.perform(
+        found = routing.perform(
             FIND_CREATED_GROUP,
             session_id=session.id,
             payload=FindCreatedGroup(name=name, since=look_first_since.timestamp()),
         )
         if found is not None:
             return _stored_and_announced(session, found, "group.created")
-    info = live.perform(
+    info = routing.perform(
         CREATE_GROUP,
         session_id=session.id,
         payload=CreateGroup(name=name, participants=invitees),
@@ -129,7 +129,7 @@ def group_sync(*, session: WhatsAppSession) -> SyncResult:
     if not session.is_connected:
         raise SessionNotConnected(details={"status": session.status})
     fetch_started = timezone.now()
-    infos = live.perform(SYNC_GROUPS, session_id=session.id, payload=Empty())
+    infos = routing.perform(SYNC_GROUPS, session_id=session.id, payload=Empty())
     return group_store_synced(
         session_id=session.id, infos=infos, complete=True, fetch_started=fetch_started
     )
@@ -162,7 +162,7 @@ def group_participants_change(
     if not people:
         raise InvalidInput(details={"participants": ["list someone other than the account"]})
     _live_ready(session)
-    results = live.perform(
+    results = routing.perform(
         CHANGE_PARTICIPANTS,
         session_id=session.id,
         payload=ChangeParticipants(group_jid=jid, action=action, participants=people),
@@ -205,7 +205,7 @@ def group_update(*, session: WhatsAppSession, jid: str, changes: dict[str, Any])
             if name not in changes:
                 continue
             try:
-                live.perform(spec, session_id=session.id, payload=payload(jid, changes[name]))
+                routing.perform(spec, session_id=session.id, payload=payload(jid, changes[name]))
             except GatewayError as exc:
                 if applied:
                     exc.details = {**exc.details, "applied": applied}
@@ -228,8 +228,8 @@ def group_invite(*, session: WhatsAppSession, jid: str, revoke: bool = False) ->
     stops working."""
     group = _stored_group(session, jid)
     _live_ready(session)
-    code = live.perform(
-        INVITE_LINK, session_id=session.id, payload=InviteLink(group_jid=jid, revoke=revoke)
+    code = routing.perform(
+        INVITE_CODE, session_id=session.id, payload=InviteLink(group_jid=jid, revoke=revoke)
     )
     Group.objects.filter(pk=group.pk).update(invite_code=code)
     return code
@@ -239,7 +239,7 @@ def group_leave(*, session: WhatsAppSession, jid: str) -> None:
     """The account leaves the group (a live action); it goes from the stored data."""
     group = _stored_group(session, jid)
     _live_ready(session)
-    live.perform(LEAVE_GROUP, session_id=session.id, payload=GroupRef(group_jid=jid))
+    routing.perform(LEAVE_GROUP, session_id=session.id, payload=GroupRef(group_jid=jid))
     with transaction.atomic():
         group.delete()
         _announce(session, "group.left", {"groupJid": jid, "reason": "left"})
@@ -250,7 +250,7 @@ def group_set_picture(*, session: WhatsAppSession, jid: str, image: str) -> str:
     WhatsApp's picture id."""
     _stored_group(session, jid)
     _live_ready(session)
-    return live.perform(
+    return routing.perform(
         SET_PICTURE, session_id=session.id, payload=SetPicture(group_jid=jid, image=image)
     )
 
@@ -258,7 +258,7 @@ def group_set_picture(*, session: WhatsAppSession, jid: str, image: str) -> str:
 def group_join_requests(*, session: WhatsAppSession, jid: str) -> list[JoinRequest]:
     _stored_group(session, jid)
     _live_ready(session)
-    return live.perform(JOIN_REQUESTS, session_id=session.id, payload=GroupRef(group_jid=jid))
+    return routing.perform(JOIN_REQUESTS, session_id=session.id, payload=GroupRef(group_jid=jid))
 
 
 def invite_code_of(text: str) -> str:
@@ -274,7 +274,7 @@ def group_join(*, session: WhatsAppSession, code: str) -> Group | PendingJoin:
     an admin's approval answers ``PendingJoin``: the request is filed, nothing is stored
     (the group arrives with the sync, or its event, once an admin lets the account in)."""
     _live_ready(session)
-    joined = live.perform(
+    joined = routing.perform(
         JOIN_GROUP, session_id=session.id, payload=InviteCode(code=invite_code_of(code))
     )
     if isinstance(joined, PendingJoin):
@@ -285,6 +285,6 @@ def group_join(*, session: WhatsAppSession, code: str) -> Group | PendingJoin:
 def group_invite_info(*, session: WhatsAppSession, code: str) -> GroupInfo:
     """A preview of the group behind an invite, without joining (nothing is stored)."""
     _live_ready(session)
-    return live.perform(
+    return routing.perform(
         INVITE_INFO, session_id=session.id, payload=InviteCode(code=invite_code_of(code))
     )

@@ -18,9 +18,9 @@ from gateway.errors import QueryParameterInvalid
 from gateway.pagination import NewestFirstPagination
 from gateway.requests import json_body
 from gateway.schema import IDEMPOTENCY_KEY, error_responses
-from sessions_app.actions import CONNECT, LOGOUT, PAIR_CODE
-from sessions_app.live_actions import live_action
+from sessions_app.audit import live_action
 from sessions_app.models import WhatsAppSession
+from sessions_app.registry import CONNECT, LOGOUT, PAIR_CODE
 from sessions_app.renderers import PngRenderer, SvgRenderer
 from sessions_app.selectors import session_get, session_list
 from sessions_app.serializers import (

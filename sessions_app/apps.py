@@ -8,7 +8,7 @@ class SessionsAppConfig(AppConfig):
     def ready(self) -> None:
         # The session live actions join the registry; with GATEWAY_RUNNER_IN_PROCESS (the
         # test suite) live actions are answered by a supervisor in this process.
-        from sessions_app import actions, live  # noqa: F401
+        from sessions_app import registry, routing  # noqa: F401
         from sessions_app.runner.supervisor import Supervisor
 
-        live.in_process_factory = lambda: Supervisor(allow_whatsapp=False)
+        routing.in_process_factory = lambda: Supervisor(allow_whatsapp=False)

@@ -74,7 +74,7 @@ class LiveActionRecord(models.Model):
     )
     # The path's session id as asked (the record exists even when it matched nothing).
     session_ref = models.CharField(max_length=64)
-    # The live-action registry row's name (sessions_app.actions): no choices here, so a
+    # The live-action registry row's name (sessions_app.registry): no choices here, so a
     # new action needs no migration.
     action = models.CharField(max_length=40)
     principal_kind = models.CharField(max_length=16)

@@ -1,7 +1,7 @@
 """Operations on WhatsApp sessions.
 
 The web-facing ones (create, connect, logout, pair code, delete) ask the session runner
-through ``sessions_app.live``; the ``session_record_*`` ones are how the runner writes
+through ``sessions_app.routing``; the ``session_record_*`` ones are how the runner writes
 what its live sessions report.
 """
 
@@ -13,11 +13,11 @@ from django.utils import timezone
 
 from auth_app.models import Organization
 from gateway.exceptions import Conflict, InvalidInput, RunnerUnavailable
-from sessions_app import device_store, live
-from sessions_app.actions import CONNECT, LOGOUT, PAIR_CODE, RELEASE, Empty, PairCode
+from sessions_app import device_store, routing
 from sessions_app.engines.types import PairingCode
 from sessions_app.exceptions import SessionNotConnected
 from sessions_app.models import Engine, SessionStatus, WhatsAppSession
+from sessions_app.registry import CONNECT, LOGOUT, PAIR_CODE, RELEASE, Empty, PairCode
 from sessions_app.status import TERMINAL_STATUSES
 from sessions_app.transitions import session_mark_wanted
 
@@ -59,7 +59,7 @@ def session_connect(*, session: WhatsAppSession) -> WhatsAppSession:
     starts; the caller still learns (RunnerUnavailable) that nothing happens until then.
     """
     session_mark_wanted(session=session)
-    live.perform(CONNECT, session_id=session.id, payload=Empty())
+    routing.perform(CONNECT, session_id=session.id, payload=Empty())
     session.refresh_from_db()
     return session
 
@@ -71,7 +71,7 @@ def session_logout(*, session: WhatsAppSession) -> WhatsAppSession:
     if not session.is_connected:
         raise SessionNotConnected(details={"status": session.status})
     # The runner records the outcome (logged_out, no longer wanted) before it answers.
-    live.perform(LOGOUT, session_id=session.id, payload=Empty())
+    routing.perform(LOGOUT, session_id=session.id, payload=Empty())
     session.refresh_from_db()
     return session
 
@@ -87,7 +87,7 @@ def session_pair_code(*, session: WhatsAppSession, phone: str) -> PairingCode:
             "session is not pairing: connect it and wait for the QR first",
             details={"status": session.status},
         )
-    return live.perform(PAIR_CODE, session_id=session.id, payload=PairCode(phone=phone))
+    return routing.perform(PAIR_CODE, session_id=session.id, payload=PairCode(phone=phone))
 
 
 def session_current_qr(*, session: WhatsAppSession) -> tuple[str, datetime]:
@@ -119,9 +119,9 @@ def session_delete(*, session: WhatsAppSession) -> None:
                 "or log it out from the phone first",
                 details={"status": session.status},
             )
-        live.perform(LOGOUT, session_id=session.id, payload=Empty())
+        routing.perform(LOGOUT, session_id=session.id, payload=Empty())
     try:
-        live.perform(RELEASE, session_id=session.id, payload=Empty())
+        routing.perform(RELEASE, session_id=session.id, payload=Empty())
     except RunnerUnavailable:
         if session.engine == Engine.WHATSAPP and device_store.is_shared():
             raise  # only the runner can remove keys from a shared store

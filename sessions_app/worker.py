@@ -20,7 +20,7 @@ so nothing neonize prints can corrupt the protocol):
      ...}   what the session reports
     {"op": "ended", "retry": true}   this connection is over; the process exits after it
 
-Calls are rows of the live-action registry (``sessions_app.actions``): the worker runs
+Calls are rows of the live-action registry (``sessions_app.registry``): the worker runs
 the row's ``run`` on its engine, exactly as an in-process runner would. It exits when its
 connection ends, when told to stop, when stdin closes, or — through the kernel
 (``PR_SET_PDEATHSIG``) — when its runner dies, even by ``kill -9``.
@@ -48,11 +48,11 @@ from datetime import datetime
 from typing import IO, NoReturn
 
 # Registers the group actions with the registry (no app registry here to do it).
-import groups_app.actions  # noqa: F401
+import groups_app.registry  # noqa: F401
 from gateway.exceptions import GatewayError, InvalidInput
-from sessions_app.actions import Wire, action_named
 from sessions_app.engines.base import LiveSession
 from sessions_app.engines.types import GroupChange, GroupInfo
+from sessions_app.registry import Wire, action_named
 
 STOP_GRACE_SECONDS = 3.0
 # A worker whose lease grant ran out leaves faster: another runner may claim it soon.

@@ -8,7 +8,7 @@ from auth_app.capabilities import parse_capabilities
 from auth_app.models import Organization
 from auth_app.services import api_key_issue
 from gateway import throttling
-from sessions_app import live
+from sessions_app import routing
 from sessions_app.models import WhatsAppSession
 from tests.factories import OrganizationFactory, WhatsAppSessionFactory
 
@@ -17,7 +17,7 @@ from tests.factories import OrganizationFactory, WhatsAppSessionFactory
 def _fresh_in_process_runner():
     """Each test starts with a runner supervisor that holds no live session."""
     yield
-    live.reset_in_process()
+    routing.reset_in_process()
 
 
 @pytest.fixture(autouse=True)

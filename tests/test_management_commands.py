@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from rest_framework.test import APIClient
 
 from auth_app.models import ApiKey, Organization
-from sessions_app import live
+from sessions_app import routing
 from sessions_app.models import SessionStatus, WhatsAppSession
 from tests.factories import OrganizationFactory, WhatsAppSessionFactory
 
@@ -143,7 +143,7 @@ class TestSeedDemo:
         session = WhatsAppSession.objects.get()
         assert session.desired_connected is True
         assert session.status == SessionStatus.CONNECTING
-        live.in_process_supervisor().reconcile()  # what the runner does within seconds
+        routing.in_process_supervisor().reconcile()  # what the runner does within seconds
         session.refresh_from_db()
         assert session.status == SessionStatus.CONNECTED
         client = APIClient()

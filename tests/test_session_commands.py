@@ -9,10 +9,10 @@ from django.core.management import CommandError, call_command
 from django.core.management.base import OutputWrapper
 from django.utils import timezone
 
-from groups_app.actions import CREATE_GROUP, CreateGroup
 from groups_app.models import Group
+from groups_app.registry import CREATE_GROUP, CreateGroup
 from groups_app.store import group_store
-from sessions_app import live
+from sessions_app import routing
 from sessions_app.management.commands.connectsession import watch_connection
 from sessions_app.models import Engine, SessionStatus
 from sessions_app.transitions import session_record_qr, session_record_status
@@ -115,7 +115,7 @@ class TestLogoutAndSync:
 
     def test_syncgroups_one(self, api):
         session = WhatsAppSessionFactory()
-        info = live.perform(
+        info = routing.perform(
             CREATE_GROUP,
             session_id=session.id,
             payload=CreateGroup(name="T", participants=["15551234567@s.whatsapp.net"]),

@@ -86,9 +86,9 @@ class LiveSession(Protocol):
     """A session's connection, as the runner drives it: its lifecycle, nothing more.
 
     What an engine can do besides (create a group, log out, …) is declared next to the
-    registry rows that call it (``SessionOperations`` in ``sessions_app.actions``,
-    ``GroupOperations`` in ``groups_app.actions``); an engine implements the operations it
-    supports, and a row finds out through ``sessions_app.actions.engine_for``."""
+    registry rows that call it (``SessionOperations`` in ``sessions_app.registry``,
+    ``GroupOperations`` in ``groups_app.registry``); an engine implements the operations it
+    supports, and a row finds out through ``sessions_app.registry.engine_for``."""
 
     @property
     def connected(self) -> bool: ...

@@ -34,13 +34,13 @@ from sessions_app.engines.types import (
     PendingJoin,
 )
 from sessions_app.engines.whatsapp_mapping import (
+    change_from_proto,
     device_jid_text,
     enum_label,
-    group_change,
-    group_info,
+    group_from_proto,
     jid_from_text,
     jid_text,
-    join_request,
+    join_request_from_proto,
     not_admin,
     participant_outcome,
     unencodable_event,
@@ -406,7 +406,7 @@ class WhatsAppLiveSession:
         )
 
     def _on_joined_group(self, client: Any, event: Any) -> None:
-        info = group_info(event.GroupInfo)
+        info = group_from_proto(event.GroupInfo)
         # WhatsApp tells the creator of a new group too ("new", owned by us): that is
         # the group a create made (from the API, or the phone), announced as created.
         created = event.Type == "new" and bool(self.jid) and info.owner_jid == self.jid
@@ -510,7 +510,7 @@ class WhatsAppLiveSession:
         (whatsmeow's LID map) and the mapping stored; what it says changed is stored at
         once; then the whole group is read again, to settle the rest. A group the account
         was removed from, or that was deleted, goes from the store (``group.left``)."""
-        change = group_change(event, phone_of=self._phone_of)
+        change = change_from_proto(event, phone_of=self._phone_of)
         if change.gone:
             self._sink.group_gone(change.jid, change.gone)
             return
@@ -544,7 +544,7 @@ class WhatsAppLiveSession:
                 return
             logger.info("session %s: group %s not readable: %s", self.session_id, group_jid, exc)
             return
-        self._sink.groups([group_info(proto)], complete=False)
+        self._sink.groups([group_from_proto(proto)], complete=False)
 
     # -- live actions (the runner's request threads) ----------------------------------
 
@@ -574,7 +574,7 @@ class WhatsAppLiveSession:
                 if found is not None:
                     return found
             raise error from exc
-        return group_info(proto)
+        return group_from_proto(proto)
 
     def find_created_group(self, *, name: str, since: float) -> GroupInfo | None:
         self._require_client()
@@ -616,7 +616,7 @@ class WhatsAppLiveSession:
                 groups = client.get_joined_groups()
         except Exception as exc:
             raise whatsapp_error(str(exc)) from exc
-        return [group_info(proto) for proto in groups]
+        return [group_from_proto(proto) for proto in groups]
 
     def pair_code(self, *, phone: str) -> PairingCode:
         client = self._client
@@ -724,17 +724,19 @@ class WhatsAppLiveSession:
         asking = self._group_call(
             lambda client: client.get_group_request_participants(jid_from_text(group_jid))
         )
-        return [join_request(request) for request in asking]
+        return [join_request_from_proto(request) for request in asking]
 
     def join_group(self, *, code: str) -> GroupInfo | PendingJoin:
         joined = self._group_call(lambda client: client.join_group_with_link(code))
         group_jid = jid_text(joined)
         try:
-            return group_info(self._group_call(lambda client: client.get_group_info(joined)))
+            return group_from_proto(self._group_call(lambda client: client.get_group_info(joined)))
         except NotFound:
             # WhatsApp answers an approval-required group with its JID and no error: the
             # request is filed, and the account is not a member (so cannot read it) yet.
             return PendingJoin(group_jid=group_jid)
 
     def invite_info(self, *, code: str) -> GroupInfo:
-        return group_info(self._group_call(lambda client: client.get_group_info_from_link(code)))
+        return group_from_proto(
+            self._group_call(lambda client: client.get_group_info_from_link(code))
+        )

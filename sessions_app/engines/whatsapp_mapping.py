@@ -106,7 +106,7 @@ def _timestamp(seconds: float) -> datetime | None:
     return datetime.fromtimestamp(seconds, tz=UTC) if seconds and seconds > 0 else None
 
 
-def group_info(proto: Any) -> GroupInfo:
+def group_from_proto(proto: Any) -> GroupInfo:
     """A neonize ``GroupInfo`` protobuf as the gateway's GroupInfo."""
     participants = []
     for member in proto.Participants:
@@ -154,7 +154,7 @@ def participant_outcome(action: str, member: Any) -> ParticipantResult:
     return participant_result(action, jid, member.Error, invite)
 
 
-def group_change(event: Any, *, phone_of: Callable[[Any], str] | None = None) -> GroupChange:
+def change_from_proto(event: Any, *, phone_of: Callable[[Any], str] | None = None) -> GroupChange:
     """A ``GroupInfoEv`` as the changes it reports. Members named by LID (LID-addressed
     groups name nobody else) are given by the phone-number JID ``phone_of(lid)`` finds,
     with the pair kept in ``lids``; one it cannot resolve stays a LID."""
@@ -224,7 +224,7 @@ def unencodable_event(message: str) -> str:
     return match.group(1) if match else ""
 
 
-def join_request(proto: Any) -> JoinRequest:
+def join_request_from_proto(proto: Any) -> JoinRequest:
     """A ``GroupParticipantRequest``: who asks, and when (``TimeAt``, Unix microseconds)."""
     at = proto.TimeAt / 1_000_000 if proto.TimeAt else 0
     return JoinRequest(jid=jid_text(proto.Participant), requested_at=_timestamp(at))

@@ -4,7 +4,7 @@
 answer is ``{"result": {...}}`` with 200, or the API's error envelope with its status (and
 ``Retry-After`` when WhatsApp rate-limits); 409 ``not_held`` when another runner holds
 the session. The actions, their payloads and timeouts are the live-action registry's
-rows (``sessions_app.actions``). Runners may be on other machines: bind them to a private
+rows (``sessions_app.registry``). Runners may be on other machines: bind them to a private
 interface, since the signature authenticates calls but does not encrypt them.
 """
 

@@ -13,7 +13,7 @@ from gateway.errors import STATUS_BY_CODE, envelope
 from gateway.exceptions import GatewayError, NotHeldHere
 from gateway.request_context import HEADER, accept_or_make, request_id
 from gateway.server_errors import send_error_as_envelope
-from sessions_app.actions import action_named
+from sessions_app.registry import action_named
 from sessions_app.runner.protocol import RUNNER_IDLE_SECONDS, ReplayGuard
 from sessions_app.runner.supervisor import Supervisor
 

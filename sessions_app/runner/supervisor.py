@@ -25,11 +25,11 @@ from django.db import connections
 from gateway.exceptions import InvalidInput, NotHeldHere
 from groups_app.store import group_jids
 from sessions_app import device_store
-from sessions_app.actions import Wire, action_named
 from sessions_app.device_store import DeviceStoreError
 from sessions_app.engines.base import LiveSession
 from sessions_app.exceptions import SessionNotConnected, SessionNotFound
 from sessions_app.models import SessionStatus, WhatsAppSession
+from sessions_app.registry import Wire, action_named
 from sessions_app.runner.engines import live_session_for
 from sessions_app.runner.fleet import FleetMember
 from sessions_app.runner.sink import DatabaseSink

@@ -23,13 +23,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from gateway.exceptions import WhatsAppTimedOut, error_for_code
-from sessions_app.actions import Wire
 from sessions_app.engines.base import EndedCallback, StateSink
 from sessions_app.engines.types import (
     GroupChange,
     GroupInfo,
 )
 from sessions_app.exceptions import SessionNotConnected
+from sessions_app.registry import Wire
 from sessions_app.runner.spawner import spawn
 from sessions_app.status import SessionStatus
 

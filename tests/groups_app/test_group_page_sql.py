@@ -1,4 +1,4 @@
-"""The list's page is read in SQL (``group_info_page``) and paged by ``paginate_window``;
+"""The list's page is read in SQL (``group_page``) and paged by ``paginate_window``;
 every answer must be the one DRF's cursor pagination gives for the equivalent queryset:
 the same rows, and the same next and previous links, from any cursor, crafted or not."""
 
@@ -12,7 +12,7 @@ from rest_framework.test import APIRequestFactory
 
 from gateway.pagination import GatewayCursorPagination, KeysetWindow
 from groups_app.models import Group
-from groups_app.selectors import group_info_page
+from groups_app.selectors import group_page
 from groups_app.serializers import GROUP_INFO_SOURCES
 from tests.factories import GroupFactory, OrganizationFactory, WhatsAppSessionFactory
 
@@ -47,7 +47,7 @@ def by_the_orm(session: Any, query: dict[str, str]) -> dict[str, Any]:
 def by_the_window(session: Any, query: dict[str, str]) -> dict[str, Any]:
     paginator = GatewayCursorPagination()
     page = paginator.paginate_window(
-        lambda window: group_info_page(
+        lambda window: group_page(
             organization=session.organization, session_id=session.id, fields=FIELDS, window=window
         ),
         request_for(query),
@@ -111,7 +111,7 @@ def test_the_page_is_the_organizations_only():
     window = KeysetWindow(position=None, ascending=False, offset=0, limit=10)
 
     def rows_for(organization: Any) -> list[dict[str, Any]]:
-        return group_info_page(
+        return group_page(
             organization=organization, session_id=session.id, fields=FIELDS, window=window
         )
 

@@ -10,7 +10,7 @@ import pytest
 
 from groups_app.models import Group
 from groups_app.rules import MAX_INVITED, SUBJECT_MAX_LENGTH
-from sessions_app.live_actions import KEPT_BODY_BYTES
+from sessions_app.audit import KEPT_BODY_BYTES
 from sessions_app.models import ActionState, LiveActionRecord
 from tests.helpers import assert_error
 

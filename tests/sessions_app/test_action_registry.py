@@ -3,7 +3,7 @@
 A throwaway action is added here through the registry alone — a payload, one row, one
 sandbox method; in production a service and a view too, and the whatsapp engine's
 method: five files — and driven end to end through the runner protocol: the web side's
-``live.perform`` → HTTP on loopback → the runner's server → ``Supervisor.perform`` (the
+``routing.perform`` → HTTP on loopback → the runner's server → ``Supervisor.perform`` (the
 payload checked where it enters) → the engine → the result back across the wire.
 """
 
@@ -14,8 +14,9 @@ from typing import Self
 import pytest
 
 from gateway.exceptions import InvalidInput
-from sessions_app import live
-from sessions_app.actions import (
+from sessions_app import routing
+from sessions_app.engines.sandbox import SandboxLiveSession
+from sessions_app.registry import (
     LiveActionSpec,
     Payload,
     Wire,
@@ -23,7 +24,6 @@ from sessions_app.actions import (
     register,
     unregister,
 )
-from sessions_app.engines.sandbox import SandboxLiveSession
 from sessions_app.runner.fleet import FleetConfig, FleetMember
 from sessions_app.runner.server import RunnerServer
 from sessions_app.runner.supervisor import Supervisor
@@ -87,7 +87,7 @@ def runner_over_http(settings, monkeypatch) -> Iterator[FleetMember]:
 def test_a_new_action_is_one_row_and_one_engine_method(runner_over_http):
     session = WhatsAppSessionFactory(desired_connected=True)
     assert runner_over_http.try_claim(session.id)
-    answer = live.perform(SHOUT, session_id=session.id, payload=Shout(text="hello"))
+    answer = routing.perform(SHOUT, session_id=session.id, payload=Shout(text="hello"))
     assert answer == f"HELLO! ({session.jid})"
 
 
@@ -97,7 +97,7 @@ def test_its_payload_is_checked_where_it_enters_the_runner(runner_over_http):
     assert runner_over_http.try_claim(session.id)
     with pytest.raises(InvalidInput) as refused:
         # A caller that skips the payload's own check still meets it in the runner.
-        live.perform(SHOUT, session_id=session.id, payload=Shout(text=""))
+        routing.perform(SHOUT, session_id=session.id, payload=Shout(text=""))
     assert "text" in refused.value.details
 
 
@@ -107,7 +107,7 @@ def test_an_unregistered_action_is_unknown_to_the_runner(runner_over_http):
     assert runner_over_http.try_claim(session.id)
     unregister(SHOUT.name)
     with pytest.raises(Exception) as refused:
-        live.perform(SHOUT, session_id=session.id, payload=Shout(text="hello"))
+        routing.perform(SHOUT, session_id=session.id, payload=Shout(text="hello"))
     assert getattr(refused.value, "code", "") == "not_found"
 
 
@@ -124,7 +124,7 @@ def test_an_engine_without_the_method_answers_that_it_does_not_offer_it(
     session = WhatsAppSessionFactory(desired_connected=True)
     assert runner_over_http.try_claim(session.id)
     with pytest.raises(GatewayError) as refused:
-        live.perform(SHOUT, session_id=session.id, payload=Shout(text="hello"))
+        routing.perform(SHOUT, session_id=session.id, payload=Shout(text="hello"))
     assert STATUS_BY_CODE[refused.value.code] == 501
     assert "does not offer shout" in refused.value.message
 

@@ -147,8 +147,8 @@ class TestClaimsOfDeadRequests:
         )
 
     def test_a_claim_past_the_longest_call_is_taken_over(self, api, session):
-        from sessions_app.actions import longest_timeout
-        from sessions_app.live_actions import stale_claim_after
+        from sessions_app.audit import stale_claim_after
+        from sessions_app.registry import longest_timeout
 
         stale = stale_claim_after().total_seconds()
         assert stale <= longest_timeout() + 60
@@ -165,7 +165,7 @@ class TestClaimsOfDeadRequests:
         assert Group.objects.count() == 1
 
     def test_a_claim_within_the_longest_call_is_still_in_progress(self, api, session):
-        from sessions_app.actions import longest_timeout
+        from sessions_app.registry import longest_timeout
 
         create(api, session, key="running")
         self.backdate(session, "running", longest_timeout() - 5)

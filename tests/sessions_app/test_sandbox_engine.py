@@ -3,12 +3,12 @@
 import pytest
 
 from gateway.exceptions import Conflict, RunnerUnavailable
-from groups_app.actions import CREATE_GROUP, SYNC_GROUPS, CreateGroup
+from groups_app.registry import CREATE_GROUP, SYNC_GROUPS, CreateGroup
 from groups_app.store import group_store
-from sessions_app import jids, live
-from sessions_app.actions import LOGOUT, PAIR_CODE, Empty, PairCode
+from sessions_app import jids, routing
 from sessions_app.engines.sandbox import account_jid
 from sessions_app.models import Engine, SessionStatus
+from sessions_app.registry import LOGOUT, PAIR_CODE, Empty, PairCode
 from sessions_app.services import session_connect
 from tests.factories import GroupFactory, WhatsAppSessionFactory
 
@@ -53,7 +53,7 @@ def test_created_groups_follow_the_documented_ranges():
     private = "15554031234@s.whatsapp.net"
     absent = "15554049999@s.whatsapp.net"
 
-    info = live.perform(
+    info = routing.perform(
         CREATE_GROUP,
         session_id=session.id,
         payload=CreateGroup(name="Team", participants=[added, private, absent]),
@@ -75,7 +75,7 @@ def test_created_groups_follow_the_documented_ranges():
 def test_each_group_gets_its_own_jid():
     session = WhatsAppSessionFactory()
     created = {
-        live.perform(
+        routing.perform(
             CREATE_GROUP, session_id=session.id, payload=CreateGroup(name="T", participants=[])
         ).jid
         for _ in range(50)
@@ -86,7 +86,7 @@ def test_each_group_gets_its_own_jid():
 @pytest.mark.django_db
 def test_sync_returns_the_stored_groups():
     session = WhatsAppSessionFactory()
-    info = live.perform(
+    info = routing.perform(
         CREATE_GROUP,
         session_id=session.id,
         payload=CreateGroup(name="T", participants=["15551234567@s.whatsapp.net"]),
@@ -94,7 +94,7 @@ def test_sync_returns_the_stored_groups():
     group_store(session=session, info=info)
     GroupFactory(session=WhatsAppSessionFactory())  # another session's
 
-    synced = live.perform(SYNC_GROUPS, session_id=session.id, payload=Empty())
+    synced = routing.perform(SYNC_GROUPS, session_id=session.id, payload=Empty())
 
     assert [g.jid for g in synced] == [info.jid]
     assert {p.jid for p in synced[0].participants} == {p.jid for p in info.participants}
@@ -104,13 +104,13 @@ def test_sync_returns_the_stored_groups():
 def test_sandbox_never_pairs():
     session = WhatsAppSessionFactory()
     with pytest.raises(Conflict):
-        live.perform(PAIR_CODE, session_id=session.id, payload=PairCode(phone="15551234567"))
+        routing.perform(PAIR_CODE, session_id=session.id, payload=PairCode(phone="15551234567"))
 
 
 @pytest.mark.django_db
 def test_logout_unlinks_and_stops_connecting():
     session = WhatsAppSessionFactory()
-    live.perform(LOGOUT, session_id=session.id, payload=Empty())
+    routing.perform(LOGOUT, session_id=session.id, payload=Empty())
     session.refresh_from_db()
     assert session.status == SessionStatus.LOGGED_OUT
     assert session.desired_connected is False

@@ -30,7 +30,7 @@ from sessions_app.engines.whatsapp_mapping import (
     INVITE_REVOKED,
     INVITE_UNAUTHORIZED,
     NOT_IN_GROUP,
-    group_info,
+    group_from_proto,
     whatsapp_error,
 )
 from sessions_app.models import Engine, SessionStatus
@@ -82,7 +82,7 @@ def events(kind: str) -> list[dict]:
 
 
 def stored(session, info_proto) -> Group:
-    return group_store(session=session, info=group_info(info_proto))
+    return group_store(session=session, info=group_from_proto(info_proto))
 
 
 def group_url(session, suffix: str = "") -> str:
@@ -496,7 +496,7 @@ def test_a_pair_code_late_in_the_window_is_refused(whatsapp_session):
 
 def test_the_pair_code_answer_says_when_it_expires(settings, client_for, whatsapp_session):
     """Through the API, with the runner in this process."""
-    from sessions_app import live as live_module
+    from sessions_app import routing
     from sessions_app.runner.supervisor import Supervisor
 
     fake = FakeNeonizeClient()
@@ -507,7 +507,7 @@ def test_the_pair_code_answer_says_when_it_expires(settings, client_for, whatsap
 
     supervisor = Supervisor(factory=factory)
     settings.GATEWAY_RUNNER_IN_PROCESS = True
-    original, live_module._in_process = live_module._in_process, supervisor
+    original, routing._in_process = routing._in_process, supervisor
     try:
         supervisor.start(whatsapp_session.id)
         wait_for(lambda: fake.qr_handler is not None, "the QR handler")
@@ -528,4 +528,4 @@ def test_the_pair_code_answer_says_when_it_expires(settings, client_for, whatsap
         assert timedelta(seconds=150) < left <= timedelta(seconds=160)
     finally:
         supervisor.stop_all(record=False)
-        live_module._in_process = original
+        routing._in_process = original

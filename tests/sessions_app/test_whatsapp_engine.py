@@ -28,7 +28,7 @@ from groups_app.serializers import GroupInfoSerializer
 from groups_app.store import group_store
 from sessions_app import device_store
 from sessions_app.engines.whatsapp import WhatsAppLiveSession
-from sessions_app.engines.whatsapp_mapping import group_info, whatsapp_error
+from sessions_app.engines.whatsapp_mapping import group_from_proto, whatsapp_error
 from sessions_app.models import Engine, SessionStatus
 from sessions_app.runner.supervisor import Supervisor, backoff_delay
 from tests.factories import WhatsAppSessionFactory
@@ -49,7 +49,7 @@ class TestMapping:
         proto = group_proto(
             "Team", [("15551230001", 0), ("15551230002", 403), ("15551230003", 409)]
         )
-        info = group_info(proto)
+        info = group_from_proto(proto)
         assert info.jid == "120363000000000001@g.us"
         assert info.subject == "Team"
         assert info.owner_jid == f"{OWN}@s.whatsapp.net"
@@ -68,12 +68,12 @@ class TestMapping:
                 JID=jid("987654321", "lid"), PhoneNumber=jid("15551230009"), IsAdmin=False
             )
         )
-        assert "15551230009@s.whatsapp.net" in {p.jid for p in group_info(proto).participants}
+        assert "15551230009@s.whatsapp.net" in {p.jid for p in group_from_proto(proto).participants}
 
     @pytest.mark.django_db
     def test_stored_and_answered_count_excludes_refused_numbers(self):
         session = WhatsAppSessionFactory(engine=Engine.WHATSAPP)
-        info = group_info(group_proto("Team", [("15551230001", 0), ("15551230002", 403)]))
+        info = group_from_proto(group_proto("Team", [("15551230001", 0), ("15551230002", 403)]))
         group = group_store(session=session, info=info)
         assert GroupInfoSerializer(group).data["participants"] == 2
         assert group.participants.get(jid="15551230002@s.whatsapp.net").add_error == 403
@@ -180,7 +180,7 @@ class TestLiveSession:
     def test_group_info_event_refreshes_the_stored_group(self, engine, whatsapp_session):
         _, fake, _ = engine
         before = group_proto("Before", [("15551230001", 0)], group_user="120363000000000066")
-        group_store(session=whatsapp_session, info=group_info(before))
+        group_store(session=whatsapp_session, info=group_from_proto(before))
         fake.joined = [
             group_proto(
                 "After", [("15551230001", 0), ("15551230002", 0)], group_user="120363000000000066"
@@ -308,7 +308,7 @@ class TestThroughTheRunnerProtocol:
     ):
         group = group_store(
             session=whatsapp_session,
-            info=group_info(group_proto("Team", [], group_user="120363000000000099")),
+            info=group_from_proto(group_proto("Team", [], group_user="120363000000000099")),
         )
         served.group_errors["set_group_topic"] = "info query returned status 500: internal"
         response = client_for(whatsapp_session.organization).patch(
@@ -336,7 +336,7 @@ class TestThroughTheRunnerProtocol:
 def test_timeout_never_returns_a_group_the_store_already_has(engine, whatsapp_session):
     live, fake, _ = engine
     existing = group_proto("Team", [("15551230001", 0)], group_user="120363000000000043")
-    group_store(session=whatsapp_session, info=group_info(existing))
+    group_store(session=whatsapp_session, info=group_from_proto(existing))
     fake.create_error = "info query timed out"
     fake.joined = [existing]
     with pytest.raises(WhatsAppTimedOut):
@@ -355,10 +355,10 @@ class TestRetryAfterTimeout:
 
         supervisor = Supervisor(factory=factory)
         settings.GATEWAY_RUNNER_IN_PROCESS = True
-        from sessions_app import live as live_module
+        from sessions_app import routing
 
-        original = live_module._in_process
-        live_module._in_process = supervisor
+        original = routing._in_process
+        routing._in_process = supervisor
         try:
             started = supervisor.start(whatsapp_session.id)
             wait_for(lambda: started.connected, "connected")
@@ -383,7 +383,7 @@ class TestRetryAfterTimeout:
             assert Group.objects.filter(session=whatsapp_session).count() == 1
         finally:
             supervisor.stop_all(record=False)
-            live_module._in_process = original
+            routing._in_process = original
 
 
 @pytest.mark.django_db(transaction=True)
@@ -481,7 +481,7 @@ class TestMappingDefects:
 
     @pytest.mark.parametrize("created", [0, -62135596800])  # unset, and Go's zero time
     def test_a_missing_creation_time_is_none(self, created):
-        info = group_info(group_proto("Team", [], created=created))
+        info = group_from_proto(group_proto("Team", [], created=created))
         assert info.created_at is None
 
 

@@ -9,7 +9,7 @@ from typing import Self
 import pytest
 
 from gateway.exceptions import Conflict
-from sessions_app.actions import LiveActionSpec, Payload, Wire, register, unregister
+from sessions_app.registry import LiveActionSpec, Payload, Wire, register, unregister
 from sessions_app.worker import Channel, Worker, parse_args
 
 

@@ -8,11 +8,11 @@ from django.core.management.base import BaseCommand, CommandError, OutputWrapper
 
 from gateway.commands import add_json_flag, command_error, usage_error, write_json
 from gateway.exceptions import GatewayError, RunnerUnavailable
-from sessions_app import live
-from sessions_app.actions import PAIR_CODE, PairCode
+from sessions_app import routing
 from sessions_app.jids import PHONE_RE
 from sessions_app.management.commands.listsessions import session_data
 from sessions_app.models import SessionStatus, WhatsAppSession
+from sessions_app.registry import PAIR_CODE, PairCode
 from sessions_app.selectors import session_get_for_operator
 from sessions_app.services import session_connect
 from sessions_app.status import TERMINAL_STATUSES
@@ -47,7 +47,9 @@ def watch_connection(
             raise CommandError(f"{session.status}: {session.status_reason}")
         if session.status == SessionStatus.PAIRING and session.qr_code:
             if phone and not code_shown:
-                code = live.perform(PAIR_CODE, session_id=session.id, payload=PairCode(phone=phone))
+                code = routing.perform(
+                    PAIR_CODE, session_id=session.id, payload=PairCode(phone=phone)
+                )
                 out.write(
                     f"Pairing code: {code}\nOn the phone: WhatsApp → Linked devices → Link a "
                     "device → Link with phone number instead, then type the code."

@@ -1,7 +1,7 @@
 """Live actions: the one way the web process asks for something to happen on WhatsApp.
 
 ``perform(spec, session_id=…, payload=…)`` routes a row of the live-action registry
-(``sessions_app.actions``) to the runner that holds the session, read from its lease
+(``sessions_app.registry``) to the runner that holds the session, read from its lease
 (``sessions_app.leases``): answering "which runner owns session X" happens here only.
 Between two holders (one handed the session back, the next has not claimed it yet) the
 call waits up to ``HANDOFF_WAIT_SECONDS`` for the new one instead of failing; a runner
@@ -20,7 +20,7 @@ from django.conf import settings
 
 from gateway.exceptions import NotHeldHere, RunnerUnavailable
 from sessions_app import leases
-from sessions_app.actions import LiveActionSpec, Payload
+from sessions_app.registry import LiveActionSpec, Payload
 from sessions_app.runner.client import call_runner
 
 P = TypeVar("P", bound=Payload)

@@ -4,13 +4,13 @@ A row (``LiveActionSpec``) says everything about an action: its name (in the run
 protocol's URL and in the audit trail), its typed payload — validated where it enters
 the runner, which is a trust boundary of its own — how long the web process waits,
 what it does in the runner (usually: call one engine method) and how its result
-crosses the wire. ``sessions_app.live.perform`` sends it, ``Supervisor.perform`` runs
-it, ``sessions_app.live_actions.live_action`` audits it; none of them name actions.
+crosses the wire. ``sessions_app.routing.perform`` sends it, ``Supervisor.perform`` runs
+it, ``sessions_app.audit.live_action`` audits it; none of them name actions.
 
 Adding an action: a payload dataclass and one ``register(LiveActionSpec(...))`` row
 (with the engine method's signature in the operations protocol beside it), the method
 in each engine that offers it, a service and its API view. Session actions are
-registered here; group actions by ``groups_app.actions``. Nothing else names actions:
+registered here; group actions by ``groups_app.registry``. Nothing else names actions:
 the runner and the session worker's proxy forward any row.
 """
 
@@ -94,7 +94,7 @@ class LiveActionSpec(Generic[P, R]):
     # (WhatsApp's JoinedGroup event stores what it made), never one stored before. Sent
     # along with the call.
     known_groups_before: Callable[[Any], float] | None = None
-    # Which runner the web process asks (sessions_app.live): "holder", the runner
+    # Which runner the web process asks (sessions_app.routing): "holder", the runner
     # holding the session's lease; "any", the holder or else a live runner with room
     # (connecting); "holder_if_any", the holder, or nobody when none holds it (release).
     route: str = "holder"

@@ -1,4 +1,4 @@
-"""The group live actions: rows of the live-action registry (``sessions_app.actions``).
+"""The group live actions: rows of the live-action registry (``sessions_app.registry``).
 
 Registered when the app is ready, so both the web process and the runner know them.
 Payloads check themselves with the API's own rules (``groups_app.rules``).
@@ -13,15 +13,6 @@ from typing import Protocol, Self, cast
 
 from gateway.exceptions import InvalidInput
 from groups_app.rules import DESCRIPTION_MAX_LENGTH, MAX_INVITED, jpeg_problem, subject_problem
-from sessions_app.actions import (
-    ActionTarget,
-    Empty,
-    LiveActionSpec,
-    Payload,
-    Wire,
-    engine_offering,
-    register,
-)
 from sessions_app.engines.types import (
     PARTICIPANT_ACTIONS,
     GroupInfo,
@@ -30,6 +21,15 @@ from sessions_app.engines.types import (
     PendingJoin,
 )
 from sessions_app.jids import is_group_jid, is_member_jid, is_user_jid
+from sessions_app.registry import (
+    ActionTarget,
+    Empty,
+    LiveActionSpec,
+    Payload,
+    Wire,
+    engine_offering,
+    register,
+)
 
 
 class GroupOperations(Protocol):
@@ -360,9 +360,9 @@ SET_LOCKED = register(
         _nothing,
     )
 )
-INVITE_LINK = register(
+INVITE_CODE = register(
     LiveActionSpec(
-        "group_invite_link",
+        "group_invite_code",
         InviteLink,
         lambda target, p: _engine(target, "group_invite_code").group_invite_code(
             group_jid=p.group_jid, revoke=p.revoke

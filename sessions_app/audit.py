@@ -1,7 +1,7 @@
 """Live POSTs: the audit record of each, and ``Idempotency-Key`` (API.md, "Safe retries").
 
 A view declares its live action with ``@live_action(SPEC)`` (a row of the registry,
-``sessions_app.actions``); the decorator owns the audit record and the idempotency
+``sessions_app.registry``); the decorator owns the audit record and the idempotency
 claim, and decides "outcome unknown" by the exception's type (``WhatsAppTimedOut``),
 never by reading a rendered answer.
 
@@ -48,8 +48,8 @@ from rest_framework.response import Response
 from auth_app.principal import Principal
 from gateway.errors import api_exception_handler
 from gateway.exceptions import GatewayError, InvalidInput, WhatsAppTimedOut
-from sessions_app.actions import LiveActionSpec, longest_timeout
 from sessions_app.models import ActionState, LiveActionRecord
+from sessions_app.registry import LiveActionSpec, longest_timeout
 
 KEY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
