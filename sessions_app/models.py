@@ -87,7 +87,7 @@ class LiveActionRecord(models.Model):
     )
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     error_code = models.CharField(max_length=40, blank=True)
-    # The answer to replay: a success in full, an error only when small (see live_actions).
+    # The answer to replay: a success in full, an error only when small (see audit.py).
     response_body = models.JSONField(null=True, blank=True)
     # SHA-256 of the whole answer as sent, whatever was kept of it.
     response_digest = models.CharField(max_length=64, blank=True)
