@@ -45,10 +45,10 @@ from sessions_app.engines.types import GroupInfo, JoinRequest, ParticipantResult
 from sessions_app.exceptions import SessionNotConnected
 from sessions_app.models import WhatsAppSession
 from sessions_app.registry import Empty, LiveActionSpec
-from webhooks_app.events import record_event
+from webhooks_app.events import EventType, record_event
 
 
-def _announce(session: WhatsAppSession, event_type: str, data: dict[str, Any]) -> None:
+def _announce(session: WhatsAppSession, event_type: EventType, data: dict[str, Any]) -> None:
     """The webhook event of a change, in the change's transaction."""
     record_event(
         organization_id=session.organization_id,
@@ -58,7 +58,9 @@ def _announce(session: WhatsAppSession, event_type: str, data: dict[str, Any]) -
     )
 
 
-def _stored_and_announced(session: WhatsAppSession, info: GroupInfo, event_type: str) -> Group:
+def _stored_and_announced(
+    session: WhatsAppSession, info: GroupInfo, event_type: EventType
+) -> Group:
     """Stores what a create or join returned and announces it — unless the store already
     had the group: WhatsApp tells the account of a group it created or joined with an
     event of its own (JoinedGroup), which may arrive before the call's answer and was

@@ -52,7 +52,8 @@ import groups_app.registry  # noqa: F401
 from gateway.exceptions import GatewayError, InvalidInput
 from sessions_app.engines.base import LiveSession
 from sessions_app.engines.types import GroupChange, GroupInfo
-from sessions_app.registry import Wire, action_named
+from sessions_app.registry import action_named
+from sessions_app.worker_protocol import CallMessage, ErrorWire, FromWorker
 
 STOP_GRACE_SECONDS = 3.0
 # A worker whose lease grant ran out leaves faster: another runner may claim it soon.
@@ -71,7 +72,7 @@ class Channel:
         self._stream = stream
         self._lock = threading.Lock()
 
-    def send(self, message: Wire) -> None:
+    def send(self, message: FromWorker) -> None:
         line = json.dumps(message, separators=(",", ":"), default=str)
         with self._lock:
             try:
@@ -180,7 +181,7 @@ class _Target:
         raise InvalidInput(details={"action": ["releasing is the runner's, not a worker's"]})
 
 
-def error_wire(exc: BaseException) -> Wire:
+def error_wire(exc: BaseException) -> ErrorWire:
     if isinstance(exc, GatewayError):
         return {
             "code": exc.code,
@@ -281,7 +282,7 @@ class Worker:
                 threading.Thread(target=self._call, args=(message,), daemon=True).start()
         self.finished.set()  # told to stop, or the runner closed our stdin
 
-    def _call(self, message: Wire) -> None:
+    def _call(self, message: CallMessage) -> None:
         call_id = message.get("id")
         try:
             spec = action_named(str(message.get("action")))

@@ -2,12 +2,23 @@
 they report, so a change that rolls back records nothing and nothing committed is lost.
 One event fans out to one delivery per matching endpoint of the organization."""
 
-from typing import Any
+from typing import Any, Literal, TypedDict, cast
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from webhooks_app.models import EventSequence, WebhookDelivery, WebhookEndpoint, WebhookEvent
+
+EventType = Literal[
+    "session.status",
+    "group.created",
+    "group.updated",
+    "group.participants",
+    "group.joined",
+    "group.left",
+    "webhook.test",
+]
+
 
 EVENT_TYPES = (
     "session.status",
@@ -34,7 +45,7 @@ def _next_sequence(session_id: str) -> int:
 def record_event(
     *,
     organization_id: int,
-    event_type: str,
+    event_type: EventType,
     data: dict[str, Any],
     session_id: str | None = None,
     only_endpoint: WebhookEndpoint | None = None,
@@ -70,10 +81,21 @@ def record_event(
     return event
 
 
-def event_body(event: WebhookEvent) -> dict[str, Any]:
+class EventBody(TypedDict):
+    """What a webhook delivery POSTs (and signs)."""
+
+    id: str
+    type: EventType
+    createdAt: str
+    session: str | None
+    sequence: int
+    data: dict[str, Any]
+
+
+def event_body(event: WebhookEvent) -> EventBody:
     return {
         "id": event.id,
-        "type": event.type,
+        "type": cast(EventType, event.type),  # written only by record_event
         "createdAt": event.created_at.isoformat().replace("+00:00", "Z"),
         "session": event.session_id,
         "sequence": event.sequence,

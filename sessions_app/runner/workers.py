@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from gateway.exceptions import WhatsAppTimedOut, error_for_code
 from sessions_app.engines.base import EndedCallback, StateSink
@@ -32,6 +32,7 @@ from sessions_app.exceptions import SessionNotConnected
 from sessions_app.registry import Wire
 from sessions_app.runner.spawner import spawn
 from sessions_app.status import SessionStatus
+from sessions_app.worker_protocol import CallMessage, ErrorWire, FromWorker, ToWorker
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ class _Pending:
     def __init__(self) -> None:
         self.done = threading.Event()
         self.result: Wire | None = None
-        self.error: Wire | None = None
+        self.error: ErrorWire | None = None
 
 
 class WorkerSession:
@@ -193,7 +194,7 @@ class WorkerSession:
         if self._process is None or self._exited_flag or self._stopping:
             self._pending.pop(call_id, None)
             raise SessionNotConnected("session is not connected to WhatsApp")
-        message = {
+        message: CallMessage = {
             "op": "call",
             "id": call_id,
             "action": action,
@@ -227,7 +228,7 @@ class WorkerSession:
 
     # -- the worker's side of the pipe ----------------------------------------------------
 
-    def _send(self, message: Wire) -> bool:
+    def _send(self, message: ToWorker) -> bool:
         process = self._process
         if process is None or process.stdin is None:
             return False
@@ -247,22 +248,24 @@ class WorkerSession:
                 except ValueError:
                     continue
                 try:
-                    self._dispatch(message)
+                    # The worker's own messages (sessions_app.worker_protocol).
+                    self._dispatch(cast(FromWorker, message))
                 except Exception:
                     logger.exception("session %s: handling a worker report failed", self.session_id)
             self._exited()
         finally:
             self._sink.done()
 
-    def _dispatch(self, message: Wire) -> None:
-        op = message.get("op")
-        if op in ("result", "error"):
+    def _dispatch(self, message: FromWorker) -> None:
+        if message["op"] == "result" or message["op"] == "error":
             pending = self._pending.get(int(message.get("id") or 0))
             if pending is not None:
-                pending.result = message.get("result")
-                pending.error = message.get("error") if op == "error" else None
+                if message["op"] == "error":
+                    pending.error = message["error"]
+                else:
+                    pending.result = message["result"]
                 pending.done.set()
-        elif op == "status":
+        elif message["op"] == "status":
             status = str(message["status"])
             self._connected = status == SessionStatus.CONNECTED
             self._sink.status(
@@ -273,9 +276,9 @@ class WorkerSession:
                 push_name=message.get("push_name"),
                 keep_connecting=bool(message.get("keep_connecting", True)),
             )
-        elif op == "qr":
+        elif message["op"] == "qr":
             self._sink.qr(str(message["code"]), datetime.fromisoformat(message["expires_at"]))
-        elif op == "groups":
+        elif message["op"] == "groups":
             started = message.get("fetch_started")
             self._sink.groups(
                 [GroupInfo.from_dict(info) for info in message.get("infos") or []],
@@ -283,13 +286,13 @@ class WorkerSession:
                 fetch_started=datetime.fromisoformat(started) if started else None,
                 created=bool(message.get("created")),
             )
-        elif op == "group_changed":
+        elif message["op"] == "group_changed":
             self._sink.group_changed(GroupChange.from_dict(message["change"]))
-        elif op == "group_gone":
+        elif message["op"] == "group_gone":
             self._sink.group_gone(str(message["group_jid"]), str(message.get("reason") or ""))
-        elif op == "forget_device":
+        elif message["op"] == "forget_device":
             self._sink.forget_device()
-        elif op == "ended":
+        elif message["op"] == "ended":
             self._ended = True
             self._connected = False
             self._on_ended(bool(message.get("retry")))
