@@ -19,16 +19,46 @@ import logging
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from django.db import DatabaseError
 
 from sessions_app import leases
 from sessions_app.leases import Fence
-from sessions_app.models import WhatsAppSession
+from sessions_app.models import Runner, WhatsAppSession
 
 logger = logging.getLogger(__name__)
+
+
+class LeaseStore(Protocol):
+    """The lease statements a fleet member runs (``sessions_app.leases``)."""
+
+    def db_now(self) -> datetime: ...
+
+    def heartbeat(
+        self, *, runner_id: str, url: str, capacity: int, load: int, started_at: datetime
+    ) -> None: ...
+
+    def claim(
+        self,
+        *,
+        runner_id: str,
+        url: str,
+        lease_seconds: float,
+        limit: int,
+        only: str | None = None,
+    ) -> dict[str, int]: ...
+
+    def renew(self, *, runner_id: str, held: dict[str, int], lease_seconds: float) -> set[str]: ...
+
+    def release(self, *, runner_id: str, held: dict[str, int]) -> None: ...
+
+    def live_runners(self, *, lease_seconds: float) -> list[Runner]: ...
+
+    def runner_gone(self, runner_id: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -40,17 +70,28 @@ class FleetConfig:
 
 
 class FleetMember:
-    def __init__(self, config: FleetConfig) -> None:
+    def __init__(
+        self,
+        config: FleetConfig,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        store: LeaseStore = leases,
+    ) -> None:
+        """``clock`` (monotonic seconds) and ``store`` (the lease statements; the
+        ``sessions_app.leases`` module) are the member's only contact with time and the
+        database: a test can step it without sleeping."""
         self.config = config
+        self._clock = clock
+        self._store = store
         self._held: dict[str, int] = {}
-        # session id → time.monotonic() until which its lease is surely still ours
+        # session id → the clock's time until which its lease is surely still ours
         self._valid_until: dict[str, float] = {}
         # Handed back: being stopped, their leases released once nothing of them runs.
         self._giving: set[str] = set()
         self._lock = threading.Lock()
         self._started_at: datetime | None = None
         self._next_renew = 0.0
-        self._renewed_at = time.monotonic()
+        self._renewed_at = self._clock()
 
     # -- what the supervisor asks ----------------------------------------------------
 
@@ -71,7 +112,7 @@ class FleetMember:
             until = self._valid_until.get(session_id) if held else None
         if until is None:
             return 0.0
-        return max(0.0, until - self.config.lease_seconds / 3 - time.monotonic())
+        return max(0.0, until - self.config.lease_seconds / 3 - self._clock())
 
     def _hold(self, tokens: dict[str, int], sent_at: float) -> None:
         """Records leases claimed or renewed by a statement sent at ``sent_at``."""
@@ -95,8 +136,8 @@ class FleetMember:
                 return True
             if len(self._held) >= self.config.capacity:
                 return False
-        sent_at = time.monotonic()
-        claimed = leases.claim(
+        sent_at = self._clock()
+        claimed = self._store.claim(
             runner_id=self.config.runner_id,
             url=self.config.url,
             lease_seconds=self.config.lease_seconds,
@@ -111,12 +152,12 @@ class FleetMember:
     def tick(self) -> tuple[set[str], set[str]]:
         """One round of lease work. Returns (sessions to run, sessions to stop now: lost,
         or to be handed back — ``release`` those once stopped)."""
-        now = time.monotonic()
+        now = self._clock()
         lost: set[str] = set()
         try:
             if self._started_at is None:
-                self._started_at = leases.db_now()
-            leases.heartbeat(
+                self._started_at = self._store.db_now()
+            self._store.heartbeat(
                 runner_id=self.config.runner_id,
                 url=self.config.url,
                 capacity=self.config.capacity,
@@ -145,7 +186,7 @@ class FleetMember:
     def _renew(self, now: float) -> set[str]:
         with self._lock:
             held = dict(self._held)
-        kept = leases.renew(
+        kept = self._store.renew(
             runner_id=self.config.runner_id, held=held, lease_seconds=self.config.lease_seconds
         )
         self._hold({session_id: held[session_id] for session_id in kept}, now)
@@ -158,7 +199,7 @@ class FleetMember:
         return lost
 
     def _share(self) -> int:
-        runners = max(1, len(leases.live_runners(lease_seconds=self.config.lease_seconds)))
+        runners = max(1, len(self._store.live_runners(lease_seconds=self.config.lease_seconds)))
         wanted = WhatsAppSession.objects.filter(desired_connected=True).count()
         return min(self.config.capacity, math.ceil(wanted / runners))
 
@@ -181,8 +222,8 @@ class FleetMember:
             room = self._share() - len(self._held)
         if room <= 0:
             return
-        sent_at = time.monotonic()
-        claimed = leases.claim(
+        sent_at = self._clock()
+        claimed = self._store.claim(
             runner_id=self.config.runner_id,
             url=self.config.url,
             lease_seconds=self.config.lease_seconds,
@@ -198,9 +239,9 @@ class FleetMember:
                 self._valid_until.pop(session_id, None)
                 self._giving.discard(session_id)
         if giving:
-            leases.release(runner_id=self.config.runner_id, held=giving)
+            self._store.release(runner_id=self.config.runner_id, held=giving)
 
     def leave(self) -> None:
         """SIGTERM: every session is stopped; release all and leave the fleet."""
         self.release(self.held())
-        leases.runner_gone(self.config.runner_id)
+        self._store.runner_gone(self.config.runner_id)
