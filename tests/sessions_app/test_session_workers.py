@@ -14,7 +14,7 @@ import pytest
 from sessions_app.models import Engine, SessionStatus, WhatsAppSession
 from tests.factories import WhatsAppSessionFactory
 from tests.processes import wait_for
-from tests.worker_processes import alive, workers_of
+from tests.worker_processes import Census, alive, workers_of
 
 ALICE = "15551230001@s.whatsapp.net"
 
@@ -118,12 +118,12 @@ def test_each_attempt_runs_in_a_new_process_and_none_aborts(make_runner, org):
     calling, redialling = whatsapp_sessions(org, 2)
     runner = make_runner("hang_up")
     runner.start()
-    seen: dict[str, set[int]] = {calling.id: set(), redialling.id: set()}
+    # Counted on a thread of its own: a call waits while a worker starts up.
+    census = Census({calling.id, redialling.id})
+    seen = census.seen
     answers: list[tuple[str, dict]] = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        for session_id, pid in workers_of(runner.pid).items():
-            seen[session_id].add(pid)
         try:
             call_runner(runner.url, calling.id, "sync_groups", {}, timeout=10)
         except GatewayError as exc:
@@ -131,6 +131,8 @@ def test_each_attempt_runs_in_a_new_process_and_none_aborts(make_runner, org):
         else:
             answers.append(("ok", {}))
         time.sleep(0.2)
+    census.stop()
+    assert census.overlaps == []
     assert runner.alive()
     log = runner.log.read_text()
     assert "fatal error" not in log and "concurrent map" not in log
