@@ -70,6 +70,13 @@ class TestEndpoints:
             ({"url": "http://127.0.0.1:9/hook", "events": ["*"]}, "url"),  # loopback
             ({"url": "http://10.0.0.7/hook", "events": ["*"]}, "url"),  # private
             ({"url": "http://169.254.169.254/latest", "events": ["*"]}, "url"),  # metadata
+            ({"url": "http://example.com:99999/", "events": ["*"]}, "url"),  # bad port
+            ({"url": "http://[::1/", "events": ["*"]}, "url"),  # unclosed bracket
+            # IPv4 inside IPv6: NAT64, 6to4 and mapped loopback; IETF's 192.0.0.0/24
+            ({"url": "http://[64:ff9b::7f00:1]/", "events": ["*"]}, "url"),
+            ({"url": "http://[2002:7f00:1::]/", "events": ["*"]}, "url"),
+            ({"url": "http://[::ffff:127.0.0.1]/", "events": ["*"]}, "url"),
+            ({"url": "http://192.0.0.8/", "events": ["*"]}, "url"),
             ({"url": "https://example.com/hook", "events": ["nope"]}, "events"),
             ({"url": "https://example.com/hook", "events": []}, "events"),
             ({"url": "https://example.com/hook"}, "events"),
