@@ -11,6 +11,7 @@ A principal's bucket is keyed on its organization and its identifier (an API key
 person's ``sub``): two organizations' people with the same ``sub`` do not share one.
 """
 
+import hashlib
 import logging
 import threading
 import time
@@ -96,7 +97,10 @@ class PrincipalRateThrottle(BaseThrottle):
         limit = parse_rate(settings.GATEWAY_RATE_LIMITS[scope])
         if limit is None:
             return True
-        bucket = f"{scope}:{principal.kind}:{principal.organization.pk}:{principal.identifier}"
+        # Identifiers come from the caller (a login token's ``sub`` can be any length):
+        # hashed, so a bucket's key has one length whatever they are.
+        who = hashlib.sha256(principal.identifier.encode()).hexdigest()[:32]
+        bucket = f"{scope}:{principal.kind}:{principal.organization.pk}:{who}"
         count, remaining = count_in_window(bucket, limit)
         if count <= limit[0]:
             return True

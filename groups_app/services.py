@@ -161,6 +161,16 @@ def group_participants_change(
     people = list(dict.fromkeys(participants))
     if action == "add":
         people = _invitees(people, own_jid=session.jid)
+    elif action in ("remove", "demote") and session.jid and session.jid in people:
+        # That would lock the gateway out of the group it runs; leaving has its own call.
+        raise InvalidInput(
+            details={
+                "participants": [
+                    f"the session's own number cannot be {action}d here; "
+                    "to leave the group, POST …/leave"
+                ]
+            }
+        )
     if not people:
         raise InvalidInput(details={"participants": ["list someone other than the account"]})
     _live_ready(session)

@@ -117,6 +117,22 @@ class TestRateLimitBuckets:
         # Org B's person with the same sub is untouched by org A's.
         assert person_b.get(groups_url(session_b)).status_code == 200
 
+    def test_a_very_long_sub_is_counted_under_a_fixed_length_key(self, settings, keys):
+        """A validly signed token may carry any ``sub``: 3,000 characters overflowed the
+        counter's key column on PostgreSQL (a 500). The bucket's key is a hash of it."""
+        from gateway.models import RateCounter
+
+        settings.REDIS_URL = ""
+        settings.GATEWAY_RATE_LIMITS = {**settings.GATEWAY_RATE_LIMITS, "read": "2/minute"}
+        org = OrganizationFactory(external_id="org_long")
+        session = WhatsAppSessionFactory(organization=org)
+        person = bearer(keys["ES256"].sign(claims(org_id="org_long", sub="x" * 3000)))
+        assert person.get(groups_url(session)).status_code == 200
+        assert person.get(groups_url(session)).status_code == 200
+        assert_error(person.get(groups_url(session)), 429, "rate_limited")
+        assert RateCounter.objects.exists()
+        assert max(len(key) for key in RateCounter.objects.values_list("key", flat=True)) < 100
+
 
 @pytest.mark.django_db
 class TestUnauthenticatedLimit:

@@ -46,6 +46,18 @@ class TestParticipants:
     def test_stored_members_with_roles_and_not_the_refused(self, api, session, group_jid):
         assert members(api, session, group_jid) == {session.jid: "superadmin", ALICE: "member"}
 
+    @pytest.mark.parametrize("action", ["remove", "demote"])
+    def test_the_sessions_own_number_cannot_be_removed_or_demoted(
+        self, api, session, group_jid, action
+    ):
+        """That would lock the gateway out of the group it runs (leaving is its own call);
+        nothing is asked of WhatsApp and nothing changes."""
+        error = assert_error(
+            change(api, session, group_jid, action, [ALICE, session.jid]), 400, "validation_error"
+        )
+        assert "own number" in error["details"]["participants"][0]
+        assert members(api, session, group_jid) == {session.jid: "superadmin", ALICE: "member"}
+
     def test_add_reports_each_outcome_and_stores_it(self, api, session, group_jid):
         response = change(api, session, group_jid, "add", [BOB, PRIVATE, NOBODY, ALICE, BOB])
         assert response.status_code == 200, response.content
