@@ -26,6 +26,9 @@ logger = logging.getLogger(__name__)
 
 STATUS_BY_CODE: dict[str, int] = {
     "validation_error": 400,
+    # A request the gateway cannot take at all, before any input is read (e.g. a Host
+    # header not in ALLOWED_HOSTS).
+    "bad_request": 400,
     "unauthorized": 401,
     "forbidden": 403,
     "not_found": 404,

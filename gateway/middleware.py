@@ -3,6 +3,7 @@
 import logging
 from collections.abc import Callable
 
+from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponse
 
 from gateway.errors import json_error
@@ -29,7 +30,10 @@ class ApiErrorEnvelopeMiddleware:
             return response
         if response.get("Content-Type", "").startswith("application/json"):
             return response
-        rewritten = json_error(response.status_code)
+        if response.status_code == 400 and not _host_allowed(request):
+            rewritten = json_error(400, "bad_request", "host not allowed")
+        else:
+            rewritten = json_error(response.status_code)
         for header in ("Allow", "Retry-After", "WWW-Authenticate"):
             if header in response:
                 rewritten[header] = response[header]
@@ -42,6 +46,30 @@ class ApiErrorEnvelopeMiddleware:
             return None
         logger.exception("unhandled error under /api/")
         return json_error(500)
+
+
+def _host_allowed(request: HttpRequest) -> bool:
+    try:
+        request.get_host()
+    except DisallowedHost:
+        return False
+    return True
+
+
+class HealthzForAnyHost:
+    """``/healthz`` answers whatever the Host header says: a load balancer probes a node
+    by its address, which is rarely among ALLOWED_HOSTS. It says only that the process
+    serves (no data, no database), so answering it for any host gives nothing away."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path == "/healthz" and request.method in ("GET", "HEAD"):
+            from gateway.views import healthz
+
+            return healthz(request)
+        return self.get_response(request)
 
 
 class LargeBodyRoutes:

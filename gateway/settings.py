@@ -63,6 +63,8 @@ MIDDLEWARE = [
     # Outermost, so that it sees every response under /api/ last.
     "gateway.request_context.RequestIdMiddleware",
     "gateway.middleware.ApiErrorEnvelopeMiddleware",
+    # Before anything that checks the Host header.
+    "gateway.middleware.HealthzForAnyHost",
     "gateway.middleware.LargeBodyRoutes",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -53,10 +53,20 @@ class TestServerErrors:
 
 @pytest.mark.django_db
 class TestDjangoLevelErrors:
-    def test_bad_host_header_is_an_envelope(self, client, settings):
+    def test_a_host_not_allowed_is_named_as_the_cause(self, client, settings):
         settings.ALLOWED_HOSTS = ["gateway.example"]
         response = client.get("/api/v1/sessions/x/groups", HTTP_HOST="evil.example")
-        assert_error(response, 400, "validation_error")
+        error = assert_error(response, 400, "bad_request")
+        assert error["message"] == "host not allowed"
+
+    def test_healthz_answers_for_any_host(self, client, settings):
+        """A load balancer probes a node by its address."""
+        settings.ALLOWED_HOSTS = ["gateway.example"]
+        response = client.get("/healthz", HTTP_HOST="10.1.2.3:8000")
+        assert response.status_code == 200
+        assert response.json() == {"status": "ok"}
+        # Everything else still checks the host.
+        assert client.get("/readyz", HTTP_HOST="10.1.2.3:8000").status_code == 400
 
     def test_405_keeps_the_allow_header(self, api, session):
         response = api.delete(f"/api/v1/sessions/{session.id}/groups")
