@@ -311,3 +311,50 @@ def test_adding_a_session_in_the_admin_uses_the_service(staff):
     assert response.status_code == 302, response.content.decode()[:2000]
     session = WhatsAppSession.objects.get(name="Added by ops")
     assert (session.engine, session.status, len(session.id)) == ("sandbox", "new", 26)
+
+
+@pytest.mark.django_db
+class TestWebhookEndpointForm:
+    """The admin saves only what the API would: one rule for a URL and its events."""
+
+    @pytest.fixture
+    def endpoint(self, org):
+        from webhooks_app.models import WebhookEndpoint
+
+        return WebhookEndpoint.objects.create(
+            organization=org, url="https://8.8.8.8/hook", events=["*"], secret="whsec_dGVzdA=="
+        )
+
+    def change(self, staff, endpoint, **fields):
+        url = reverse("admin:webhooks_app_webhookendpoint_change", args=[endpoint.pk])
+        form = {"url": endpoint.url, "events": '["*"]', "description": "", "enabled": "on"}
+        return staff.post(url, {**form, **fields})
+
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [
+            ("url", "http://169.254.169.254/latest/meta-data"),
+            ("url", "ftp://8.8.8.8/hook"),
+            ("url", "http://example.com:99999/"),
+            ("events", '["bogus.event", 42]'),
+            ("events", '"group.created"'),
+        ],
+    )
+    def test_what_the_api_refuses_is_not_saved(self, staff, endpoint, settings, field, value):
+        settings.GATEWAY_WEBHOOK_ALLOW_PRIVATE = False
+        response = self.change(staff, endpoint, **{field: value})
+        assert response.status_code == 200  # the form again, with the error
+        assert response.context["adminform"].form.errors.get(field), response.context[
+            "adminform"
+        ].form.errors
+        endpoint.refresh_from_db()
+        assert (endpoint.url, endpoint.events) == ("https://8.8.8.8/hook", ["*"])
+
+    def test_what_the_api_accepts_is_saved(self, staff, endpoint, settings):
+        settings.GATEWAY_WEBHOOK_ALLOW_PRIVATE = False
+        response = self.change(
+            staff, endpoint, url="https://1.1.1.1/other", events='["group.created"]'
+        )
+        assert response.status_code == 302
+        endpoint.refresh_from_db()
+        assert (endpoint.url, endpoint.events) == ("https://1.1.1.1/other", ["group.created"])

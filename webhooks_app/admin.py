@@ -1,15 +1,48 @@
 """Webhook endpoints, deliveries and dead letters in the operator console."""
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from gateway.exceptions import InvalidInput
 from webhooks_app.models import WebhookDelivery, WebhookEndpoint
-from webhooks_app.services import delivery_retry
+from webhooks_app.services import checked_events, checked_url, delivery_retry
+
+T = TypeVar("T")
+
+
+class WebhookEndpointForm(forms.ModelForm[WebhookEndpoint]):
+    """The API's rules for a URL and its events, the same functions (``services``)."""
+
+    # Text, checked by the API's rule alone (not also by Django's URL validator).
+    url = forms.CharField(max_length=2000)
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ("url", "events", "description", "enabled")
+
+    def clean_url(self) -> str:
+        return _by_the_rule(checked_url, self.cleaned_data.get("url"), "url")
+
+    def clean_events(self) -> list[str]:
+        return _by_the_rule(checked_events, self.cleaned_data.get("events"), "events")
+
+
+def _by_the_rule(rule: Callable[[Any], T], value: object, field: str) -> T:
+    try:
+        return rule(value)
+    except InvalidInput as exc:
+        raise ValidationError(exc.details.get(field) or exc.message) from exc
 
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
+    form = WebhookEndpointForm
     list_display = ["url", "organization", "enabled", "disabled_reason", "created_at"]
     list_filter = ["enabled", "organization"]
     search_fields = ["url", "id"]

@@ -23,7 +23,10 @@ class EndpointWithSecret:
     secret: str
 
 
-def _checked_url(url: str) -> str:
+def checked_url(url: str) -> str:
+    """``url`` if webhooks may go there (the API's and the admin's one rule)."""
+    if not isinstance(url, str) or len(url) > 2000:
+        raise InvalidInput(details={"url": ["an http(s) URL of at most 2000 characters"]})
     try:
         checked_address(url)
     except AddressRefused as exc:
@@ -31,7 +34,11 @@ def _checked_url(url: str) -> str:
     return url
 
 
-def _checked_events(events: list[str]) -> list[str]:
+def checked_events(events: object) -> list[str]:
+    """``events`` if it is a list of known event types (or ``["*"]``), duplicates dropped
+    (the API's and the admin's one rule)."""
+    if not isinstance(events, list) or not all(isinstance(name, str) for name in events):
+        raise InvalidInput(details={"events": ["a list of event type names"]})
     unknown = [name for name in events if name != "*" and name not in EVENT_TYPES]
     if unknown or not events:
         raise InvalidInput(details={"events": [f"known types: {', '.join(EVENT_TYPES)}, or ['*']"]})
@@ -44,8 +51,8 @@ def endpoint_create(
     secret = signing.new_secret()
     endpoint = WebhookEndpoint.objects.create(
         organization=organization,
-        url=_checked_url(url),
-        events=_checked_events(events),
+        url=checked_url(url),
+        events=checked_events(events),
         description=description,
         secret=secret,
     )
@@ -54,9 +61,9 @@ def endpoint_create(
 
 def endpoint_update(*, endpoint: WebhookEndpoint, **changes: object) -> WebhookEndpoint:
     if "url" in changes:
-        endpoint.url = _checked_url(str(changes["url"]))
+        endpoint.url = checked_url(str(changes["url"]))
     if "events" in changes:
-        endpoint.events = _checked_events(list(changes["events"]))  # type: ignore[call-overload]
+        endpoint.events = checked_events(list(changes["events"]))  # type: ignore[call-overload]
     if "description" in changes:
         endpoint.description = str(changes["description"])
     if "enabled" in changes:
