@@ -13,6 +13,7 @@ from gateway.errors import STATUS_BY_CODE, envelope
 from gateway.exceptions import GatewayError, NotHeldHere
 from gateway.request_context import HEADER, accept_or_make, request_id
 from gateway.server_errors import send_error_as_envelope
+from groups_app.rules import PICTURE_MAX_BYTES
 from sessions_app.registry import action_named
 from sessions_app.runner.protocol import RUNNER_IDLE_SECONDS, ReplayGuard
 from sessions_app.runner.supervisor import Supervisor
@@ -20,7 +21,11 @@ from sessions_app.runner.supervisor import Supervisor
 logger = logging.getLogger(__name__)
 
 _PATH_RE = re.compile(r"^/v1/sessions/(?P<session>[0-9A-Za-z]{26})/(?P<action>[a-z_]+)$")
-_MAX_BODY = 1024 * 1024
+# The largest call is a group picture: the API's limit for it, base64, in JSON.
+_MAX_BODY = (PICTURE_MAX_BYTES + 2) // 3 * 4 + 64 * 1024
+# The runner's own refusals of a call's framing (not of what the caller asked): the web
+# side answers its caller 500 internal_error for these, never a validation error.
+BAD_RUNNER_REQUEST = "bad_runner_request"
 # A signed call that does nothing: the web→runner hop alone (protocol, signature, HTTP),
 # for checks and for measuring it.
 PING_PATH = "/v1/ping"
@@ -89,7 +94,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             length = -1
         if not 0 <= length <= _MAX_BODY:
-            self._send(400, envelope("validation_error", "bad runner request: body length"))
+            self._send(400, envelope(BAD_RUNNER_REQUEST, "bad runner request: body length"))
             return
         body = self.rfile.read(length)
         refusal = self.server.guard.refusal(self.headers, "POST", self.path, body)
@@ -115,7 +120,7 @@ class _Handler(BaseHTTPRequestHandler):
             if not isinstance(payload, dict):
                 raise ValueError("body must be an object")
         except ValueError as exc:
-            self._send(400, envelope("validation_error", f"bad runner request: {exc}"))
+            self._send(400, envelope(BAD_RUNNER_REQUEST, f"bad runner request: {exc}"))
             return
         close_old_connections()
         request_id.set(accept_or_make(self.headers.get(HEADER)))

@@ -154,6 +154,50 @@ def test_a_refused_invite_link_and_a_refused_picture_reach_the_caller(
     assert_error(answer, 400, "validation_error")
 
 
+def test_a_picture_at_the_documented_limit_crosses_to_the_runner(
+    served, client_for, whatsapp_session
+):
+    """1 MiB is the API's limit; base64 in JSON that is 1.33 MiB on the web→runner hop,
+    which once refused it as "bad runner request: body length" (a 400 to the caller)."""
+    import base64
+
+    from groups_app.rules import PICTURE_MAX_BYTES
+
+    stored(whatsapp_session, group_proto("Club", [], group_user=GROUP_USER))
+    head = jpeg(800, 800)
+    picture = head + b"\0" * (PICTURE_MAX_BYTES - len(head))  # a JPEG, padded to the limit
+    api = client_for(whatsapp_session.organization)
+    answer = api.put(
+        group_url(whatsapp_session, f"/{GROUP}/picture"),
+        {"image": base64.b64encode(picture).decode()},
+        format="json",
+    )
+    assert answer.status_code == 200, answer.content
+    assert size_of(served.photos[-1]) == (640, 640)
+
+
+def test_a_runner_that_refuses_a_calls_framing_is_an_internal_error_not_the_callers(
+    served, settings, whatsapp_session
+):
+    """A call the runner will not even read (over its body cap) is the gateway's fault,
+    not the caller's: it is never answered as the caller's 400."""
+    from gateway.errors import STATUS_BY_CODE
+    from gateway.exceptions import GatewayError
+    from sessions_app.runner.client import call_runner
+    from sessions_app.runner.server import _MAX_BODY
+
+    with pytest.raises(GatewayError) as refused:
+        call_runner(
+            settings.GATEWAY_RUNNER_URL,
+            whatsapp_session.id,
+            "set_group_picture",
+            {"group_jid": GROUP, "image": "A" * _MAX_BODY},
+            timeout=10,
+        )
+    assert "body length" in refused.value.message
+    assert refused.value.code not in STATUS_BY_CODE  # so the API answers 500 internal_error
+
+
 def test_not_authorized_on_an_admin_operation_is_not_admin(engine):
     live, fake, _ = engine
     fake.group_errors["set_group_name"] = "info query returned status 401: not-authorized"
