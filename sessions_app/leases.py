@@ -128,6 +128,15 @@ def claim(
         return {row[0]: int(row[1]) for row in cursor.fetchall()}
 
 
+def expired_holders(*, only: str | None = None) -> dict[str, str]:
+    """Session id → the runner whose lease on it has expired (it stopped renewing: dead,
+    paused or cut off), for the sessions a claim may now take over."""
+    rows = SessionLease.objects.filter(expires_at__lt=db_now())
+    if only is not None:
+        rows = rows.filter(session_id=only)
+    return dict(rows.values_list("session_id", "runner_id"))
+
+
 def renew(*, runner_id: str, held: dict[str, int], lease_seconds: float) -> set[str]:
     """Extends the leases this runner still holds with the tokens it claimed them with;
     returns those it still holds (any other was taken over: stop it)."""

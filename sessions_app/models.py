@@ -56,6 +56,38 @@ class WhatsAppSession(models.Model):
     def is_connected(self) -> bool:
         return self.status == SessionStatus.CONNECTED
 
+    def presence(self) -> tuple[str, str]:
+        """(status, reason) as readers are told. A session whose row says "connected"
+        but whose lease has expired (or that no runner holds) is not connected: its
+        runner stopped renewing — killed, paused or cut off — and wrote nothing. Known
+        only when the read joined the lease (``selectors.with_lease``) and sessions are
+        held by runners (not the in-process runner of tests)."""
+        from django.conf import settings
+
+        if (
+            self.status != SessionStatus.CONNECTED
+            or settings.GATEWAY_RUNNER_IN_PROCESS
+            or not hasattr(self, "lease_expires_at")
+        ):
+            return self.status, self.status_reason
+        expires_at = getattr(self, "lease_expires_at", None)
+        if expires_at is not None and expires_at > timezone.now():
+            return self.status, self.status_reason
+        runner = getattr(self, "lease_runner", None)
+        holder = f"its runner ({runner})" if runner else "no runner"
+        return (
+            SessionStatus.DISCONNECTED,
+            f"{holder} stopped renewing its lease; waiting for another runner to take it over",
+        )
+
+    @property
+    def shown_status(self) -> str:
+        return self.presence()[0]
+
+    @property
+    def shown_status_reason(self) -> str:
+        return self.presence()[1]
+
 
 class ActionState(models.TextChoices):
     IN_PROGRESS = "in_progress", "in progress"

@@ -1,6 +1,6 @@
 """Reads of sessions. API code reaches sessions only through the organization-scoped ones."""
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from ulid import ULID
 
 from auth_app.models import Organization
@@ -48,7 +48,7 @@ def session_get(*, organization: Organization, session_id: str) -> WhatsAppSessi
     for another organization's, so ids cannot be probed across tenants."""
     normalised = normalise_session_id(session_id)
     session = (
-        WhatsAppSession.objects.filter(id=normalised, organization=organization).first()
+        with_lease(WhatsAppSession.objects.filter(id=normalised, organization=organization)).first()
         if normalised
         else None
     )
@@ -58,7 +58,15 @@ def session_get(*, organization: Organization, session_id: str) -> WhatsAppSessi
 
 
 def session_list(*, organization: Organization) -> QuerySet[WhatsAppSession]:
-    return WhatsAppSession.objects.filter(organization=organization)
+    return with_lease(WhatsAppSession.objects.filter(organization=organization))
+
+
+def with_lease(sessions: QuerySet[WhatsAppSession]) -> QuerySet[WhatsAppSession]:
+    """Each session with its lease's holder and expiry (``WhatsAppSession.presence``):
+    one join, no query more."""
+    return sessions.annotate(
+        lease_runner=F("lease__runner_id"), lease_expires_at=F("lease__expires_at")
+    )
 
 
 def session_get_for_operator(*, session_id: str) -> WhatsAppSession:

@@ -54,10 +54,15 @@ class SessionSerializer(serializers.Serializer[Any]):
     name = serializers.CharField()
     engine = serializers.ChoiceField(choices=Engine.choices())
     status = serializers.ChoiceField(
+        source="shown_status",
         choices=SessionStatus.choices(),
-        help_text="new, pairing, connecting, connected, disconnected, logged_out, banned, failed",
+        help_text=(
+            "new, pairing, connecting, connected, disconnected, logged_out, banned, failed. "
+            "A session whose runner stopped renewing its lease reads disconnected until "
+            "another runner has taken it over."
+        ),
     )
-    statusReason = serializers.CharField(source="status_reason")
+    statusReason = serializers.CharField(source="shown_status_reason")
     jid = serializers.CharField(help_text="The account's JID once linked; empty before.")
     pushName = serializers.CharField(source="push_name")
     connectedAt = serializers.DateTimeField(source="connected_at", allow_null=True)

@@ -353,3 +353,43 @@ def test_a_stalled_database_cannot_hold_the_runners_loop(fleet, org):
         "a heartbeat after the stall",
         10,
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_killed_runners_session_reads_the_outage_and_the_recovery(fleet, org, api):
+    """kill -9 of the holder: nobody writes its session's status, yet readers are told it
+    is not connected once the lease has expired; the runner that takes it over says from
+    whom, and "connected since" is the start of the new connection."""
+    from sessions_app.models import SessionEvent
+
+    session = WhatsAppSessionFactory(organization=org, fresh=True, desired_connected=True)
+    first = fleet("first")
+    wait_for(lambda: all_served([first], {session.id}), "the first runner to hold it")
+    url = f"/api/v1/sessions/{session.id}"
+    wait_for(lambda: api.get(url).json()["status"] == "connected", "connected")
+    before = api.get(url).json()["connectedAt"]
+    second = fleet("second")  # one session, two runners: the first keeps its share
+    wait_for(lambda: RunnerRow.objects.filter(pk="second").exists(), "the second runner")
+    assert SessionLease.objects.get(session=session).runner_id == "first"
+
+    first.kill()
+    seen: list[tuple[str, str]] = []
+    deadline = time.monotonic() + LEASE_SECONDS + 15
+    while time.monotonic() < deadline:
+        shown = api.get(url).json()
+        seen.append((shown["status"], shown["statusReason"]))
+        if shown["status"] == "connected" and shown["connectedAt"] != before:
+            break
+        time.sleep(0.05)
+    statuses = [status for status, _ in seen]
+    assert statuses[-1] == "connected", seen[-5:]
+    assert "disconnected" in statuses, sorted(set(seen))  # the outage, while nobody held it
+    outage = next(reason for status, reason in seen if status == "disconnected")
+    assert "(first) stopped renewing its lease" in outage
+    after = api.get(url).json()["connectedAt"]
+    assert after > before
+    assert SessionLease.objects.get(session=session).runner_id == "second"
+    assert SessionEvent.objects.filter(
+        session=session, reason="taken over from runner first, which stopped renewing its lease"
+    ).exists()
+    assert second.alive()

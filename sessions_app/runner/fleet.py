@@ -52,6 +52,8 @@ class LeaseStore(Protocol):
         only: str | None = None,
     ) -> dict[str, int]: ...
 
+    def expired_holders(self, *, only: str | None = None) -> dict[str, str]: ...
+
     def renew(self, *, runner_id: str, held: dict[str, int], lease_seconds: float) -> set[str]: ...
 
     def release(self, *, runner_id: str, held: dict[str, int]) -> None: ...
@@ -88,6 +90,8 @@ class FleetMember:
         self._valid_until: dict[str, float] = {}
         # Handed back: being stopped, their leases released once nothing of them runs.
         self._giving: set[str] = set()
+        # Claimed from a runner whose lease had expired: session id → that runner's id.
+        self._taken_over: dict[str, str] = {}
         self._lock = threading.Lock()
         self._started_at: datetime | None = None
         self._next_renew = 0.0
@@ -114,6 +118,31 @@ class FleetMember:
             return 0.0
         return max(0.0, until - self.config.lease_seconds / 3 - self._clock())
 
+    def taken_over_from(self, session_id: str) -> str | None:
+        """The runner this one took the session over from (its lease had expired), once:
+        asked when the session is started here."""
+        with self._lock:
+            return self._taken_over.pop(session_id, None)
+
+    def _claim(self, limit: int, only: str | None = None) -> dict[str, int]:
+        """Claims, remembering from whom an expired lease was taken over."""
+        previous = self._store.expired_holders(only=only)
+        sent_at = self._clock()
+        claimed = self._store.claim(
+            runner_id=self.config.runner_id,
+            url=self.config.url,
+            lease_seconds=self.config.lease_seconds,
+            limit=limit,
+            only=only,
+        )
+        self._hold(claimed, sent_at)
+        with self._lock:
+            for session_id in claimed:
+                holder = previous.get(session_id)
+                if holder and holder != self.config.runner_id:
+                    self._taken_over[session_id] = holder
+        return claimed
+
     def _hold(self, tokens: dict[str, int], sent_at: float) -> None:
         """Records leases claimed or renewed by a statement sent at ``sent_at``."""
         with self._lock:
@@ -136,16 +165,7 @@ class FleetMember:
                 return True
             if len(self._held) >= self.config.capacity:
                 return False
-        sent_at = self._clock()
-        claimed = self._store.claim(
-            runner_id=self.config.runner_id,
-            url=self.config.url,
-            lease_seconds=self.config.lease_seconds,
-            limit=1,
-            only=session_id,
-        )
-        self._hold(claimed, sent_at)
-        return session_id in claimed
+        return session_id in self._claim(1, only=session_id)
 
     # -- the loop ----------------------------------------------------------------------
 
@@ -222,14 +242,7 @@ class FleetMember:
             room = self._share() - len(self._held)
         if room <= 0:
             return
-        sent_at = self._clock()
-        claimed = self._store.claim(
-            runner_id=self.config.runner_id,
-            url=self.config.url,
-            lease_seconds=self.config.lease_seconds,
-            limit=room,
-        )
-        self._hold(claimed, sent_at)
+        self._claim(room)
 
     def release(self, session_ids: set[str]) -> None:
         """Gives up leases of sessions this runner has stopped."""

@@ -155,6 +155,10 @@ class Supervisor:
             session = WhatsAppSession.objects.filter(pk=session_id).first()
             if session is None:
                 return None
+            # Said before the session counts as live here: until it reports, it is not
+            # connected.
+            if fleet is not None:
+                self._record_new_connection(session, fleet)
             try:
                 fence = fleet.fence_for(session_id) if fleet else None
                 live = self._factory(
@@ -194,6 +198,26 @@ class Supervisor:
             self._ended(session_id, True)
             return None
         return live
+
+    def _record_new_connection(self, session: WhatsAppSession, fleet: FleetMember) -> None:
+        """A connection starts here: the session is not connected until it says so. One
+        taken over from a runner whose lease expired says from whom; one whose row still
+        reads "connected" (a runner that died wrote nothing) says it is reconnecting. So
+        readers see the outage, and "connected since" is the start of this connection.
+        (A runner of the fleet only: the in-process supervisor of tests holds no lease.)"""
+        previous = fleet.taken_over_from(session.id)
+        if previous is not None:
+            reason = f"taken over from runner {previous}, which stopped renewing its lease"
+        elif session.status == SessionStatus.CONNECTED:
+            reason = "reconnecting: the runner that held it stopped"
+        else:
+            return
+        session_record_status(
+            session_id=session.id,
+            status=SessionStatus.CONNECTING,
+            reason=reason,
+            fence=fleet.fence_for(session.id),
+        )
 
     def stop(self, session_id: str) -> None:
         """Stops the session here and returns once nothing of it runs any more: its live
