@@ -18,7 +18,8 @@ class GatewayAdminSite(admin.AdminSite):
     ) -> TemplateResponse:
         from gateway.dashboard import dashboard_context  # models load after app configs
 
-        return super().index(request, {**dashboard_context(), **(extra_context or {})})
+        context = dashboard_context(request.user)
+        return super().index(request, {**context, **(extra_context or {})})
 
 
 class GatewayAdminConfig(AdminConfig):

@@ -49,8 +49,33 @@ def organizations_with_counts() -> QuerySet[Organization]:
     )
 
 
-def dashboard_context() -> dict[str, Any]:
-    lease_seconds = settings.GATEWAY_RUNNER_LEASE_SECONDS
+# The permission each block of the dashboard needs: a block shows what its model's
+# admin pages would (staff without the permission see neither).
+SESSIONS_PERMISSION = "sessions_app.view_whatsappsession"
+RUNNERS_PERMISSION = "sessions_app.view_runner"
+ORGANIZATIONS_PERMISSION = "auth_app.view_organization"
+
+
+def dashboard_context(user: Any) -> dict[str, Any]:
+    """What the operator console's first page shows ``user``: each block only with the
+    view permission of what it lists."""
+    dashboard: dict[str, Any] = {
+        "sessions": user.has_perm(SESSIONS_PERMISSION),
+        "runners_shown": user.has_perm(RUNNERS_PERMISSION),
+        "organizations_shown": user.has_perm(ORGANIZATIONS_PERMISSION),
+    }
+    if dashboard["sessions"]:
+        dashboard.update(_sessions_blocks())
+    if dashboard["runners_shown"]:
+        lease_seconds = settings.GATEWAY_RUNNER_LEASE_SECONDS
+        dashboard["runners"] = list(Runner.objects.order_by("id")[:50])
+        dashboard["runner_fresh_after"] = timezone.now() - timedelta(seconds=lease_seconds)
+    if dashboard["organizations_shown"]:
+        dashboard["organizations"] = list(organizations_with_counts().order_by("slug")[:50])
+    return {"dashboard": dashboard}
+
+
+def _sessions_blocks() -> dict[str, Any]:
     counts = dict(WhatsAppSession.objects.order_by().values_list("status").annotate(n=Count("id")))
     by_status = [
         {"status": status, "label": label, "count": counts.get(status, 0)}
@@ -61,26 +86,20 @@ def dashboard_context() -> dict[str, Any]:
         .select_related("organization")
         .order_by("-updated_at")[:10]
     )
-    # Stopped for a reason only a person can fix (logged out, banned, stream replaced by
-    # another client, outdated): the runner will not retry these.
+    # Stopped for a reason only a person can fix (logged out, banned, locked, outdated):
+    # the runner will not retry these.
     needs_attention = (
         WhatsAppSession.objects.filter(status__in=TERMINAL_STATUSES, desired_connected=False)
         .select_related("organization")
         .order_by("-updated_at")[:10]
     )
-    connected = counts.get(SessionStatus.CONNECTED, 0)
     return {
-        "dashboard": {
-            "by_status": by_status,
-            "total": sum(counts.values()),
-            "connected": connected,
-            "troubled": list(troubled),
-            "needs_attention": list(needs_attention),
-            "runners": list(Runner.objects.order_by("id")[:50]),
-            "runner_fresh_after": timezone.now() - timedelta(seconds=lease_seconds),
-            "organizations": list(organizations_with_counts().order_by("slug")[:50]),
-            "wanted_but_down": WhatsAppSession.objects.filter(
-                Q(desired_connected=True) & ~Q(status=SessionStatus.CONNECTED)
-            ).count(),
-        }
+        "by_status": by_status,
+        "total": sum(counts.values()),
+        "connected": counts.get(SessionStatus.CONNECTED, 0),
+        "troubled": list(troubled),
+        "needs_attention": list(needs_attention),
+        "wanted_but_down": WhatsAppSession.objects.filter(
+            Q(desired_connected=True) & ~Q(status=SessionStatus.CONNECTED)
+        ).count(),
     }

@@ -358,3 +358,59 @@ class TestWebhookEndpointForm:
         assert response.status_code == 302
         endpoint.refresh_from_db()
         assert (endpoint.url, endpoint.events) == ("https://1.1.1.1/other", ["group.created"])
+
+
+@pytest.mark.django_db
+class TestDashboardPermissions:
+    """Each block of the first page shows only with the view permission of what it
+    lists; staff without any see none of it."""
+
+    @pytest.fixture
+    def world(self, org):
+        from django.utils import timezone
+
+        from sessions_app.models import Runner
+
+        WhatsAppSessionFactory(
+            organization=org, name="Secret Sales", disconnected=True, status_reason="why-xyz"
+        )
+        now = timezone.now()
+        Runner.objects.create(
+            id="runner-secret",
+            url="http://10.9.8.7:8001",
+            capacity=5,
+            load=1,
+            started_at=now,
+            heartbeat_at=now,
+        )
+
+    def staff_with(self, *codenames: str) -> Client:
+        from django.contrib.auth.models import Permission
+
+        name = "limited-" + "-".join(codenames)
+        user = User.objects.create_user(name, password="pw-limited-1", is_staff=True)
+        user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+        client = Client()
+        client.force_login(user)
+        return client
+
+    def page(self, client: Client) -> str:
+        response = client.get(reverse("admin:index"))
+        assert response.status_code == 200
+        return response.content.decode()
+
+    @pytest.mark.usefixtures("world")
+    def test_staff_without_permissions_see_nothing_of_it(self):
+        page = self.page(self.staff_with())
+        for secret in ("Secret Sales", "why-xyz", "runner-secret", "10.9.8.7", "acme"):
+            assert secret not in page
+
+    @pytest.mark.usefixtures("world")
+    def test_each_block_with_its_permission(self):
+        page = self.page(self.staff_with("view_whatsappsession"))
+        assert "Secret Sales" in page and "why-xyz" in page
+        assert "runner-secret" not in page and "<h2>Session runners</h2>" not in page
+        assert "<h2>Organizations</h2>" not in page
+        page = self.page(self.staff_with("view_runner", "view_organization"))
+        assert "runner-secret" in page and "10.9.8.7" in page and "<h2>Organizations</h2>" in page
+        assert "Secret Sales" not in page and "<h2>Numbers</h2>" not in page
