@@ -84,12 +84,15 @@ def runner_gone(runner_id: str) -> None:
     Runner.objects.filter(pk=runner_id).delete()
 
 
-def forget_dead_runner(runner_id: str) -> None:
+def forget_dead_runner(runner_id: str) -> list[str]:
     """A runner known to be dead (it does not answer, and it cannot be running on this
-    one-runner database): its leases are free at once."""
+    one-runner database): its leases are free at once. Returns the sessions it held."""
     with transaction.atomic():
-        SessionLease.objects.filter(runner_id=runner_id).delete()
+        held = SessionLease.objects.filter(runner_id=runner_id)
+        session_ids = list(held.values_list("session_id", flat=True))
+        held.delete()
         runner_gone(runner_id)
+    return session_ids
 
 
 def claim(

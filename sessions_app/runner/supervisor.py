@@ -200,18 +200,15 @@ class Supervisor:
         return live
 
     def _record_new_connection(self, session: WhatsAppSession, fleet: FleetMember) -> None:
-        """A connection starts here: the session is not connected until it says so. One
-        taken over from a runner whose lease expired says from whom; one whose row still
-        reads "connected" (a runner that died wrote nothing) says it is reconnecting. So
-        readers see the outage, and "connected since" is the start of this connection.
-        (A runner of the fleet only: the in-process supervisor of tests holds no lease.)"""
+        """A connection starts here, taken over from a runner whose lease expired (it
+        died, or was paused or cut off, and wrote nothing): the session says so, and from
+        whom, before it counts as live here. So readers see the outage, and "connected
+        since" is the start of this connection. (A runner of the fleet only: the
+        in-process supervisor of tests holds no lease.)"""
         previous = fleet.taken_over_from(session.id)
-        if previous is not None:
-            reason = f"taken over from runner {previous}, which stopped renewing its lease"
-        elif session.status == SessionStatus.CONNECTED:
-            reason = "reconnecting: the runner that held it stopped"
-        else:
-            return
+        if previous is None:
+            return  # a free lease, or one handed over: the engine's reports say the rest
+        reason = f"taken over from runner {previous}, which stopped renewing its lease"
         session_record_status(
             session_id=session.id,
             status=SessionStatus.CONNECTING,

@@ -19,6 +19,8 @@ from sessions_app.runner.fleet import FleetConfig, FleetMember
 from sessions_app.runner.loop import RunnerLoop
 from sessions_app.runner.server import RunnerServer
 from sessions_app.runner.supervisor import Supervisor
+from sessions_app.status import SessionStatus
+from sessions_app.transitions import session_record_status
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +86,13 @@ class Command(BaseCommand):
                     f"another session runner ({other.id}) is running on this SQLite "
                     "database; several runners need PostgreSQL (DATABASE_URL=postgres://…)"
                 )
-            leases.forget_dead_runner(other.id)
+            for session_id in leases.forget_dead_runner(other.id):
+                # It wrote nothing as it died: what its sessions say is stale.
+                session_record_status(
+                    session_id=session_id,
+                    status=SessionStatus.CONNECTING,
+                    reason=f"the runner that held it ({other.id}) died; reconnecting",
+                )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.GATEWAY_RUNNER_IN_PROCESS:
