@@ -2,6 +2,7 @@
 store and the state sink the runner gives it."""
 
 import threading
+from typing import Any
 
 from sessions_app import device_store
 from sessions_app.engines.whatsapp import WhatsAppLiveSession
@@ -34,3 +35,18 @@ def reports_written(live: WhatsAppLiveSession, timeout: float = 5) -> None:
     written = threading.Event()
     live._emit(written.set)
     assert written.wait(timeout), "the engine's reports were not handled in time"
+
+
+def pairing(session: Any) -> tuple[WhatsAppLiveSession, FakeNeonizeClient]:
+    """The engine for ``session`` showing its first QR (the session reads pairing); the
+    fake's connect waits to be paired."""
+    from sessions_app.status import SessionStatus
+    from tests.processes import wait_for
+
+    fake = FakeNeonizeClient()
+    fake.connect = lambda: fake._stopped.wait()  # type: ignore[method-assign]
+    live = live_on(session, fake)
+    live.start()
+    fake.qr_handler(fake, b"2@first-code")
+    wait_for(lambda: reload(session).status == SessionStatus.PAIRING, "pairing")
+    return live, fake

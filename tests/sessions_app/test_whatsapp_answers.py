@@ -38,7 +38,7 @@ from tests.factories import WhatsAppSessionFactory
 from tests.helpers import assert_error
 from tests.pictures import jpeg, size_of
 from tests.processes import ROOT, database_url, process_env, wait_for
-from tests.sessions_app.fake_engine import live_on, reload, reports_written
+from tests.sessions_app.fake_engine import live_on, pairing, reload, reports_written
 from tests.sessions_app.fake_whatsapp import (
     OWN,
     REQUESTED_AT_MICROS,
@@ -513,16 +513,6 @@ def test_a_picture_that_is_no_image_is_refused(engine):
 
 
 # -- pair codes ------------------------------------------------------------------------------
-
-
-def pairing(whatsapp_session) -> tuple:
-    fake = FakeNeonizeClient()
-    fake.connect = lambda: fake._stopped.wait()  # waits to be paired
-    live = live_on(whatsapp_session, fake)
-    live.start()
-    fake.qr_handler(fake, b"2@first-code")
-    wait_for(lambda: reload(whatsapp_session).status == SessionStatus.PAIRING, "pairing")
-    return live, fake
 
 
 def test_a_pair_code_late_in_the_window_is_refused(whatsapp_session):

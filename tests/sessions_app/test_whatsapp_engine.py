@@ -34,7 +34,7 @@ from sessions_app.runner.supervisor import Supervisor, backoff_delay
 from tests.factories import WhatsAppSessionFactory
 from tests.pictures import jpeg
 from tests.processes import wait_for
-from tests.sessions_app.fake_engine import live_on, reload, reports_written
+from tests.sessions_app.fake_engine import live_on, pairing, reload, reports_written
 from tests.sessions_app.fake_whatsapp import (
     OWN,
     REQUESTED_AT_MICROS,
@@ -154,12 +154,7 @@ class TestLiveSession:
 
     def test_pairing_qr_and_pair_status(self, whatsapp_session, settings):
         settings.GATEWAY_DEVICE_STORE = "sqlite"
-        fake = FakeNeonizeClient()
-        fake.connect = lambda: fake._stopped.wait()  # waits to be paired
-        live = live_on(whatsapp_session, fake)
-        live.start()
-        fake.qr_handler(fake, b"2@first-code")
-        wait_for(lambda: reload(whatsapp_session).status == SessionStatus.PAIRING, "pairing")
+        live, fake = pairing(whatsapp_session)
         assert whatsapp_session.qr_code == "2@first-code"
         paired = live.pair_code(phone="15550001111")
         assert paired.code == "ABCD-EFGH"
