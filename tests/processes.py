@@ -2,6 +2,7 @@
 
 import os
 import socket
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -48,3 +49,12 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30) -> N
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def run_here(
+    argv: list[str], *, env: dict[str, str], timeout: float = 120, check: bool = False
+) -> "subprocess.CompletedProcess[str]":
+    """Runs ``argv`` in the repository with ``env``, its output captured as text."""
+    return subprocess.run(
+        argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=check
+    )

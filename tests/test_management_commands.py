@@ -186,22 +186,13 @@ class TestExitCodes:
 def test_a_command_without_configuration_says_so_in_one_line(tmp_path):
     """No SECRET_KEY and no DEBUG: one line on stderr and exit status 2, no traceback."""
     import os
-    import subprocess
     import sys
 
-    from tests.processes import ROOT
+    from tests.processes import run_here
 
     env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "SECRET_KEY"}}
     env.update(DJANGO_SETTINGS_MODULE="gateway.settings", GATEWAY_DATA_DIR=str(tmp_path))
-    done = subprocess.run(
-        [sys.executable, "manage.py", "listsessions"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_here([sys.executable, "manage.py", "listsessions"], env=env)
     assert done.returncode == 2
     assert done.stderr.splitlines() == [
         "error: SECRET_KEY is not set. Set SECRET_KEY (or SECRET_KEY_FILE), or DEBUG=1 "

@@ -27,10 +27,9 @@ def test_the_limit_is_409_session_limit_and_per_organization(api, client_for, ot
 def test_without_the_setting_an_organization_holds_fifty(org):
     """The default, as a process started without GATEWAY_MAX_SESSIONS_PER_ORG has it: the
     fiftieth session is created, the fifty-first refused."""
-    import subprocess
     import sys
 
-    from tests.processes import ROOT, process_env
+    from tests.processes import process_env, run_here
 
     env = process_env()
     env.pop("GATEWAY_MAX_SESSIONS_PER_ORG", None)
@@ -48,15 +47,7 @@ def test_without_the_setting_an_organization_holds_fifty(org):
         "except Conflict as refused:\n"
         "    print(made, refused.details['limit'])\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    done = run_here([sys.executable, "-c", script], env=env, check=True)
     assert done.stdout.split() == ["50", "50"], done.stderr[-2000:]
     assert WhatsAppSession.objects.filter(organization=org).count() == 50
 
