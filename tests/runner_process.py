@@ -1,5 +1,6 @@
 """`runsessions` as a real subprocess against the test database."""
 
+import resource
 import signal
 import subprocess
 import sys
@@ -73,11 +74,21 @@ def assert_cut_off_then_created_once_on_retry(
 
 
 class Runner:
-    def __init__(self, url: str, log: Path, *, interval: float = 0.3, **env: str) -> None:
-        """``interval``: seconds between the runner's rounds of lease work."""
+    def __init__(
+        self,
+        url: str,
+        log: Path,
+        *,
+        interval: float = 0.3,
+        open_files: int | None = None,
+        **env: str,
+    ) -> None:
+        """``interval``: seconds between the runner's rounds of lease work;
+        ``open_files``: its open-files limit, soft and hard (as ``ulimit -n``)."""
         self.url = url
         self.log = log
         self.interval = interval
+        self.open_files = open_files
         self.env = env
         self.process: subprocess.Popen | None = None
 
@@ -90,8 +101,12 @@ class Runner:
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                preexec_fn=self._limit_open_files if self.open_files else None,
             )
         wait_for(self.healthy, "the runner to listen")
+
+    def _limit_open_files(self) -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.open_files, self.open_files))
 
     def healthy(self) -> bool:
         assert self.process is not None

@@ -10,6 +10,7 @@ interface, since the signature authenticates calls but does not encrypt them.
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
@@ -33,10 +34,15 @@ def runner_secret() -> str:
 # Every call is signed: HMAC-SHA256 over the timestamp, a nonce, the method, the path and
 # the body's SHA-256, with the shared secret. A runner accepts a signature only within
 # WINDOW_SECONDS of its own clock and only once (it remembers nonces that long), so a
-# recorded call cannot be replayed, and a call cannot be altered in flight.
+# recorded call cannot be replayed, and a call cannot be altered in flight. The body's
+# SHA-256 travels in a header too, so a runner checks the signature on the request head
+# alone and reads no body from a caller without the secret; the body read afterwards
+# must match it.
 TIMESTAMP_HEADER = "X-Gateway-Timestamp"
 NONCE_HEADER = "X-Gateway-Nonce"
 SIGNATURE_HEADER = "X-Gateway-Signature"
+DIGEST_HEADER = "X-Gateway-Content-SHA256"
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 WINDOW_SECONDS = 30
 # Why a runner refused a call, in the 401 answer's details.reason. A replay of a call it
 # has already taken tells the web process that its first attempt arrived.
@@ -50,8 +56,7 @@ RUNNER_IDLE_SECONDS = 60
 CLIENT_IDLE_SECONDS = 20
 
 
-def _signature(method: str, path: str, body: bytes, *, timestamp: str, nonce: str) -> str:
-    digest = hashlib.sha256(body).hexdigest()
+def _signature(method: str, path: str, digest: str, *, timestamp: str, nonce: str) -> str:
     message = f"{timestamp}\n{nonce}\n{method.upper()}\n{path}\n{digest}".encode()
     return hmac.new(runner_secret().encode(), message, hashlib.sha256).hexdigest()
 
@@ -62,10 +67,12 @@ def signed_headers(
     """The signature headers for a call made now (or at ``at``, seconds since the epoch)."""
     timestamp = str(int(time.time() if at is None else at))
     nonce = secrets.token_hex(16)
+    digest = hashlib.sha256(body).hexdigest()
     return {
         TIMESTAMP_HEADER: timestamp,
         NONCE_HEADER: nonce,
-        SIGNATURE_HEADER: _signature(method, path, body, timestamp=timestamp, nonce=nonce),
+        DIGEST_HEADER: digest,
+        SIGNATURE_HEADER: _signature(method, path, digest, timestamp=timestamp, nonce=nonce),
     }
 
 
@@ -80,20 +87,32 @@ class ReplayGuard:
         self._lock = threading.Lock()
         self._clock = clock
 
-    def refusal(self, headers: Any, method: str, path: str, body: bytes) -> str | None:
+    def refusal(
+        self, headers: Any, method: str, path: str, body: bytes | None = None
+    ) -> str | None:
         """Why the call is refused (``unsigned``, ``stale``, ``bad_signature`` or
         ``REPLAYED``), or None when it is accepted. ``headers``: a mapping with ``get``
-        (an HTTP message's headers)."""
+        (an HTTP message's headers). Without ``body``, the head alone is checked (the
+        body must then pass ``body_refusal``); a refused call never uses up its nonce."""
         timestamp = headers.get(TIMESTAMP_HEADER) or ""
         nonce = headers.get(NONCE_HEADER) or ""
         signature = headers.get(SIGNATURE_HEADER) or ""
-        if not timestamp.isdigit() or not 16 <= len(nonce) <= 64 or not signature:
+        digest = headers.get(DIGEST_HEADER) or ""
+        if (
+            not timestamp.isdigit()
+            or len(timestamp) > 12
+            or not 16 <= len(nonce) <= 64
+            or not signature
+            or not _HEX64.fullmatch(digest)
+        ):
             return "unsigned"
         now = self._clock()
         if abs(now - int(timestamp)) > WINDOW_SECONDS:
             return "stale"
-        expected = _signature(method, path, body, timestamp=timestamp, nonce=nonce)
+        expected = _signature(method, path, digest, timestamp=timestamp, nonce=nonce)
         if not hmac.compare_digest(expected.encode(), signature.encode()):
+            return "bad_signature"
+        if body is not None and body_refusal(headers, body) is not None:
             return "bad_signature"
         with self._lock:
             cutoff = now - 2 * WINDOW_SECONDS
@@ -107,3 +126,11 @@ class ReplayGuard:
     def remembered(self) -> int:
         """How many nonces are remembered now."""
         return len(self._seen)
+
+
+def body_refusal(headers: Any, body: bytes) -> str | None:
+    """``bad_signature`` unless ``body`` is the one the (accepted) head was signed for."""
+    digest = hashlib.sha256(body).hexdigest()
+    if not hmac.compare_digest(digest.encode(), (headers.get(DIGEST_HEADER) or "").encode()):
+        return "bad_signature"
+    return None

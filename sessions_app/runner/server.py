@@ -1,10 +1,14 @@
-"""The runner's HTTP endpoint for web processes (loopback, shared secret)."""
+"""The runner's HTTP endpoint for web processes (private interface, signed calls).
+
+Connections are taken by the ``listener`` (a door thread for heads, a bounded pool of
+handlers for calls); this module decides what a request gets: ``admit`` on the head
+alone (only a signed POST, or the health probe, gets further), ``answer`` with the body.
+"""
 
 import json
 import logging
 import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from django.db import close_old_connections, connections
@@ -12,131 +16,120 @@ from django.db import close_old_connections, connections
 from gateway.errors import STATUS_BY_CODE, envelope
 from gateway.exceptions import GatewayError, NotHeldHere
 from gateway.request_context import HEADER, accept_or_make, request_id
-from gateway.server_errors import send_error_as_envelope
 from groups_app.rules import PICTURE_MAX_BYTES
 from sessions_app.registry import action_named
-from sessions_app.runner.protocol import RUNNER_IDLE_SECONDS, ReplayGuard
+from sessions_app.runner.listener import HANDLERS, Answer, Listener, Request
+from sessions_app.runner.open_files import connection_cap
+from sessions_app.runner.protocol import RUNNER_IDLE_SECONDS, ReplayGuard, body_refusal
 from sessions_app.runner.supervisor import Supervisor
 
 logger = logging.getLogger(__name__)
 
 _PATH_RE = re.compile(r"^/v1/sessions/(?P<session>[0-9A-Za-z]{26})/(?P<action>[a-z_]+)$")
 # The largest call is a group picture: the API's limit for it, base64, in JSON.
-_MAX_BODY = (PICTURE_MAX_BYTES + 2) // 3 * 4 + 64 * 1024
+MAX_BODY = (PICTURE_MAX_BYTES + 2) // 3 * 4 + 64 * 1024
 # The runner's own refusals of a call's framing (not of what the caller asked): the web
 # side answers its caller 500 internal_error for these, never a validation error.
 BAD_RUNNER_REQUEST = "bad_runner_request"
 # A signed call that does nothing: the web→runner hop alone (protocol, signature, HTTP),
 # for checks and for measuring it.
 PING_PATH = "/v1/ping"
+HEALTH_PATH = "/healthz"
 
 
-class RunnerServer(ThreadingHTTPServer):
-    daemon_threads = True
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Answer:
+    return Answer(status=status, body=json.dumps(body).encode(), headers=headers or {})
 
-    def __init__(self, address: tuple[str, int], supervisor: Supervisor) -> None:
+
+def _unauthorized(reason: str) -> Answer:
+    return _json(
+        401,
+        envelope(
+            "unauthorized",
+            "runner call unsigned, badly signed, stale or replayed",
+            {"reason": reason},
+        ),
+    )
+
+
+class RunnerServer:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        supervisor: Supervisor,
+        *,
+        max_connections: int | None = None,
+        handlers: int = HANDLERS,
+    ) -> None:
         self.supervisor = supervisor
         self.guard = ReplayGuard()
-        super().__init__(address, _Handler)
+        self.listener = Listener(
+            address,
+            admit=self.admit,
+            answer=self.answer,
+            max_connections=max_connections or connection_cap(),
+            handlers=handlers,
+            idle_seconds=RUNNER_IDLE_SECONDS,
+            on_handler_exit=connections.close_all,
+        )
+        self.server_address = self.listener.server_address
 
     def serve_in_thread(self) -> threading.Thread:
-        thread = threading.Thread(target=self.serve_forever, args=(0.2,), daemon=True)
-        thread.start()
-        return thread
+        return self.listener.serve_in_thread()
 
+    def shutdown(self) -> None:
+        self.listener.shutdown()
 
-class _Handler(BaseHTTPRequestHandler):
-    """One thread per connection; a web process keeps its connection for many calls
-    (HTTP/1.1 keep-alive), and the connection is let go after ``RUNNER_IDLE_SECONDS``
-    without a request. The thread's database connection lives as long as it."""
+    def server_close(self) -> None:
+        self.listener.close()
 
-    server: RunnerServer
-    protocol_version = "HTTP/1.1"
-    timeout = RUNNER_IDLE_SECONDS
-    # An answer is written as head then body: buffered, they leave in one send when the
-    # request is done (BaseHTTPRequestHandler flushes then), and with Nagle's algorithm
-    # off nothing waits for the client's delayed acknowledgement (~40 ms).
-    wbufsize = 64 * 1024
-    disable_nagle_algorithm = True
-    send_error = send_error_as_envelope
-
-    def handle(self) -> None:
-        try:
-            super().handle()
-        finally:
-            connections.close_all()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        logger.debug("runner request: " + format, *args)
-
-    def _send(
-        self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
-    ) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
-
-    def do_GET(self) -> None:
-        if self.path == "/healthz":
-            live = sorted(self.server.supervisor.live_ids())
-            self._send(200, {"status": "ok", "live": len(live), "sessions": live})
-        else:
-            self._send(404, envelope("not_found", "no such endpoint"))
-
-    def do_POST(self) -> None:
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            length = -1
-        if not 0 <= length <= _MAX_BODY:
-            self._send(400, envelope(BAD_RUNNER_REQUEST, "bad runner request: body length"))
-            return
-        body = self.rfile.read(length)
-        refusal = self.server.guard.refusal(self.headers, "POST", self.path, body)
+    def admit(self, request: Request) -> Answer | None:
+        """On the head alone, without blocking: a refusal, or None to read the body."""
+        if request.method == "GET":
+            if request.path == HEALTH_PATH:
+                return None
+            return _json(404, envelope("not_found", "no such endpoint"))
+        if request.method != "POST":
+            return _json(405, envelope("method_not_allowed", "method not allowed"))
+        if not 0 <= request.length <= MAX_BODY:
+            return _json(400, envelope(BAD_RUNNER_REQUEST, "bad runner request: body length"))
+        refusal = self.guard.refusal(request.headers, "POST", request.path)
         if refusal is not None:
-            self._send(
-                401,
-                envelope(
-                    "unauthorized",
-                    "runner call unsigned, badly signed, stale or replayed",
-                    {"reason": refusal},
-                ),
-            )
-            return
-        if self.path == PING_PATH:
-            self._send(200, {"result": {}})
-            return
-        match = _PATH_RE.fullmatch(self.path)
+            return _unauthorized(refusal)
+        request.trusted = True
+        return None
+
+    def answer(self, request: Request) -> Answer:
+        logger.debug("runner request: %s %s", request.method, request.path)
+        if request.path == HEALTH_PATH:
+            live = sorted(self.supervisor.live_ids())
+            return _json(200, {"status": "ok", "live": len(live), "sessions": live})
+        if body_refusal(request.headers, request.body) is not None:
+            return _unauthorized("bad_signature")
+        if request.path == PING_PATH:
+            return _json(200, {"result": {}})
+        match = _PATH_RE.fullmatch(request.path)
         if match is None or action_named(match["action"]) is None:
-            self._send(404, envelope("not_found", "no such runner action"))
-            return
+            return _json(404, envelope("not_found", "no such runner action"))
         try:
-            payload = json.loads(body or b"{}")
+            payload = json.loads(request.body or b"{}")
             if not isinstance(payload, dict):
                 raise ValueError("body must be an object")
         except ValueError as exc:
-            self._send(400, envelope(BAD_RUNNER_REQUEST, f"bad runner request: {exc}"))
-            return
+            return _json(400, envelope(BAD_RUNNER_REQUEST, f"bad runner request: {exc}"))
         close_old_connections()
-        request_id.set(accept_or_make(self.headers.get(HEADER)))
+        request_id.set(accept_or_make(request.headers.get(HEADER)))
         try:
-            result = self.server.supervisor.perform(match["session"], match["action"], payload)
+            result = self.supervisor.perform(match["session"], match["action"], payload)
         except GatewayError as exc:
             headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
             # not_held is the protocol's own answer: the web asks the holder instead.
             status = 409 if isinstance(exc, NotHeldHere) else STATUS_BY_CODE.get(exc.code, 500)
-            self._send(status, envelope(exc.code, exc.message, exc.details), headers)
-            return
+            return _json(status, envelope(exc.code, exc.message, exc.details), headers)
         except Exception:
             logger.exception("runner action %s failed", match["action"])
-            self._send(500, envelope("internal_error", "internal error in the session runner"))
-            return
+            return _json(500, envelope("internal_error", "internal error in the session runner"))
         finally:
             # Kept for the connection's next request if still usable (CONN_MAX_AGE).
             close_old_connections()
-        self._send(200, {"result": result})
+        return _json(200, {"result": result})

@@ -31,7 +31,9 @@ def threads_of(pid: int) -> int:
 def test_a_worker_started_by_a_live_call_outlives_the_calls_connection(make_runner, api, org):
     """The kernel's parent-death signal follows the thread that forked the worker: one
     forked by the HTTP handler serving POST /connect died when that connection closed."""
-    runner = make_runner("hold", interval=600)  # only the live call starts the worker
+    # Only the live call starts the worker; its lease outlasts the test (the loop, which
+    # would renew it, does not run).
+    runner = make_runner("hold", interval=600, GATEWAY_RUNNER_LEASE_SECONDS="120")
     runner.start()
     session = WhatsAppSessionFactory(organization=org, engine=Engine.WHATSAPP, fresh=True)
     answer = api.post(f"/api/v1/sessions/{session.id}/connect", HTTP_X_REQUEST_ID="connect-1")
@@ -48,7 +50,7 @@ def test_a_worker_started_by_a_live_call_outlives_the_calls_connection(make_runn
     ]
     assert [entry["request_id"] for entry in started] == ["connect-1"]
 
-    forget_connections()  # the web closes its kept connection: the handler's thread ends
+    forget_connections()  # the web closes its kept connection; the idle handler thread ends
     wait_for(lambda: threads_of(runner.pid) < threads, "the handler's thread to end")
     deadline = time.monotonic() + 3
     while time.monotonic() < deadline:

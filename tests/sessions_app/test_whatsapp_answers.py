@@ -184,14 +184,14 @@ def test_a_runner_that_refuses_a_calls_framing_is_an_internal_error_not_the_call
     from gateway.errors import STATUS_BY_CODE
     from gateway.exceptions import GatewayError
     from sessions_app.runner.client import call_runner
-    from sessions_app.runner.server import _MAX_BODY
+    from sessions_app.runner.server import MAX_BODY
 
     with pytest.raises(GatewayError) as refused:
         call_runner(
             settings.GATEWAY_RUNNER_URL,
             whatsapp_session.id,
             "set_group_picture",
-            {"group_jid": GROUP, "image": "A" * _MAX_BODY},
+            {"group_jid": GROUP, "image": "A" * MAX_BODY},
             timeout=10,
         )
     assert "body length" in refused.value.message

@@ -17,6 +17,7 @@ from sessions_app import leases
 from sessions_app.runner.database import bound_database_waits
 from sessions_app.runner.fleet import FleetConfig, FleetMember
 from sessions_app.runner.loop import RunnerLoop
+from sessions_app.runner.open_files import connection_cap, raise_to_hard_limit
 from sessions_app.runner.server import RunnerServer
 from sessions_app.runner.supervisor import Supervisor
 from sessions_app.status import SessionStatus
@@ -133,8 +134,14 @@ class Command(BaseCommand):
             )
         )
         supervisor = Supervisor(fleet=member)
+        open_files = raise_to_hard_limit()
+        logger.info(
+            "runner: open-files limit %d; at most %d connections at once",
+            open_files,
+            connection_cap(open_files),
+        )
         try:
-            server = RunnerServer((host, port), supervisor)
+            server = RunnerServer((host, port), supervisor, max_connections=connection_cap())
         except OSError as exc:
             raise CommandError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         stopping = threading.Event()
