@@ -9,6 +9,7 @@ import errno
 import resource
 import selectors
 import socket
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -127,3 +128,82 @@ class SlowClients:
                     self._close(slow, now, by_server=True)
                     continue
                 slow.next_line = now + self.trickle_seconds
+
+
+class SlowTlsClients:
+    """The same attack over TLS (a thread per socket: a few hundred at most): each
+    completes its handshake, then trickles its head, or (``body=True``) sends a whole head
+    announcing ``body_bytes`` and then trickles the body a byte at a time."""
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        count: int,
+        *,
+        context: ssl.SSLContext,
+        request_line: bytes = b"GET /api/v1/sessions HTTP/1.1\r\nHost: gateway\r\n",
+        trickle_seconds: float = 5.0,
+        body: bool = False,
+        body_bytes: int = 100_000,
+    ) -> None:
+        self.address = address
+        self.count = count
+        self.context = context
+        self.request_line = request_line
+        self.trickle_seconds = trickle_seconds
+        self.body = body
+        self.body_bytes = body_bytes
+        self.report = FloodReport()
+        self.connected = 0
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._one, name="slow-tls", daemon=True) for _ in range(count)
+        ]
+
+    def __enter__(self) -> "SlowTlsClients":
+        raise_own_open_files(self.count + 512)
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+
+    def _count(self, delta: int) -> None:
+        with self._lock:
+            self.connected += delta
+
+    def _one(self) -> None:
+        while not self._stop.is_set():
+            opened = time.monotonic()
+            try:
+                raw = socket.create_connection(self.address, timeout=10)
+                sock = self.context.wrap_socket(raw, server_hostname="localhost")
+            except OSError:
+                with self._lock:
+                    self.report.refused += 1
+                self._stop.wait(0.2)
+                continue
+            with self._lock:
+                self.report.opened += 1
+            self._count(1)
+            try:
+                if self.body:
+                    sock.sendall(
+                        b"POST /api/v1/sessions HTTP/1.1\r\nHost: gateway\r\n"
+                        b"Content-Type: application/json\r\n"
+                        + f"Content-Length: {self.body_bytes}\r\n\r\n".encode()
+                    )
+                else:
+                    sock.sendall(self.request_line)
+                while not self._stop.wait(self.trickle_seconds):
+                    sock.sendall(b"{" if self.body else b"X-Slow: 1\r\n")
+            except OSError:
+                with self._lock:
+                    self.report.lifetimes.append(time.monotonic() - opened)
+            finally:
+                self._count(-1)
+                sock.close()

@@ -9,8 +9,6 @@ closed by the runner just as a call goes out on it. The call is sent once more, 
 byte; the runner's answer to that second copy decides what the client is told.
 """
 
-import datetime
-import ipaddress
 import json
 import signal
 import socket
@@ -19,13 +17,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from django.db import connection
 
 from gateway import http
@@ -34,6 +27,7 @@ from groups_app.models import Group
 from sessions_app.models import LiveActionRecord
 from sessions_app.runner import client
 from sessions_app.runner.protocol import NONCE_HEADER
+from tests.certificates import self_signed
 from tests.helpers import assert_error
 from tests.processes import wait_for
 from tests.runner_process import (
@@ -304,38 +298,6 @@ def test_a_connection_idle_too_long_is_not_used_again():
     assert peer.connections == 2
 
 
-def _self_signed(directory: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 and its key, as PEM files."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "runner.test")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=1))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 class _Answer(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -353,7 +315,7 @@ class _Answer(BaseHTTPRequestHandler):
 
 
 def test_an_https_runner_address_is_spoken_to_over_verified_tls(tmp_path, monkeypatch):
-    cert_path, key_path = _self_signed(tmp_path)
+    cert_path, key_path = self_signed(tmp_path, "runner.test")
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Answer)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert_path, key_path)
