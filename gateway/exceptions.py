@@ -64,6 +64,17 @@ class WhatsAppRateLimited(GatewayError):
     default_message = "WhatsApp rate limit reached; retry later"
 
 
+class OverBudget(GatewayError):
+    """The organization used its share of the gateway (``sessions_app.live_limits``)."""
+
+    code = "rate_limited"
+    default_message = "too many live calls at once for this organization; retry shortly"
+
+    def __init__(self, message: str, *, budget: str, retry_after: int) -> None:
+        super().__init__(message, details={"budget": budget, "retryAfter": retry_after})
+        self.retry_after = retry_after
+
+
 class WhatsAppTimedOut(GatewayError):
     code = "whatsapp_timeout"
     default_message = "WhatsApp did not answer in time; the outcome is unknown"

@@ -159,9 +159,16 @@ else:
 GATEWAY_RATE_LIMITS = {
     "live": env_str("GATEWAY_RATE_LIMIT_LIVE", "60/minute"),
     "read": env_str("GATEWAY_RATE_LIMIT_READ", "600/minute"),
+    # Per organization: the participants named by live calls (create, add, remove, …),
+    # so that a few maximal calls cannot take what many small ones would be allowed.
+    "participants": env_str("GATEWAY_RATE_LIMIT_PARTICIPANTS", "5000/minute"),
     # Per client address: requests without a token, or with one that is refused.
     "anonymous": env_str("GATEWAY_RATE_LIMIT_ANON", "120/minute"),
 }
+
+# Live calls one organization may have in flight at once, across every web process (0:
+# no cap): beyond it 429, so one tenant holds at most this many web threads on them.
+GATEWAY_LIVE_CALLS_PER_ORGANIZATION = env_int("GATEWAY_LIVE_CALLS_PER_ORGANIZATION", 4)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["auth_app.authentication.BearerAuthentication"],

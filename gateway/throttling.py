@@ -11,6 +11,7 @@ A principal's bucket is keyed on its organization and its identifier (an API key
 person's ``sub``): two organizations' people with the same ``sub`` do not share one.
 """
 
+import contextlib
 import hashlib
 import logging
 import threading
@@ -21,6 +22,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import F
 from rest_framework.exceptions import Throttled
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
@@ -45,39 +47,51 @@ def parse_rate(rate: str) -> tuple[int, int] | None:
     return int(count), _UNITS[unit]
 
 
-def _count_in_redis(key: str, window: int) -> int:
-    if cache.add(key, 1, timeout=window + 1):
-        return 1
+def _count_in_redis(key: str, window: int, amount: int) -> int:
+    if cache.add(key, amount, timeout=window + 1):
+        return amount
     try:
-        return cache.incr(key)
+        return cache.incr(key, amount)
     except ValueError:  # expired between add and incr: a new window
-        cache.add(key, 1, timeout=window + 1)
-        return 1
+        cache.add(key, amount, timeout=window + 1)
+        return amount
 
 
-def _count_in_database(key: str, expires_at: datetime) -> int:
+def _count_in_database(key: str, expires_at: datetime, amount: int) -> int:
     table = connection.ops.quote_name(RateCounter._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (key, count, expires_at) VALUES (%s, 1, %s) "  # noqa: S608
-            f"ON CONFLICT (key) DO UPDATE SET count = {table}.count + 1 RETURNING count",
-            [key, expires_at],
+            f"INSERT INTO {table} (key, count, expires_at) VALUES (%s, %s, %s) "  # noqa: S608
+            f"ON CONFLICT (key) DO UPDATE SET count = {table}.count + %s RETURNING count",
+            [key, amount, expires_at, amount],
         )
         return int(cursor.fetchone()[0])
 
 
-def count_in_window(name: str, rate: tuple[int, int]) -> tuple[int, float]:
-    """Counts one request in ``name``'s current fixed window; returns the count and the
-    seconds until the window ends."""
+def count_in_window(name: str, rate: tuple[int, int], amount: int = 1) -> tuple[int, float]:
+    """Counts ``amount`` (one request, or what it costs) in ``name``'s current fixed
+    window; returns the count and the seconds until the window ends."""
     _allowed, window = rate
     now = time.time()
     window_start = int(now // window) * window
     key = f"rate:{name}:{window_start}"
     if settings.REDIS_URL:
-        count = _count_in_redis(key, window)
+        count = _count_in_redis(key, window, amount)
     else:
-        count = _count_in_database(key, datetime.fromtimestamp(window_start + window, tz=UTC))
+        expires_at = datetime.fromtimestamp(window_start + window, tz=UTC)
+        count = _count_in_database(key, expires_at, amount)
     return count, window_start + window - now
+
+
+def give_back(name: str, rate: tuple[int, int], amount: int) -> None:
+    """Takes ``amount`` off ``name``'s current window (what a refused call was counted)."""
+    window = rate[1]
+    key = f"rate:{name}:{int(time.time() // window) * window}"
+    if settings.REDIS_URL:
+        with contextlib.suppress(ValueError):  # the window ended meanwhile
+            cache.decr(key, amount)
+        return
+    RateCounter.objects.filter(key=key, count__gte=amount).update(count=F("count") - amount)
 
 
 def prune_expired_counters() -> int:

@@ -255,28 +255,36 @@ def _recount(group: Group) -> None:
 def participants_changed(*, group: Group, action: str, results: list[ParticipantResult]) -> None:
     """Applies what WhatsApp answered to the stored members: an added (or invited, or
     refused) person is one row, however often they are added; removed ones go; promoted
-    and demoted ones change role. The member count follows."""
-    for result in results:
-        if action == "add":
-            error = result.error_code or 0
-            GroupParticipant.objects.update_or_create(
+    and demoted ones change role. The member count follows. A fixed number of queries
+    whatever the number of people (one upsert, delete or update for all of them)."""
+    if action == "add":
+        # The same person twice in one answer: the last word counts.
+        rows = {
+            result.jid: GroupParticipant(
                 group=group,
                 jid=result.jid,
-                defaults={
-                    "add_error": 409 if result.result == "already_member" else error,
-                    "invite_code": result.invite_code,
-                    "invite_expires_at": result.invite_expires_at,
-                },
+                add_error=409 if result.result == "already_member" else result.error_code or 0,
+                invite_code=result.invite_code,
+                invite_expires_at=result.invite_expires_at,
             )
-        elif not result.succeeded:
-            continue
-        elif action == "remove":
-            GroupParticipant.objects.filter(group=group, jid=result.jid).delete()
+            for result in results
+        }
+        GroupParticipant.objects.bulk_create(
+            rows.values(),
+            update_conflicts=True,
+            unique_fields=["group", "jid"],
+            update_fields=["add_error", "invite_code", "invite_expires_at"],
+        )
+    else:
+        changed = GroupParticipant.objects.filter(
+            group=group, jid__in=[result.jid for result in results if result.succeeded]
+        )
+        if action == "remove":
+            changed.delete()
+        elif action == "promote":
+            changed.update(is_admin=True)
         else:
-            promoted = action == "promote"
-            GroupParticipant.objects.filter(group=group, jid=result.jid).update(
-                is_admin=promoted, **({} if promoted else {"is_super_admin": False})
-            )
+            changed.update(is_admin=False, is_super_admin=False)
     _recount(group)
 
 

@@ -17,7 +17,8 @@ both claim it — and for 24 hours:
 - same key while the first is still running → 409 ``idempotency_in_progress``;
 - the first ended with WhatsApp not answering (504, outcome unknown) → the retry runs,
   but looks on WhatsApp first (a group it did create is found and returned);
-- the first failed for a reason a retry may fix (any other 5xx) → the key is released
+- the first failed for a reason a retry may fix (any other 5xx, or 429: the
+  organization was over its share, ``sessions_app.live_limits``) → the key is released
   and the retry runs afresh;
 - the first request's process died (its claim is still ``in_progress`` after the longest
   a live call can last, plus a margin) → the retry takes the claim over and looks on
@@ -48,6 +49,7 @@ from rest_framework.response import Response
 from auth_app.principal import Principal
 from gateway.errors import api_exception_handler
 from gateway.exceptions import GatewayError, InvalidInput, WhatsAppTimedOut
+from sessions_app.live_limits import charge_participants, live_call_slot, participants_named
 from sessions_app.models import ActionState, LiveActionRecord
 from sessions_app.registry import LiveActionSpec, longest_timeout
 
@@ -177,8 +179,9 @@ def action_finish(
         "finished_at": timezone.now(),
         "duration_ms": int((time.monotonic() - started) * 1000),
     }
-    if status >= 500 and state != ActionState.UNKNOWN:
-        # The runner or the database was away: a retry should run, not replay this.
+    if (status >= 500 and state != ActionState.UNKNOWN) or status == 429:
+        # The runner or the database was away, or the organization was over its share:
+        # a retry should run, not replay this.
         updates["idempotency_key"] = None
     LiveActionRecord.objects.filter(pk=record.pk).update(**updates)
 
@@ -227,8 +230,14 @@ def live_action(
                 kwargs["look_first_since"] = claim.after_unknown_since
             started = time.monotonic()
             outcome_unknown = False
+            organization_id = principal.organization.pk
             try:
-                response = view(self, request, *args, **kwargs)
+                # The organization's share of the gateway: refused before anything runs.
+                with live_call_slot(organization_id=organization_id):
+                    # (A body that does not parse is answered here as the view would.)
+                    named = participants_named(request.data)
+                    charge_participants(organization_id=organization_id, count=named)
+                    response = view(self, request, *args, **kwargs)
             except Exception as exc:
                 # WhatsApp (or the runner) may have acted: a retry must look first.
                 outcome_unknown = isinstance(exc, WhatsAppTimedOut)

@@ -201,3 +201,15 @@ class SessionLease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.session_id} held by {self.runner_id} (token {self.token})"
+
+
+class LiveCallSlot(models.Model):
+    """A live call in flight, for its organization's cap on concurrent live calls
+    (``sessions_app.live_limits``). Deleted when the call ends; one whose web process
+    died expires after the longest a call can last, and the runner prunes it."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"live call of {self.organization_id} until {self.expires_at:%H:%M:%S}"

@@ -6,9 +6,9 @@ live actions must not keep leases: the step says stop, and ``runsessions`` exits
 its supervisor restarts it); does a round of lease work; stops what was lost or handed
 back (off the loop; leases go back once nothing of those sessions runs); tells each
 worker how long it may hold on; starts and stops sessions to match what is held; and
-prunes expired rate-limit counters. A database that fails, or the operating system
-refusing something (too many open files), costs that round, never the runner: leases
-that cannot be renewed run out, and their workers stop by themselves.
+prunes expired rate-limit counters and live-call slots. A database that fails, or the
+operating system refusing something (too many open files), costs that round, never the
+runner: leases that cannot be renewed run out, and their workers stop by themselves.
 """
 
 import logging
@@ -17,6 +17,7 @@ from collections.abc import Callable
 from django.db import DatabaseError, close_old_connections
 
 from gateway.throttling import prune_expired_counters
+from sessions_app.live_limits import prune_expired_slots
 from sessions_app.runner.fleet import FleetMember
 from sessions_app.runner.supervisor import Supervisor
 
@@ -51,6 +52,7 @@ class RunnerLoop:
             self.supervisor.confirm_leases()
             self.supervisor.reconcile(wanted=run)
             prune_expired_counters()  # the runner is the web's janitor too
+            prune_expired_slots()
         except DatabaseError as exc:
             self._failed(f"database unavailable ({exc})")
             close_old_connections()
