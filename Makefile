@@ -65,7 +65,7 @@ soak: install-dev
 # The benchmarks behind docs/benchmarks.md, each writing its table to docs/bench/<name>.txt.
 # They need wrk (installed here when run as root; otherwise the command to run is shown)
 # and PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth). BENCHES picks some.
-BENCHES ?= runner_hop jwt_verify auth_cost worker_memory http_load hostile_create runner_fleet webhooks
+BENCHES ?= runner_hop jwt_verify auth_cost worker_memory http_load hostile_create runner_fleet webhooks floods
 bench: install-dev
 	@command -v wrk >/dev/null || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
