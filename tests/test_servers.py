@@ -31,7 +31,7 @@ def serving(command: list[str], env: dict[str, str], log: Path) -> Iterator[str]
         try:
             requests.get(f"{url}/healthz", timeout=1)
             return True
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or its worker still booting
             return False
 
     try:
