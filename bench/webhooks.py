@@ -79,7 +79,7 @@ def main() -> None:
             arrivals.clear()
             processes = [
                 subprocess.Popen(
-                    [sys.executable, "manage.py", "deliverwebhooks", "--batch", "50"],
+                    [sys.executable, "manage.py", "deliverwebhooks"],
                     cwd=ROOT,
                     env=env,
                     stdout=subprocess.DEVNULL,

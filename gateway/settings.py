@@ -268,7 +268,17 @@ GATEWAY_RUNNER_IN_PROCESS = env_bool("GATEWAY_RUNNER_IN_PROCESS", False)
 # Webhooks: private/loopback receiver addresses only when allowed (development, tests);
 # how long a delivery worker holds a delivery it is sending.
 GATEWAY_WEBHOOK_ALLOW_PRIVATE = env_bool("GATEWAY_WEBHOOK_ALLOW_PRIVATE", False)
-GATEWAY_WEBHOOK_LOCK_SECONDS = env_int("GATEWAY_WEBHOOK_LOCK_SECONDS", 60)
+# The total time one attempt may take (connect, send, status, headers, a capped body).
+GATEWAY_WEBHOOK_TIMEOUT_SECONDS = env_int("GATEWAY_WEBHOOK_TIMEOUT_SECONDS", 10)
+# A claim on a delivery outlasts its attempt: the deadline plus a margin.
+GATEWAY_WEBHOOK_LOCK_SECONDS = env_int(
+    "GATEWAY_WEBHOOK_LOCK_SECONDS", GATEWAY_WEBHOOK_TIMEOUT_SECONDS + 10
+)
+# Attempts in flight at once per endpoint (across workers), and sender threads per worker.
+GATEWAY_WEBHOOK_ENDPOINT_CONCURRENCY = env_int("GATEWAY_WEBHOOK_ENDPOINT_CONCURRENCY", 4)
+GATEWAY_WEBHOOK_SENDERS = env_int("GATEWAY_WEBHOOK_SENDERS", 32)
+# Most endpoints one organization may register.
+GATEWAY_WEBHOOK_MAX_ENDPOINTS = env_int("GATEWAY_WEBHOOK_MAX_ENDPOINTS", 20)
 
 # Most sessions (attached numbers) one organization may hold.
 GATEWAY_MAX_SESSIONS_PER_ORG = env_int("GATEWAY_MAX_SESSIONS_PER_ORG", 50)

@@ -1,5 +1,6 @@
-"""A delivery's claim: renewed before each send, and nothing sent or recorded by a worker
-whose claim another worker has taken (it expired while the first was busy)."""
+"""A delivery's claim: taken just before its attempt and held for as long as the attempt
+can last, never taken twice, and nothing recorded by a worker whose claim another worker
+has taken (it expired while the first was busy)."""
 
 import threading
 import time
@@ -11,7 +12,7 @@ from django.utils import timezone
 
 from tests.processes import wait_for
 from tests.webhooks_receiver import receiving
-from webhooks_app.delivery import Outcome, claim_due, deliver_due, record, renew
+from webhooks_app.delivery import Outcome, claim_due, deliver_due, record
 from webhooks_app.events import record_event
 from webhooks_app.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
@@ -45,23 +46,24 @@ def test_a_lost_claim_is_not_recorded_over_the_new_holders(org, receiver):
     queued(org, receiver.url, 1)
     (mine,) = claim_due(limit=1)
     taken_over(mine)
-    assert record(mine, Outcome(False, 500, "answered HTTP 500")) is False
+    assert record([(mine, Outcome(False, 500, "answered HTTP 500"))]) == 0
     row = WebhookDelivery.objects.get(pk=mine.pk)
     assert (row.attempts, row.status, row.last_error) == (0, DeliveryStatus.PENDING, "")
     assert row.locked_until is not None and row.locked_until > timezone.now()  # still held
 
 
-def test_a_lost_claim_is_not_sent_again(org, receiver):
+def test_a_held_claim_is_not_taken_again(org, receiver):
     queued(org, receiver.url, 1)
     (mine,) = claim_due(limit=1)
-    taken_over(mine)
-    assert renew(mine) is False
+    assert claim_due(limit=5) == []
+    assert WebhookDelivery.objects.get(pk=mine.pk).claim == mine.claim
 
 
 def test_a_slow_batch_keeps_its_later_claims_and_nothing_arrives_twice(org, receiver, settings):
-    """Claims of 2 s, receivers that take 1.5 s each: without a renewal the second
-    delivery's claim runs out while the first is being sent, and a second worker takes
-    and sends it too. Renewed before each send, a second worker finds nothing due."""
+    """Claims of 2 s, receivers that take 1.5 s each: a claim taken for the whole batch
+    up front would run out for the second delivery while the first is being sent, and a
+    second worker would take and send it too. Claimed only when a sender takes it, a
+    second worker finds nothing due."""
     settings.GATEWAY_WEBHOOK_LOCK_SECONDS = 2
     receiver.delay = 1.5
     queued(org, receiver.url, 2)

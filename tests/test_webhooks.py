@@ -151,9 +151,10 @@ class TestEvents:
             "action": "promote",
             "participants": [ALICE],
         }
-        # Per-session sequence numbers order the session's events.
-        ours = [body["sequence"] for body in bodies if body["session"] == session.id]
-        assert ours == sorted(ours) and len(set(ours)) == len(ours)
+        # Per-session sequence numbers order the session's events: deliveries go out
+        # concurrently and may arrive in any order, the numbers have no gap or repeat.
+        ours = sorted(body["sequence"] for body in bodies if body["session"] == session.id)
+        assert ours == list(range(ours[0], ours[0] + len(ours)))
         for _headers, body in receiver.received:
             assert "wag_" not in body.decode() and secret not in body.decode()
 
@@ -194,7 +195,7 @@ class TestDelivery:
         api.post(f"/api/v1/webhooks/{made['id']}/test")
         drain()
         delivery = WebhookDelivery.objects.get()
-        assert delivery.status == DeliveryStatus.FAILED
+        assert delivery.status == DeliveryStatus.RETRYING
         assert 4 <= (delivery.next_attempt_at - timezone.now()).total_seconds() <= 6
         assert delivery.last_status_code == 503
 
@@ -245,7 +246,15 @@ def test_a_worker_killed_mid_delivery_loses_nothing(api, org, receiver, tmp_path
         record_event(organization_id=org.pk, event_type="webhook.test", data={"n": n})
     receiver.delay = 0.2  # slow enough to be killed mid-delivery
     env = process_env(GATEWAY_WEBHOOK_ALLOW_PRIVATE="1", GATEWAY_WEBHOOK_LOCK_SECONDS="2")
-    command = [sys.executable, "manage.py", "deliverwebhooks", "--batch", "5", "--interval", "0.2"]
+    command = [
+        sys.executable,
+        "manage.py",
+        "deliverwebhooks",
+        "--senders",
+        "5",
+        "--interval",
+        "0.2",
+    ]
     log = (tmp_path / "worker.log").open("wb")
     worker = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     wait_for(lambda: len(receiver.received) >= 3, "some deliveries", timeout=30)
@@ -281,7 +290,15 @@ def test_three_workers_deliver_each_event_once(api, org, receiver, tmp_path):
         for n in range(events):
             record_event(organization_id=org.pk, event_type="webhook.test", data={"n": n})
     env = process_env(GATEWAY_WEBHOOK_ALLOW_PRIVATE="1")
-    command = [sys.executable, "manage.py", "deliverwebhooks", "--batch", "20", "--interval", "0.2"]
+    command = [
+        sys.executable,
+        "manage.py",
+        "deliverwebhooks",
+        "--senders",
+        "20",
+        "--interval",
+        "0.2",
+    ]
     workers = [
         subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

@@ -15,6 +15,11 @@ class Receiver:
     # Statuses to answer, in order; then 200.
     script: list[int] = field(default_factory=list)
     delay: float = 0.0
+    # Seconds between bytes of an answer that never ends (0: answer at once).
+    trickle: float = 0.0
+    # Requests being answered now, and the most at once.
+    answering: int = 0
+    most_answering: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def ids(self) -> list[str]:
@@ -29,6 +34,9 @@ def receiving() -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if state.trickle:
+                self._trickle(body)
+                return
             if state.delay:
                 threading.Event().wait(state.delay)
             with state.lock:
@@ -38,6 +46,25 @@ def receiving() -> Iterator[Receiver]:
             self.send_header("Content-Length", "2")
             self.end_headers()
             self.wfile.write(b"ok")
+
+        def _trickle(self, body: bytes) -> None:
+            with state.lock:
+                state.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                state.answering += 1
+                state.most_answering = max(state.most_answering, state.answering)
+            try:
+                self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
+                self.wfile.flush()
+                for _ in range(100_000):
+                    threading.Event().wait(state.trickle)
+                    self.wfile.write(b".")
+                    self.wfile.flush()
+            except OSError:
+                pass  # the sender gave up
+            finally:
+                with state.lock:
+                    state.answering -= 1
+                self.close_connection = True
 
         def log_message(self, format: str, *args: Any) -> None:
             return None

@@ -16,6 +16,7 @@ from gateway.schema import error_responses
 from webhooks_app.models import WebhookEndpoint
 from webhooks_app.selectors import delivery_get, delivery_list, endpoint_get, endpoint_list
 from webhooks_app.serializers import (
+    DeliveryDetailSerializer,
     DeliverySerializer,
     EndpointInputSerializer,
     EndpointSerializer,
@@ -55,6 +56,7 @@ class WebhookViewSet(viewsets.GenericViewSet[Any]):
             "rotate_secret",
             "test",
             "deliveries",
+            "delivery",
             "retry",
         )
     }
@@ -102,7 +104,7 @@ class WebhookViewSet(viewsets.GenericViewSet[Any]):
         ],
         responses={
             201: EndpointWithSecretSerializer,
-            **error_responses(400, 401, 403, 413, 415, 429),
+            **error_responses(400, 401, 403, 409, 413, 415, 429),
         },
     )
     def create(self, request: Request) -> Response:
@@ -179,12 +181,13 @@ class WebhookViewSet(viewsets.GenericViewSet[Any]):
         summary="Send a test event",
         description=(
             "Queues a `webhook.test` event for this endpoint alone, signed like any other: "
-            "202 with the delivery, which the delivery worker sends. **Capability:** `manage`."
+            "202 with the delivery, which the delivery worker sends; 409 `conflict` when "
+            "the endpoint is disabled (nothing is queued). **Capability:** `manage`."
         ),
         tags=TAGS,
         parameters=[ENDPOINT],
         request=None,
-        responses={202: DeliverySerializer, **error_responses(401, 403, 404, 429)},
+        responses={202: DeliverySerializer, **error_responses(401, 403, 404, 409, 429)},
     )
     def test(self, request: Request, id: str) -> Response:
         delivery = endpoint_test(endpoint=self._endpoint(request, id))
@@ -206,17 +209,33 @@ class WebhookViewSet(viewsets.GenericViewSet[Any]):
         return self.get_paginated_response(DeliverySerializer(page, many=True).data)
 
     @extend_schema(
+        operation_id="getWebhookDelivery",
+        summary="Get a delivery",
+        description=(
+            "One delivery with what happened: each attempt (when, how long, the status "
+            "code, the error, the first 1 KiB of the answer) and the event body sent. "
+            "**Capability:** `manage`."
+        ),
+        tags=TAGS,
+        parameters=[ENDPOINT, DELIVERY],
+        responses={200: DeliveryDetailSerializer, **error_responses(401, 403, 404, 429)},
+    )
+    def delivery(self, request: Request, id: str, delivery: str) -> Response:
+        found = delivery_get(endpoint=self._endpoint(request, id), delivery_id=delivery)
+        return Response(DeliveryDetailSerializer(found).data)
+
+    @extend_schema(
         operation_id="retryWebhookDelivery",
         summary="Send a delivery again now",
         description=(
             "Schedules the delivery for now, whatever its status (a succeeded or dead one "
-            "too): 202 "
-            "with the delivery. **Capability:** `manage`."
+            "too): 202 with the delivery; 409 `conflict` while the endpoint is disabled. "
+            "**Capability:** `manage`."
         ),
         tags=TAGS,
         parameters=[ENDPOINT, DELIVERY],
         request=None,
-        responses={202: DeliverySerializer, **error_responses(401, 403, 404, 429)},
+        responses={202: DeliverySerializer, **error_responses(401, 403, 404, 409, 429)},
     )
     def retry(self, request: Request, id: str, delivery: str) -> Response:
         found = delivery_get(endpoint=self._endpoint(request, id), delivery_id=delivery)

@@ -7,6 +7,7 @@ from typing import Any, Literal, TypedDict, cast, get_args
 from django.db import connection, transaction
 from django.utils import timezone
 
+from webhooks_app import wakeups
 from webhooks_app.models import EventSequence, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 EventType = Literal[
@@ -71,6 +72,7 @@ def record_event(
             WebhookDelivery(endpoint=endpoint, event=event, next_attempt_at=now)
             for endpoint in endpoints
         )
+        wakeups.notify()  # idle workers claim it as soon as this commits
     return event
 
 

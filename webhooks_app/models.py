@@ -79,9 +79,14 @@ class EventSequence(models.Model):
 
 class DeliveryStatus(models.TextChoices):
     PENDING = "pending", "pending"
+    RETRYING = "retrying", "retrying (an attempt failed; the next is scheduled)"
     SUCCEEDED = "succeeded", "succeeded"
-    FAILED = "failed", "failed, will retry"
     DEAD = "dead", "dead (no more retries)"
+    PAUSED = "paused", "paused (its endpoint is disabled)"
+
+
+# Deliveries a worker may send (when due); a paused one waits for its endpoint.
+SENDABLE = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
 
 
 # As the OpenAPI schema names them (DeliveryStatus).
@@ -102,7 +107,9 @@ class WebhookDelivery(models.Model):
     attempts = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(db_index=True)
     # A worker holds a delivery it is sending until this time; past it, another may.
+    # ``claim`` names that worker's claim: only the holder of the claim records.
     locked_until = models.DateTimeField(null=True, blank=True)
+    claim = models.CharField(max_length=32, blank=True, default="")
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
     last_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -110,8 +117,33 @@ class WebhookDelivery(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="delivery_due")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_due"),
+            # The deliveries being sent, per endpoint (each endpoint's attempts in flight).
+            models.Index(fields=["locked_until", "endpoint"], name="delivery_in_flight"),
+        ]
         verbose_name_plural = "webhook deliveries"
 
     def __str__(self) -> str:
         return f"{self.event_id} → {self.endpoint_id} ({self.status})"
+
+
+class WebhookAttempt(models.Model):
+    """One attempt at a delivery: when, how long, what the receiver answered."""
+
+    delivery = models.ForeignKey(
+        WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log"
+    )
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField()
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    # The first 1 KiB of the receiver's answer, as text.
+    response_body = models.CharField(max_length=1024, blank=True)
+
+    class Meta:
+        ordering = ["started_at"]
+        indexes = [models.Index(fields=["delivery", "started_at"], name="attempt_of_delivery")]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} at {self.started_at:%H:%M:%S}: {self.status_code or self.error}"

@@ -21,7 +21,12 @@ def delivery_list(*, endpoint: WebhookEndpoint) -> QuerySet[WebhookDelivery]:
 
 
 def delivery_get(*, endpoint: WebhookEndpoint, delivery_id: str) -> WebhookDelivery:
-    delivery = WebhookDelivery.objects.filter(endpoint=endpoint, pk=delivery_id).first()
+    delivery = (
+        WebhookDelivery.objects.filter(endpoint=endpoint, pk=delivery_id)
+        .select_related("event", "endpoint")
+        .prefetch_related("attempt_log")
+        .first()
+    )
     if delivery is None:
         raise NotFound("delivery not found")
     return delivery

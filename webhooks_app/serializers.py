@@ -4,7 +4,8 @@ from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from gateway.fields import BoundedListField, StrictBooleanField, StrictCharField
-from webhooks_app.events import EVENT_TYPES
+from webhooks_app.events import EVENT_TYPES, event_body
+from webhooks_app.models import DELIVERY_STATUSES, SENDABLE, WebhookDelivery
 
 
 @extend_schema_field({"type": "string", "format": "uri", "pattern": "^https?://[^\\s]+$"})
@@ -79,9 +80,43 @@ class DeliverySerializer(serializers.Serializer[Any]):
     id = serializers.CharField()
     eventId = serializers.CharField(source="event_id")
     eventType = serializers.CharField(source="event.type")
-    status = serializers.ChoiceField(choices=["pending", "succeeded", "failed", "dead"])
+    status = serializers.ChoiceField(
+        choices=DELIVERY_STATUSES,
+        help_text=(
+            "`pending` (not yet tried), `retrying` (an attempt failed; the next is at "
+            "nextAttemptAt), `succeeded`, `dead` (no more retries), `paused` (its "
+            "endpoint is disabled; it goes out when the endpoint is enabled again)."
+        ),
+    )
     attempts = serializers.IntegerField()
     lastStatusCode = serializers.IntegerField(source="last_status_code", allow_null=True)
     lastError = serializers.CharField(source="last_error")
-    nextAttemptAt = serializers.DateTimeField(source="next_attempt_at")
+    nextAttemptAt = serializers.SerializerMethodField(
+        help_text="When the next attempt is due; null when none is scheduled."
+    )
     createdAt = serializers.DateTimeField(source="created_at")
+
+    @extend_schema_field({"type": "string", "format": "date-time", "nullable": True})
+    def get_nextAttemptAt(self, delivery: WebhookDelivery) -> str | None:
+        if delivery.status not in SENDABLE:
+            return None
+        return serializers.DateTimeField().to_representation(delivery.next_attempt_at)
+
+
+class AttemptSerializer(serializers.Serializer[Any]):
+    startedAt = serializers.DateTimeField(source="started_at")
+    durationMs = serializers.IntegerField(source="duration_ms")
+    statusCode = serializers.IntegerField(source="status_code", allow_null=True)
+    error = serializers.CharField(help_text="Why it failed; empty when it succeeded.")
+    responseBody = serializers.CharField(
+        source="response_body", help_text="The first 1 KiB of the receiver's answer."
+    )
+
+
+class DeliveryDetailSerializer(DeliverySerializer):
+    attemptLog = AttemptSerializer(source="attempt_log.all", many=True)
+    body = serializers.SerializerMethodField(help_text="The event body as it is sent (signed).")
+
+    @extend_schema_field({"type": "object", "additionalProperties": True})
+    def get_body(self, delivery: WebhookDelivery) -> dict[str, Any]:
+        return dict(event_body(delivery.event))

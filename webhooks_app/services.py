@@ -3,15 +3,16 @@
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from auth_app.models import Organization
-from gateway.exceptions import InvalidInput
+from gateway.exceptions import Conflict, InvalidInput
 from webhooks_app import signing
 from webhooks_app.addresses import AddressRefused, checked_address
 from webhooks_app.events import EVENT_TYPES, record_event
-from webhooks_app.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from webhooks_app.models import SENDABLE, DeliveryStatus, WebhookDelivery, WebhookEndpoint
 
 ROTATION_OVERLAP = timedelta(hours=24)
 
@@ -45,18 +46,44 @@ def checked_events(events: object) -> list[str]:
     return list(dict.fromkeys(events))
 
 
+@transaction.atomic
 def endpoint_create(
     *, organization: Organization, url: str, events: list[str], description: str = ""
 ) -> EndpointWithSecret:
+    url, events = checked_url(url), checked_events(events)
+    # Counted under the organization's row lock: two racing creates cannot both pass.
+    list(Organization.objects.select_for_update().filter(pk=organization.pk).values("pk"))
+    most = settings.GATEWAY_WEBHOOK_MAX_ENDPOINTS
+    if WebhookEndpoint.objects.filter(organization=organization).count() >= most:
+        raise Conflict(
+            f"this organization has {most} webhook endpoints already (the most it may have); "
+            "delete one first",
+            details={"reason": "too_many_endpoints", "max": most},
+        )
     secret = signing.new_secret()
     endpoint = WebhookEndpoint.objects.create(
-        organization=organization,
-        url=checked_url(url),
-        events=checked_events(events),
-        description=description,
-        secret=secret,
+        organization=organization, url=url, events=events, description=description, secret=secret
     )
     return EndpointWithSecret(endpoint, secret)
+
+
+def endpoint_disable(*, endpoint_id: str, reason: str = "") -> None:
+    """Disables the endpoint; its queued deliveries wait (``paused``) until it is enabled
+    again."""
+    with transaction.atomic():
+        WebhookEndpoint.objects.filter(pk=endpoint_id).update(
+            enabled=False, disabled_reason=reason, updated_at=timezone.now()
+        )
+        WebhookDelivery.objects.filter(endpoint_id=endpoint_id, status__in=SENDABLE).update(
+            status=DeliveryStatus.PAUSED, locked_until=None
+        )
+
+
+def _resume(endpoint_id: str) -> None:
+    """A re-enabled endpoint's paused deliveries go out now (in their order)."""
+    WebhookDelivery.objects.filter(endpoint_id=endpoint_id, status=DeliveryStatus.PAUSED).update(
+        status=DeliveryStatus.PENDING, next_attempt_at=timezone.now()
+    )
 
 
 def endpoint_update(*, endpoint: WebhookEndpoint, **changes: object) -> WebhookEndpoint:
@@ -66,11 +93,19 @@ def endpoint_update(*, endpoint: WebhookEndpoint, **changes: object) -> WebhookE
         endpoint.events = checked_events(list(changes["events"]))  # type: ignore[call-overload]
     if "description" in changes:
         endpoint.description = str(changes["description"])
-    if "enabled" in changes:
-        endpoint.enabled = bool(changes["enabled"])
-        if endpoint.enabled:
-            endpoint.disabled_reason = ""
-    endpoint.save()
+    with transaction.atomic():
+        if "enabled" in changes:
+            enabled = bool(changes["enabled"])
+            if enabled and not endpoint.enabled:
+                _resume(endpoint.id)
+            elif not enabled and endpoint.enabled:
+                WebhookDelivery.objects.filter(endpoint=endpoint, status__in=SENDABLE).update(
+                    status=DeliveryStatus.PAUSED, locked_until=None
+                )
+            endpoint.enabled = enabled
+            if enabled:
+                endpoint.disabled_reason = ""
+        endpoint.save()
     return endpoint
 
 
@@ -84,8 +119,17 @@ def endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> EndpointWithSecret:
     return EndpointWithSecret(endpoint, secret)
 
 
+def _refuse_disabled(endpoint: WebhookEndpoint) -> None:
+    if not endpoint.enabled:
+        raise Conflict(
+            "the endpoint is disabled: enable it first (PATCH enabled=true)",
+            details={"reason": "endpoint_disabled"},
+        )
+
+
 @transaction.atomic
 def endpoint_test(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
+    _refuse_disabled(endpoint)
     event = record_event(
         organization_id=endpoint.organization_id,
         event_type="webhook.test",
@@ -98,7 +142,9 @@ def endpoint_test(*, endpoint: WebhookEndpoint) -> WebhookDelivery:
 
 
 def delivery_retry(*, delivery: WebhookDelivery) -> WebhookDelivery:
-    """Sends it again now, whatever its state (a succeeded one too)."""
+    """Sends it again now, whatever its state (a succeeded one too); 409 while its
+    endpoint is disabled."""
+    _refuse_disabled(delivery.endpoint)
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
         status=DeliveryStatus.PENDING, next_attempt_at=timezone.now(), locked_until=None
     )

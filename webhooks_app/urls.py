@@ -17,6 +17,7 @@ routes: tuple[tuple[str, dict[str, Any]], ...] = (
     ("rotate-secret", {"post": "rotate_secret"}),
     ("test", {"post": "test"}),
     ("deliveries", {"get": "deliveries"}),
+    ("deliveries/<str:delivery>", {"get": "delivery"}),
     ("deliveries/<str:delivery>/retry", {"post": "retry"}),
 )
 for suffix, actions in routes:

@@ -1,0 +1,188 @@
+"""Webhook delivery, round two, against real receivers on loopback: a total deadline per
+attempt, one endpoint's slowness kept to its own slots, paused deliveries of disabled
+endpoints, outcomes recorded in batches, what happened visible, and the limits."""
+
+import threading
+import time
+
+import pytest
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+
+from gateway.version import VERSION
+from tests.factories import OrganizationFactory
+from tests.helpers import assert_error
+from tests.processes import wait_for
+from tests.webhooks_receiver import receiving
+from webhooks_app.delivery import DeliveryWorker, Outcome, claim_due, deliver_due, record
+from webhooks_app.events import record_event
+from webhooks_app.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _private_receivers(settings):
+    settings.GATEWAY_WEBHOOK_ALLOW_PRIVATE = True
+
+
+def endpoint_for(org, url: str) -> WebhookEndpoint:
+    return WebhookEndpoint.objects.create(
+        organization=org, url=url, events=["*"], secret="whsec_dGVzdHNlY3JldA=="
+    )
+
+
+def events(org, count: int) -> None:
+    for number in range(count):
+        record_event(organization_id=org.pk, event_type="webhook.test", data={"n": number})
+
+
+def register(api, url: str):
+    return api.post("/api/v1/webhooks", {"url": url, "events": ["*"]}, format="json")
+
+
+def test_a_trickling_receiver_is_cut_off_at_the_attempts_deadline(org, settings):
+    """Status and headers at once, then a byte every 0.2 s for ever: a timeout per read
+    never fires; the attempt's total deadline (1 s here) does."""
+    settings.GATEWAY_WEBHOOK_TIMEOUT_SECONDS = 1
+    with receiving() as slow:
+        slow.trickle = 0.2
+        endpoint_for(org, slow.url)
+        events(org, 1)
+        assert deliver_due(limit=5) == 1
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.status == DeliveryStatus.RETRYING
+    assert delivery.last_error == "no complete answer within 1 s"
+    (attempt,) = WebhookAttempt.objects.all()
+    assert 1000 <= attempt.duration_ms < 2000
+    assert attempt.error == delivery.last_error
+
+
+def test_one_organizations_slow_receiver_does_not_hold_anothers_events(org, settings):
+    """Organization A's receiver trickles (each attempt takes its whole 10 s deadline)
+    and A has 20 events queued; organization B's event, committed afterwards, arrives
+    within a second. A never has more than 4 attempts in flight."""
+    settings.GATEWAY_WEBHOOK_TIMEOUT_SECONDS = 10
+    other = OrganizationFactory()
+    stopping = threading.Event()
+    with receiving() as slow, receiving() as fast:
+        slow.trickle = 1.0
+        endpoint_for(org, slow.url)
+        endpoint_for(other, fast.url)
+        events(org, 20)
+        worker = DeliveryWorker(senders=8)
+
+        def run() -> None:
+            try:
+                worker.run(stopping=stopping, interval=0.1)
+            finally:
+                connections.close_all()
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        try:
+            wait_for(lambda: slow.answering == 4, "A's receiver to be holding 4 attempts")
+            committed = time.monotonic()
+            record_event(organization_id=other.pk, event_type="webhook.test", data={"b": 1})
+            wait_for(lambda: len(fast.received) == 1, "B's event", timeout=5)
+            waited = time.monotonic() - committed
+            assert waited < 1.0, f"B's event waited {waited:.2f} s"
+            assert slow.most_answering == 4
+        finally:
+            stopping.set()
+            worker.wake.set()
+            thread.join(timeout=30)
+            worker.close(database=False)
+
+
+def test_a_disabled_endpoint_gets_nothing_and_its_deliveries_wait_paused(api, receiver_url):
+    made = register(api, receiver_url.url).json()
+    events(WebhookEndpoint.objects.get().organization, 3)
+    patched = api.patch(f"/api/v1/webhooks/{made['id']}", {"enabled": False}, format="json")
+    assert patched.status_code == 200
+    assert deliver_due(limit=10) == 0
+    assert receiver_url.received == []
+    listed = api.get(f"/api/v1/webhooks/{made['id']}/deliveries").json()["results"]
+    assert {row["status"] for row in listed} == {"paused"}
+    assert {row["nextAttemptAt"] for row in listed} == {None}
+    # A test event is refused, not queued, while it is disabled.
+    error = assert_error(api.post(f"/api/v1/webhooks/{made['id']}/test"), 409, "conflict")
+    assert error["details"]["reason"] == "endpoint_disabled"
+    assert WebhookDelivery.objects.count() == 3
+
+    api.patch(f"/api/v1/webhooks/{made['id']}", {"enabled": True}, format="json")
+    assert deliver_due(limit=10) == 3
+    assert len(receiver_url.received) == 3
+    assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"succeeded"}
+
+
+def test_a_410_disables_the_endpoint_and_pauses_the_rest(org, receiver_url):
+    endpoint_for(org, receiver_url.url)
+    events(org, 3)
+    receiver_url.script = [410]
+    (first,) = claim_due(limit=1)
+    record([(first, Outcome(False, 410, "answered HTTP 410"))])
+    endpoint = WebhookEndpoint.objects.get()
+    assert not endpoint.enabled and "410" in endpoint.disabled_reason
+    statuses = sorted(WebhookDelivery.objects.values_list("status", flat=True))
+    assert statuses == ["dead", "paused", "paused"]
+
+
+def test_outcomes_are_recorded_in_one_statement_per_batch(org, receiver_url, settings):
+    settings.GATEWAY_WEBHOOK_ENDPOINT_CONCURRENCY = 100
+    endpoint_for(org, receiver_url.url)
+    events(org, 42)
+    small = claim_due(limit=2)
+    large = claim_due(limit=40)
+    assert len(small) == 2 and len(large) == 40
+    ok = Outcome(True, 200, "")
+    with CaptureQueriesContext(connection) as two:
+        assert record([(delivery, ok) for delivery in small]) == 2
+    with CaptureQueriesContext(connection) as forty:
+        assert record([(delivery, ok) for delivery in large]) == 40
+    assert len(forty) == len(two)
+    assert WebhookAttempt.objects.count() == 42
+
+
+def test_what_happened_is_visible_attempt_by_attempt(api, receiver_url):
+    made = register(api, receiver_url.url).json()
+    receiver_url.script = [500]
+    api.post(f"/api/v1/webhooks/{made['id']}/test")
+    assert deliver_due(limit=5) == 1
+    WebhookDelivery.objects.update(next_attempt_at=WebhookDelivery.objects.get().created_at)
+    assert deliver_due(limit=5) == 1
+    delivery = WebhookDelivery.objects.get()
+    answer = api.get(f"/api/v1/webhooks/{made['id']}/deliveries/{delivery.id}")
+    assert answer.status_code == 200, answer.content
+    shown = answer.json()
+    assert shown["status"] == "succeeded" and shown["nextAttemptAt"] is None
+    assert [a["statusCode"] for a in shown["attemptLog"]] == [500, 200]
+    assert shown["attemptLog"][0]["error"] == "answered HTTP 500"
+    assert shown["attemptLog"][1]["responseBody"] == "ok"
+    assert shown["body"]["type"] == "webhook.test" and shown["body"]["id"] == delivery.event_id
+    headers, _body = receiver_url.received[0]
+    assert headers["user-agent"] == f"whatsapp-gateway/{VERSION} (+webhooks)"
+    assert_error(api.get(f"/api/v1/webhooks/{made['id']}/deliveries/dlv_nope"), 404, "not_found")
+
+
+def test_an_organization_has_at_most_its_endpoints(api, receiver_url, settings):
+    settings.GATEWAY_WEBHOOK_MAX_ENDPOINTS = 2
+    assert register(api, receiver_url.url).status_code == 201
+    assert register(api, receiver_url.url).status_code == 201
+    error = assert_error(register(api, receiver_url.url), 409, "conflict")
+    assert error["details"] == {"reason": "too_many_endpoints", "max": 2}
+    assert WebhookEndpoint.objects.count() == 2
+
+
+def test_the_version_is_the_projects():
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    assert project["project"]["version"] == VERSION
+
+
+@pytest.fixture
+def receiver_url():
+    with receiving() as state:
+        yield state
