@@ -1,33 +1,44 @@
-"""Webhook delivery throughput and latency: events/s, and commit-to-receipt p50/p99.
+"""Webhook delivery throughput and latency, beside the receiver's own ceiling.
 
-    .venv/bin/python bench/webhooks.py [--events 2000] [--workers 1 3]
+    .venv/bin/python bench/webhooks.py [--events 2000] [--workers 1 3] [--singles 200]
 
 PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth; creates and drops its own
-database). Records the events in one transaction (one commit time for all), starts the
-delivery workers (`deliverwebhooks`), and times every receipt at a fast receiver on
-loopback. The workers are started first, so the latency is from the commit (all events
-at once) to receipt, backlog included. Rows: one per worker count.
+database). The receiver is nginx answering 204 at once and logging each request's
+arrival (``$msec``) and ``webhook-id`` (Debian's package: ``apt-get install -y
+nginx-light``); its ceiling is measured in the same run with wrk (``apt-get install -y
+wrk``), with a new connection per request and with 16 kept-alive connections.
+
+- **Throughput**: the workers are started first; then ``--events`` events are committed
+  in one transaction, and deliveries/s is the count over the time from that commit to
+  the last receipt. One row per worker count.
+- **Latency**: one worker, idle; ``--singles`` events committed one at a time, 50 ms
+  apart; commit → receipt per event (p50, p99). On PostgreSQL an event's commit wakes
+  the worker (LISTEN/NOTIFY); the poll interval (1 s) is only the fallback.
 """
 
 import argparse
 import json
+import os
+import re
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
-import threading
+import tempfile
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.postgres import fresh_database, gateway_env, psql  # noqa: E402
+from tests.processes import free_port  # noqa: E402
 
 DB_NAME = "gateway_bench_webhooks"
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
-SEED = """
+BULK = """
 import json, time
 from django.db import transaction
 from auth_app.services import organization_create
@@ -41,94 +52,178 @@ with transaction.atomic():
 print(json.dumps({{"committed": time.time()}}))
 """
 
+SINGLES = """
+import json, time
+from auth_app.services import organization_create
+from webhooks_app.events import record_event
+from webhooks_app.services import endpoint_create
+org = organization_create(slug="bench-singles")
+endpoint_create(organization=org, url="{url}", events=["*"])
+time.sleep(2)
+committed = {{}}
+for n in range({count}):
+    event = record_event(organization_id=org.pk, event_type="webhook.test", data={{"n": n}})
+    committed[event.id] = time.time()
+    time.sleep(0.05)
+print(json.dumps(committed))
+"""
+
+
+def nginx_receiver(directory: Path, port: int) -> tuple[subprocess.Popen, Path]:
+    log = directory / "arrivals.log"
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    temp = " ".join(
+        f"{name}_temp_path {directory / name};"
+        for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    (directory / "nginx.conf").write_text(
+        f"{user}worker_processes 1;\npid {directory / 'nginx.pid'};\n"
+        f"error_log {directory / 'error.log'} warn;\n"
+        "events { worker_connections 4096; }\n"
+        f"http {{ {temp} log_format arrival '$msec $http_webhook_id';\n"
+        f"  server {{ listen 127.0.0.1:{port}; keepalive_requests 1000000;\n"
+        f"    location / {{ access_log {log} arrival buffer=64k flush=100ms; return 204; }} }} }}\n"
+    )
+    process = subprocess.Popen(
+        [NGINX, "-p", str(directory), "-c", str(directory / "nginx.conf"), "-g", "daemon off;"]
+    )
+    time.sleep(0.5)
+    return process, log
+
+
+def arrivals(log: Path) -> dict[str, float]:
+    """webhook-id → first arrival (seconds since the epoch)."""
+    seen: dict[str, float] = {}
+    if not log.exists():
+        return seen
+    for line in log.read_text().splitlines():
+        at, _, webhook_id = line.partition(" ")
+        if webhook_id and webhook_id != "-":
+            seen.setdefault(webhook_id, float(at))
+    return seen
+
+
+def wrk_ceiling(url: str, *, kept: bool) -> float:
+    command = ["wrk", "-t2", "-d5s", "-s", str(ROOT / "bench" / "post.lua")]
+    command += ["-c16"] if kept else ["-c16", "-H", "Connection: close"]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    match = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    return float(match[1]) if match else float("nan")
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
+
+
+def shell(env: dict[str, str], code: str) -> str:
+    return (
+        subprocess.run(
+            [sys.executable, "manage.py", "shell", "-c", code],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+
+
+def workers(env: dict[str, str], count: int) -> list[subprocess.Popen]:
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "manage.py", "deliverwebhooks"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
+        for _ in range(count)
+    ]
+    time.sleep(3)  # up and listening before the commit
+    return processes
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        process.send_signal(signal.SIGTERM)
+    for process in processes:
+        process.wait(timeout=60)
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 3])
+    parser.add_argument("--singles", type=int, default=200)
     args = parser.parse_args()
+    if not Path(NGINX).exists() or shutil.which("wrk") is None:
+        raise SystemExit("needs nginx and wrk: apt-get install -y nginx-light wrk")
 
-    arrivals: list[float] = []
-    lock = threading.Lock()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            with lock:
-                arrivals.append(time.time())
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, format: str, *a: object) -> None:
-            return None
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-
+    directory = Path(tempfile.mkdtemp(prefix="gateway-bench-webhooks-"))
+    port = free_port()
+    receiver, log = nginx_receiver(directory, port)
+    url = f"http://127.0.0.1:{port}/hook"
     fresh_database(DB_NAME)
-    env = gateway_env(
-        DB_NAME,
-        LOG_LEVEL="ERROR",
-        GATEWAY_WEBHOOK_ALLOW_PRIVATE="1",
-    )
+    env = gateway_env(DB_NAME, LOG_LEVEL="ERROR", GATEWAY_WEBHOOK_ALLOW_PRIVATE="1")
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     rows = []
     try:
-        for run, workers in enumerate(args.workers):
-            arrivals.clear()
-            processes = [
-                subprocess.Popen(
-                    [sys.executable, "manage.py", "deliverwebhooks"],
-                    cwd=ROOT,
-                    env=env,
-                    stdout=subprocess.DEVNULL,
-                )
-                for _ in range(workers)
+        ceiling_new = wrk_ceiling(url, kept=False)
+        ceiling_kept = wrk_ceiling(url, kept=True)
+        for run, count in enumerate(args.workers):
+            log.write_text("")
+            subprocess.run(["kill", "-USR1", str(receiver.pid)], check=True)  # reopen the log
+            processes = workers(env, count)
+            committed = json.loads(shell(env, BULK.format(run=run, url=url, count=args.events)))[
+                "committed"
             ]
-            time.sleep(3)  # the workers are up and polling before the commit
-            seeded = subprocess.run(
-                [
-                    sys.executable,
-                    "manage.py",
-                    "shell",
-                    "-c",
-                    SEED.format(run=run, url=url, count=args.events),
-                ],
-                cwd=ROOT,
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            committed = json.loads(seeded.stdout.strip().splitlines()[-1])["committed"]
-            started = committed
-            while len(arrivals) < args.events and time.time() - started < 300:
-                time.sleep(0.05)
-            for process in processes:
-                process.send_signal(signal.SIGTERM)
-                process.wait(timeout=30)
-            latencies = sorted((at - committed) * 1000 for at in arrivals)
-            elapsed = max(arrivals) - started
-            rows.append(
-                (
-                    workers,
-                    len(arrivals),
-                    len(arrivals) / elapsed,
-                    statistics.median(latencies),
-                    latencies[int(len(latencies) * 0.99) - 1],
-                )
-            )
+            deadline = time.time() + 300
+            while len(arrivals(log)) < args.events and time.time() < deadline:
+                time.sleep(0.2)
+            stop(processes)
+            seen = arrivals(log)
+            last = max(seen.values())
+            latencies = [(at - committed) * 1000 for at in seen.values()]
+            rows.append((count, len(seen), len(seen) / (last - committed), latencies))
+        log.write_text("")
+        subprocess.run(["kill", "-USR1", str(receiver.pid)], check=True)
+        processes = workers(env, 1)
+        committed_at = json.loads(shell(env, SINGLES.format(url=url, count=args.singles)))
+        time.sleep(2)
+        stop(processes)
+        seen = arrivals(log)
+        singles = [
+            (seen[event_id] - at) * 1000
+            for event_id, at in committed_at.items()
+            if event_id in seen
+        ]
     finally:
-        server.shutdown()
+        receiver.terminate()
+        receiver.wait(timeout=10)
         psql(f"DROP DATABASE IF EXISTS {DB_NAME}")
 
-    print(f"{args.events} events recorded in one transaction, PostgreSQL, receiver on loopback")
+    print(
+        f"receiver (nginx, 204 at once) ceiling, wrk 5 s, 16 connections: "
+        f"{ceiling_new:,.0f} req/s with a new connection each, {ceiling_kept:,.0f} kept alive"
+    )
     print()
-    print("| workers | delivered | events/s | commit→receipt p50 ms | p99 ms |")
+    print(f"{args.events} events committed in one transaction, PostgreSQL, receiver on loopback")
+    print()
+    print("| workers | delivered | deliveries/s | commit→receipt p50 ms | p99 ms |")
     print("| ---: | ---: | ---: | ---: | ---: |")
-    for workers, delivered, rate, p50, p99 in rows:
-        print(f"| {workers} | {delivered} | {rate:,.0f} | {p50:,.0f} | {p99:,.0f} |")
+    for count, delivered, rate, latencies in rows:
+        print(
+            f"| {count} | {delivered} | {rate:,.0f} | {statistics.median(latencies):,.0f} | "
+            f"{percentile(latencies, 0.99):,.0f} |"
+        )
+    print()
+    print(
+        f"single events, one idle worker: {len(singles)} of {args.singles} received; "
+        f"commit→receipt p50 {statistics.median(singles):.1f} ms, "
+        f"p99 {percentile(singles, 0.99):.1f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from auth_app import keys
 from auth_app.capabilities import Capability
@@ -358,6 +359,49 @@ class TestWebhookEndpointForm:
         assert response.status_code == 302
         endpoint.refresh_from_db()
         assert (endpoint.url, endpoint.events) == ("https://1.1.1.1/other", ["group.created"])
+
+    def test_disabling_in_the_admin_pauses_its_deliveries_and_enabling_resumes(
+        self, staff, endpoint
+    ):
+        from webhooks_app.events import record_event
+        from webhooks_app.models import WebhookDelivery
+
+        record_event(organization_id=endpoint.organization_id, event_type="webhook.test", data={})
+        form = {"url": endpoint.url, "events": '["*"]', "description": ""}
+        url = reverse("admin:webhooks_app_webhookendpoint_change", args=[endpoint.pk])
+        assert staff.post(url, form).status_code == 302  # "enabled" unticked
+        assert WebhookDelivery.objects.get().status == "paused"
+        assert staff.post(url, {**form, "enabled": "on"}).status_code == 302
+        assert WebhookDelivery.objects.get().status == "pending"
+
+
+@pytest.mark.django_db
+class TestDeliveryPage:
+    """A delivery's page: every attempt, the body sent, and a button to send it again."""
+
+    def test_attempts_body_and_the_retry_button(self, staff, org):
+        from webhooks_app.delivery import Outcome, claim_due, record
+        from webhooks_app.events import record_event
+        from webhooks_app.models import WebhookDelivery, WebhookEndpoint
+
+        WebhookEndpoint.objects.create(
+            organization=org, url="https://8.8.8.8/hook", events=["*"], secret="whsec_dGVzdA=="
+        )
+        record_event(organization_id=org.pk, event_type="webhook.test", data={"probe": 7})
+        (claimed,) = claim_due(limit=1)
+        record([(claimed, Outcome(False, 503, "answered HTTP 503", response_body="busy now"))])
+        delivery = WebhookDelivery.objects.get()
+        page = staff.get(reverse("admin:webhooks_app_webhookdelivery_change", args=[delivery.pk]))
+        text = page.content.decode()
+        assert "answered HTTP 503" in text and "busy now" in text
+        assert "&quot;probe&quot;: 7" in text  # the body sent
+        retry_url = reverse("admin:webhooks_app_webhookdelivery_retry", args=[delivery.pk])
+        assert retry_url in text
+        assert staff.get(retry_url).status_code == 403  # only a POST sends
+        answer = staff.post(retry_url, follow=True)
+        assert "Queued to be sent again now." in answer.content.decode()
+        delivery.refresh_from_db()
+        assert delivery.status == "pending" and delivery.next_attempt_at <= timezone.now()
 
 
 @pytest.mark.django_db

@@ -1,17 +1,27 @@
 """Webhook endpoints, deliveries and dead letters in the operator console."""
 
+import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.urls import URLPattern, path
+from django.utils.html import format_html
 
-from gateway.exceptions import InvalidInput
-from webhooks_app.models import WebhookDelivery, WebhookEndpoint
-from webhooks_app.services import checked_events, checked_url, delivery_retry
+from gateway.exceptions import Conflict, InvalidInput
+from webhooks_app.events import event_body
+from webhooks_app.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from webhooks_app.services import (
+    checked_events,
+    checked_url,
+    delivery_retry,
+    endpoint_set_enabled,
+)
 
 T = TypeVar("T")
 
@@ -53,11 +63,36 @@ class WebhookEndpointAdmin(admin.ModelAdmin[WebhookEndpoint]):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # made through the API, which shows the secret once
 
+    def save_model(
+        self, request: HttpRequest, obj: WebhookEndpoint, form: forms.ModelForm[Any], change: bool
+    ) -> None:
+        enabled = obj.enabled
+        if "enabled" in form.changed_data:
+            obj.enabled = not enabled  # as stored; the service pauses or resumes
+        super().save_model(request, obj, form, change)
+        if "enabled" in form.changed_data:
+            endpoint_set_enabled(endpoint=obj, enabled=enabled)
+
+
+class AttemptInline(admin.TabularInline[WebhookAttempt, WebhookDelivery]):
+    model = WebhookAttempt
+    fields = ("started_at", "duration_ms", "status_code", "error", "response_body")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "attempts"
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
-    """Every delivery; filter by status "dead" for the dead letters."""
+    """Every delivery; filter by status "dead" for the dead letters, "paused" for those
+    waiting for a disabled endpoint. A delivery's page shows each attempt and the body
+    sent, with a button that sends it again now."""
 
+    change_form_template = "admin/webhooks_app/webhookdelivery/change_form.html"
     list_display = ["id", "event_type", "endpoint", "status", "attempts", "last_status_code"]
     list_filter = ["status"]
     list_select_related = ["event", "endpoint"]
@@ -72,19 +107,69 @@ class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
         "last_status_code",
         "last_error",
         "created_at",
+        "body_sent",
     )
     readonly_fields = fields
+    inlines = [AttemptInline]
     actions = ["retry"]
 
     @admin.display(description="event")
     def event_type(self, delivery: WebhookDelivery) -> str:
         return delivery.event.type
 
+    @admin.display(description="body sent")
+    def body_sent(self, delivery: WebhookDelivery) -> str:
+        body = json.dumps(event_body(delivery.event), indent=2, ensure_ascii=False)
+        return format_html("<pre>{}</pre>", body)
+
     @admin.action(description="Send the selected deliveries again now")
     def retry(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
-        for delivery in queryset:
+        sent, refused = 0, 0
+        for delivery in queryset.select_related("endpoint"):
+            try:
+                delivery_retry(delivery=delivery)
+                sent += 1
+            except Conflict:
+                refused += 1
+        self.message_user(request, f"{sent} queued again.", messages.SUCCESS)
+        if refused:
+            self.message_user(
+                request, f"{refused} not: their endpoint is disabled.", messages.WARNING
+            )
+
+    def get_urls(self) -> list[URLPattern]:
+        retry = self.admin_site.admin_view(self.retry_view)
+        return [
+            path("<str:object_id>/retry/", retry, name="webhooks_app_webhookdelivery_retry"),
+            *super().get_urls(),
+        ]
+
+    def _may_retry(self, request: HttpRequest) -> bool:
+        user: Any = request.user  # the admin's views run for staff users only
+        return bool(user.has_perm("webhooks_app.change_webhookdelivery"))
+
+    def retry_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        if request.method != "POST" or not self._may_retry(request):
+            raise PermissionDenied
+        delivery = WebhookDelivery.objects.select_related("endpoint").filter(pk=object_id).first()
+        if delivery is None:
+            raise Http404
+        try:
             delivery_retry(delivery=delivery)
-        self.message_user(request, f"{queryset.count()} queued again.", messages.SUCCESS)
+            self.message_user(request, "Queued to be sent again now.", messages.SUCCESS)
+        except Conflict as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+        return redirect("admin:webhooks_app_webhookdelivery_change", object_id)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        context = {**(extra_context or {}), "can_retry": self._may_retry(request)}
+        return super().change_view(request, object_id, form_url, context)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

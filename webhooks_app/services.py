@@ -94,19 +94,28 @@ def endpoint_update(*, endpoint: WebhookEndpoint, **changes: object) -> WebhookE
     if "description" in changes:
         endpoint.description = str(changes["description"])
     with transaction.atomic():
-        if "enabled" in changes:
-            enabled = bool(changes["enabled"])
-            if enabled and not endpoint.enabled:
-                _resume(endpoint.id)
-            elif not enabled and endpoint.enabled:
-                WebhookDelivery.objects.filter(endpoint=endpoint, status__in=SENDABLE).update(
-                    status=DeliveryStatus.PAUSED, locked_until=None
-                )
-            endpoint.enabled = enabled
-            if enabled:
-                endpoint.disabled_reason = ""
         endpoint.save()
+        if "enabled" in changes:
+            endpoint_set_enabled(endpoint=endpoint, enabled=bool(changes["enabled"]))
     return endpoint
+
+
+@transaction.atomic
+def endpoint_set_enabled(*, endpoint: WebhookEndpoint, enabled: bool) -> None:
+    """Enables (its paused deliveries go out now) or disables (its queued deliveries
+    wait, ``paused``) an endpoint; the API's PATCH and the admin alike."""
+    if enabled and not endpoint.enabled:
+        _resume(endpoint.id)
+    elif not enabled and endpoint.enabled:
+        WebhookDelivery.objects.filter(endpoint=endpoint, status__in=SENDABLE).update(
+            status=DeliveryStatus.PAUSED, locked_until=None
+        )
+    endpoint.enabled = enabled
+    if enabled:
+        endpoint.disabled_reason = ""
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        enabled=enabled, disabled_reason=endpoint.disabled_reason, updated_at=timezone.now()
+    )
 
 
 def endpoint_rotate_secret(*, endpoint: WebhookEndpoint) -> EndpointWithSecret:
