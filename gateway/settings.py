@@ -279,6 +279,8 @@ GATEWAY_WEBHOOK_ENDPOINT_CONCURRENCY = env_int("GATEWAY_WEBHOOK_ENDPOINT_CONCURR
 GATEWAY_WEBHOOK_SENDERS = env_int("GATEWAY_WEBHOOK_SENDERS", 32)
 # Most endpoints one organization may register.
 GATEWAY_WEBHOOK_MAX_ENDPOINTS = env_int("GATEWAY_WEBHOOK_MAX_ENDPOINTS", 20)
+# Days events and settled deliveries are kept (webhooks_app/retention.py; 0: for ever).
+GATEWAY_WEBHOOK_RETENTION_DAYS = env_int("GATEWAY_WEBHOOK_RETENTION_DAYS", 30)
 
 # Most sessions (attached numbers) one organization may hold.
 GATEWAY_MAX_SESSIONS_PER_ORG = env_int("GATEWAY_MAX_SESSIONS_PER_ORG", 50)

@@ -186,3 +186,28 @@ def test_the_version_is_the_projects():
 def receiver_url():
     with receiving() as state:
         yield state
+
+
+def test_history_past_its_retention_goes_a_batch_at_a_time(org, settings, receiver_url):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from webhooks_app.models import WebhookEvent
+    from webhooks_app.retention import prune_history
+
+    settings.GATEWAY_WEBHOOK_RETENTION_DAYS = 30
+    endpoint_for(org, receiver_url.url)
+    events(org, 6)
+    old = timezone.now() - timedelta(days=31)
+    ids = list(WebhookEvent.objects.order_by("created_at").values_list("id", flat=True))
+    WebhookEvent.objects.filter(id__in=ids[:5]).update(created_at=old)
+    statuses = ["succeeded", "dead", "paused", "succeeded", "retrying"]
+    for event_id, status in zip(ids[:5], statuses, strict=True):
+        WebhookDelivery.objects.filter(event_id=event_id).update(status=status)
+    assert prune_history(batch=2) == 2
+    assert prune_history(batch=2) == 2  # the settled and paused old ones, two at a time
+    assert prune_history(batch=2) == 0
+    # Kept: the old one still to be sent, and the recent one.
+    assert set(WebhookEvent.objects.values_list("id", flat=True)) == {ids[4], ids[5]}
+    assert WebhookDelivery.objects.count() == 2

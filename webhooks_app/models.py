@@ -61,7 +61,10 @@ class WebhookEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["organization", "-created_at"], name="event_org_recent")]
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="event_org_recent"),
+            models.Index(fields=["created_at"], name="event_age"),  # retention
+        ]
 
     def __str__(self) -> str:
         return f"{self.type} {self.id}"

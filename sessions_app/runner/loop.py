@@ -6,12 +6,14 @@ live actions must not keep leases: the step says stop, and ``runsessions`` exits
 its supervisor restarts it); does a round of lease work; stops what was lost or handed
 back (off the loop; leases go back once nothing of those sessions runs); tells each
 worker how long it may hold on; starts and stops sessions to match what is held; and
-prunes expired rate-limit counters and live-call slots. A database that fails, or the
+prunes expired rate-limit counters and live-call slots (and, once a minute, webhook
+history past its retention). A database that fails, or the
 operating system refusing something (too many open files), costs that round, never the
 runner: leases that cannot be renewed run out, and their workers stop by themselves.
 """
 
 import logging
+import time
 from collections.abc import Callable
 
 from django.db import DatabaseError, close_old_connections
@@ -20,6 +22,10 @@ from gateway.throttling import prune_expired_counters
 from sessions_app.live_limits import prune_expired_slots
 from sessions_app.runner.fleet import FleetMember
 from sessions_app.runner.supervisor import Supervisor
+from webhooks_app.retention import prune_history
+
+# Webhook history older than the retention is deleted a batch at a time, this often.
+HISTORY_PRUNE_SECONDS = 60.0
 
 logger = logging.getLogger(__name__)
 
@@ -31,12 +37,15 @@ class RunnerLoop:
         member: FleetMember,
         supervisor: Supervisor,
         serving: Callable[[], bool] = lambda: True,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """``serving()``: whether the runner's HTTP server thread is still alive."""
         self.member = member
         self.supervisor = supervisor
         self._serving = serving
         self._failing: str | None = None
+        self._clock = clock
+        self._next_history_prune = 0.0
 
     def step(self) -> bool:
         """One round. False when the runner must stop: its HTTP server is gone."""
@@ -53,6 +62,9 @@ class RunnerLoop:
             self.supervisor.reconcile(wanted=run)
             prune_expired_counters()  # the runner is the web's janitor too
             prune_expired_slots()
+            if self._clock() >= self._next_history_prune:
+                prune_history()
+                self._next_history_prune = self._clock() + HISTORY_PRUNE_SECONDS
         except DatabaseError as exc:
             self._failed(f"database unavailable ({exc})")
             close_old_connections()

@@ -82,5 +82,9 @@ class Migration(migrations.Migration):
             name="claim",
             field=models.CharField(blank=True, default="", max_length=32),
         ),
+        migrations.AddIndex(
+            model_name="webhookevent",
+            index=models.Index(fields=["created_at"], name="event_age"),
+        ),
         migrations.RunPython(rename_statuses, restore_statuses),
     ]
