@@ -203,6 +203,7 @@ SPECTACULAR_SETTINGS = {
         "gateway.schema.strings_without_nul",
         "gateway.schema.describe_successes",
         "gateway.schema.page_link_examples",
+        "webhooks_app.schema.event_bodies",
     ],
     # Relative: the gateway serving this document (paths carry /api/v1).
     "SERVERS": [{"url": "/", "description": "This gateway: the host serving this document."}],

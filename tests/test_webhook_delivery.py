@@ -211,3 +211,10 @@ def test_history_past_its_retention_goes_a_batch_at_a_time(org, settings, receiv
     # Kept: the old one still to be sent, and the recent one.
     assert set(WebhookEvent.objects.values_list("id", flat=True)) == {ids[4], ids[5]}
     assert WebhookDelivery.objects.count() == 2
+
+
+def test_every_event_type_has_its_body_in_the_schema():
+    from webhooks_app.events import EVENT_TYPES
+    from webhooks_app.schema import DATA
+
+    assert set(DATA) == set(EVENT_TYPES)

@@ -44,6 +44,29 @@ def verified(secret: str, headers: dict[str, str], body: bytes) -> dict:
     return Webhook(secret).verify(body, headers)
 
 
+def event_body_validator():
+    """Validates a delivered body against the OpenAPI document's ``WebhookEvent``."""
+    import jsonschema
+    from drf_spectacular.generators import SchemaGenerator
+
+    document = json.loads(json.dumps(SchemaGenerator().get_schema(request=None, public=True)))
+
+    def as_json_schema(node):
+        if isinstance(node, dict):
+            node = {key: as_json_schema(value) for key, value in node.items()}
+            if node.pop("nullable", False) and "type" in node:
+                node["type"] = [node["type"], "null"]
+            return node
+        if isinstance(node, list):
+            return [as_json_schema(item) for item in node]
+        return node
+
+    components = as_json_schema(document["components"])
+    schema = {"$ref": "#/components/schemas/WebhookEvent", "components": components}
+    validator = jsonschema.Draft202012Validator(schema)
+    return validator.validate
+
+
 def drain() -> None:
     while deliver_due(limit=50):
         pass
@@ -157,6 +180,10 @@ class TestEvents:
         assert ours == list(range(ours[0], ours[0] + len(ours)))
         for _headers, body in receiver.received:
             assert "wag_" not in body.decode() and secret not in body.decode()
+        # Each body is what the OpenAPI document says its type's body is.
+        check = event_body_validator()
+        for body in bodies:
+            check(body)
 
     def test_a_change_that_rolls_back_sends_nothing(self, api, org, receiver):
         register(api, receiver.url)
