@@ -98,7 +98,7 @@ def arrivals(log: Path) -> dict[str, float]:
         return seen
     for line in log.read_text().splitlines():
         at, _, webhook_id = line.partition(" ")
-        if webhook_id and webhook_id != "-":
+        if webhook_id and webhook_id not in ("-", "evt_bench"):  # not wrk's
             seen.setdefault(webhook_id, float(at))
     return seen
 

@@ -37,13 +37,14 @@ import random
 import secrets
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, connections, transaction
-from django.db.models import Count
 from django.utils import timezone
 
 from gateway.version import VERSION
@@ -61,7 +62,15 @@ logger = logging.getLogger(__name__)
 
 RETRY_DELAYS = (5, 300, 1800, 7200, 18000, 36000, 36000)
 USER_AGENT = f"whatsapp-gateway/{VERSION} (+webhooks)"
-__all__ = ["USER_AGENT", "DeliveryWorker", "Outcome", "claim_due", "deliver_due", "record"]
+__all__ = [
+    "USER_AGENT",
+    "DeliveryWorker",
+    "Outcome",
+    "claim_due",
+    "deliver_due",
+    "record",
+    "renew",
+]
 
 
 def _lock_seconds() -> float:
@@ -69,40 +78,27 @@ def _lock_seconds() -> float:
 
 
 def claim_due(
-    *, limit: int, org_in_flight: Counter[int] | None = None, org_share: int | None = None
+    *, limit: int, room: Callable[[str], int] | None = None, skip: Iterable[str] = ()
 ) -> list[WebhookDelivery]:
-    """Claims up to ``limit`` due deliveries, oldest first, at most what each endpoint's
-    cap leaves (counting every worker's attempts in flight) and, with ``org_share``, at
-    most that many in flight per organization in this worker (``org_in_flight``)."""
+    """Claims up to ``limit`` due deliveries, oldest first: at most ``room(endpoint)`` of
+    each endpoint (unlimited without ``room``), none of the endpoints in ``skip``."""
     if limit <= 0:
         return []
     now = timezone.now()
-    cap = settings.GATEWAY_WEBHOOK_ENDPOINT_CONCURRENCY
-    busy = dict(
-        WebhookDelivery.objects.filter(locked_until__gt=now)
-        .values("endpoint_id")
-        .annotate(n=Count("id"))
-        .values_list("endpoint_id", "n")
-    )
-    full = [endpoint for endpoint, n in busy.items() if n >= cap]
     candidates = (
         WebhookDelivery.objects.filter(status__in=SENDABLE, next_attempt_at__lte=now)
         .exclude(locked_until__gt=now)
-        .exclude(endpoint_id__in=full)
+        .exclude(endpoint_id__in=list(skip))
         .order_by("next_attempt_at")
-        .values_list("id", "endpoint_id", "endpoint__organization_id")[: limit * 4]
+        .values_list("id", "endpoint_id")[: limit * 2]
     )
-    taken: Counter[str] = Counter(busy)
-    orgs: Counter[int] = Counter(org_in_flight or {})
+    taken: Counter[str] = Counter()
     chosen: list[str] = []
-    for delivery_id, endpoint_id, organization_id in candidates:
-        if taken[endpoint_id] >= cap:
-            continue
-        if org_share is not None and orgs[organization_id] >= org_share:
+    for delivery_id, endpoint_id in candidates:
+        if room is not None and taken[endpoint_id] >= room(endpoint_id):
             continue
         chosen.append(delivery_id)
         taken[endpoint_id] += 1
-        orgs[organization_id] += 1
         if len(chosen) >= limit:
             break
     if not chosen:
@@ -119,6 +115,17 @@ def claim_due(
         .select_related("endpoint", "event")
         .order_by("next_attempt_at")
     )
+
+
+def renew(delivery: WebhookDelivery) -> bool:
+    """Extends a claim that waited in this worker's queue; False when it is no longer
+    ours (it expired and another worker took it)."""
+    lock = timezone.now() + timedelta(seconds=_lock_seconds())
+    held = WebhookDelivery.objects.filter(pk=delivery.pk, claim=delivery.claim)
+    if not held.update(locked_until=lock):
+        return False
+    delivery.locked_until = lock
+    return True
 
 
 def send(delivery: WebhookDelivery, transport: Transport) -> Outcome:
@@ -203,19 +210,54 @@ def record(results: list[tuple[WebhookDelivery, Outcome]]) -> int:
     return updated
 
 
+@dataclass
+class _Receiver:
+    """One endpoint, as this worker sees it: claimed deliveries waiting for a sender,
+    attempts in flight, and how long its attempts take (to size the queue)."""
+
+    organization_id: int
+    waiting: deque[WebhookDelivery] = field(default_factory=deque)
+    in_flight: int = 0
+    average_seconds: float | None = None
+
+    def depth(self, cap: int) -> int:
+        """How many of its deliveries this worker holds at once: the attempts in flight,
+        plus as many waiting as it sends within ``QUEUE_SECONDS`` (none for a slow one:
+        a waiting claim must not run out)."""
+        if self.average_seconds is None:
+            return cap
+        rounds = int(QUEUE_SECONDS / max(self.average_seconds, 0.0005))
+        return cap + cap * max(0, min(rounds, MAX_QUEUED_ROUNDS))
+
+
+# A claim waits in a worker's queue at most about this long (well within its margin).
+QUEUE_SECONDS = 2.0
+MAX_QUEUED_ROUNDS = 64
+
+
 class DeliveryWorker:
-    """A worker's sender pool and its claims. ``step`` records what finished and claims
-    what the free senders can send now; ``run`` repeats it until told to stop."""
+    """A worker's senders, its claims and what it knows of each endpoint.
+
+    Each endpoint has at most ``GATEWAY_WEBHOOK_ENDPOINT_CONCURRENCY`` attempts in flight
+    in this worker, and one organization at most half of the senders; what a fast
+    endpoint has claimed beyond that waits in the worker's queue for it (as much as it
+    sends in about 2 s), so its slots are refilled without a database round trip.
+    ``step`` records what finished, sends what may go, and claims more when queues run
+    low; ``run`` repeats it until told to stop."""
 
     def __init__(self, *, senders: int | None = None) -> None:
         self.senders = senders or settings.GATEWAY_WEBHOOK_SENDERS
-        self.org_share = max(settings.GATEWAY_WEBHOOK_ENDPOINT_CONCURRENCY, self.senders // 2)
+        self.cap = settings.GATEWAY_WEBHOOK_ENDPOINT_CONCURRENCY
+        self.org_share = max(self.cap, self.senders // 2)
         self._pool = ThreadPoolExecutor(self.senders, thread_name_prefix="webhook-sender")
         self._local = threading.local()
         self._transports: list[Transport] = []
         self._done: queue.SimpleQueue[tuple[WebhookDelivery, Outcome]] = queue.SimpleQueue()
-        self._in_flight = 0
+        self._receivers: dict[str, _Receiver] = {}
         self._org_in_flight: Counter[int] = Counter()
+        self._in_flight = 0
+        self._next_claim = 0.0
+        self._lock = threading.Lock()
         self.wake = threading.Event()
 
     def _transport(self) -> Transport:
@@ -225,7 +267,7 @@ class DeliveryWorker:
             self._transports.append(transport)
         return transport
 
-    def _send(self, delivery: WebhookDelivery) -> None:
+    def _attempt(self, delivery: WebhookDelivery) -> Outcome:
         try:
             outcome = send(delivery, self._transport())
         except Exception as exc:  # a bug must not lose the claim's outcome
@@ -233,61 +275,157 @@ class DeliveryWorker:
             outcome = Outcome(False, None, f"internal error: {exc.__class__.__name__}")
         if not outcome.ok:
             logger.info("delivery %s: %s", delivery.id, outcome.error)
-        self._done.put((delivery, outcome))
-        self.wake.set()
+        return outcome
+
+    def _send(self, receiver: _Receiver, delivery: WebhookDelivery) -> None:
+        """A sender's turn on one endpoint's slot: it sends, then takes the endpoint's
+        next waiting delivery itself (no round trip through the dispatcher) until none
+        waits; then the slot is free."""
+        next_one: WebhookDelivery | None = delivery
+        while next_one is not None:
+            self._done.put((next_one, self._attempt(next_one)))
+            self.wake.set()
+            with self._lock:
+                next_one = receiver.waiting.popleft() if receiver.waiting else None
+                if next_one is None:
+                    receiver.in_flight -= 1
+                    self._org_in_flight[receiver.organization_id] -= 1
+                    self._in_flight -= 1
+            if next_one is not None and not self._still_held(next_one):
+                next_one = None
+                with self._lock:
+                    receiver.in_flight -= 1
+                    self._org_in_flight[receiver.organization_id] -= 1
+                    self._in_flight -= 1
+
+    @staticmethod
+    def _still_held(delivery: WebhookDelivery) -> bool:
+        """A claim that waited long enough to be near its end is renewed first."""
+        soon = timezone.now() + timedelta(seconds=settings.GATEWAY_WEBHOOK_TIMEOUT_SECONDS + 2)
+        if delivery.locked_until is None or delivery.locked_until >= soon:
+            return True
+        if renew(delivery):
+            return True
+        logger.warning("delivery %s: claim lost while waiting; skipped", delivery.id)
+        return False
 
     def in_flight(self) -> int:
         return self._in_flight
 
-    def step(self) -> int:
-        """Records what finished, claims what can be sent now; how many it started."""
+    def held(self) -> int:
+        """Deliveries this worker holds: in flight and waiting for a sender."""
+        with self._lock:
+            return self._in_flight + sum(len(r.waiting) for r in self._receivers.values())
+
+    def _room(self, endpoint_id: str) -> int:
+        receiver = self._receivers.get(endpoint_id)
+        if receiver is None:
+            return self.cap
+        return receiver.depth(self.cap) - receiver.in_flight - len(receiver.waiting)
+
+    def _finish(self) -> int:
         finished = []
         while True:
             try:
                 finished.append(self._done.get_nowait())
             except queue.Empty:
                 break
-        if finished:
-            record(finished)
-            for delivery, _outcome in finished:
-                self._in_flight -= 1
-                self._org_in_flight[delivery.endpoint.organization_id] -= 1
-        claimed = claim_due(
-            limit=self.senders - self._in_flight,
-            org_in_flight=self._org_in_flight,
-            org_share=self.org_share,
+        if not finished:
+            return 0
+        record(finished)
+        for delivery, outcome in finished:
+            receiver = self._receivers.get(delivery.endpoint_id)
+            if receiver is None:
+                continue
+            seconds = outcome.duration_ms / 1000
+            previous = receiver.average_seconds
+            receiver.average_seconds = (
+                seconds if previous is None else 0.8 * previous + 0.2 * seconds
+            )
+        return len(finished)
+
+    def _dispatch(self) -> None:
+        with self._lock:
+            for receiver in self._receivers.values():
+                while (
+                    receiver.waiting
+                    and receiver.in_flight < self.cap
+                    and self._in_flight < self.senders
+                    and self._org_in_flight[receiver.organization_id] < self.org_share
+                ):
+                    delivery = receiver.waiting.popleft()
+                    receiver.in_flight += 1
+                    self._org_in_flight[receiver.organization_id] += 1
+                    self._in_flight += 1
+                    self._pool.submit(self._send, receiver, delivery)
+
+    def _claim(self, *, now: float) -> int:
+        """Claims more when a queue with room runs low, or when it is time to look again
+        (the poll interval, or woken: an event committed, a sender finished)."""
+        low = not self._found_nothing and any(
+            self._room(endpoint_id) > 0 and len(receiver.waiting) * 2 < receiver.depth(self.cap)
+            for endpoint_id, receiver in self._receivers.items()
         )
-        for delivery in claimed:
-            self._in_flight += 1
-            self._org_in_flight[delivery.endpoint.organization_id] += 1
-            self._pool.submit(self._send, delivery)
+        if now < self._next_claim and not low:
+            return 0
+        room = 4 * self.senders + sum(max(0, self._room(e)) for e in self._receivers)
+        # Endpoints with a good part of their queue still waiting are left out, so the
+        # oldest due deliveries of one busy endpoint do not fill every claim.
+        skip = [
+            endpoint_id
+            for endpoint_id, receiver in self._receivers.items()
+            if len(receiver.waiting) * 2 >= receiver.depth(self.cap) or self._room(endpoint_id) <= 0
+        ]
+        claimed = claim_due(limit=room, room=self._room, skip=skip)
+        with self._lock:
+            for delivery in claimed:
+                receiver = self._receivers.get(delivery.endpoint_id)
+                if receiver is None:
+                    receiver = self._receivers[delivery.endpoint_id] = _Receiver(
+                        organization_id=delivery.endpoint.organization_id
+                    )
+                receiver.waiting.append(delivery)
+        self._found_nothing = not claimed
+        self._next_claim = now + self._interval
         return len(claimed)
 
+    _interval = 1.0
+    _found_nothing = False
+
+    def step(self) -> int:
+        """Records what finished, sends what may go, claims more; how many it claimed."""
+        self._finish()
+        self._dispatch()
+        claimed = self._claim(now=time.monotonic())
+        self._dispatch()
+        return claimed
+
     def run(self, *, stopping: threading.Event, interval: float) -> None:
+        self._interval = interval
         while not stopping.is_set():
-            self.wake.clear()
-            started = self.step()
-            if not started and not self._done.qsize():
-                # Idle, or every sender busy: until a sender finishes, an event is
-                # committed (PostgreSQL), or the poll interval passes.
-                self.wake.wait(interval if self._in_flight < self.senders else 1.0)
+            if self.wake.is_set():
+                self.wake.clear()
+                # A sender finished (its queue may want more) or an event was committed.
+                self._found_nothing = False
+                if not self._in_flight:
+                    self._next_claim = 0.0
+            self.step()
+            if not self._done.empty():
+                continue
+            until_claim = max(0.0, self._next_claim - time.monotonic())
+            self.wake.wait(until_claim)
         self.drain()
 
     def drain(self, timeout: float = 30.0) -> None:
-        """Waits for attempts in flight and records them (on a clean stop)."""
+        """Sends what this worker holds and records it (a clean stop, a one-off round)."""
         deadline = time.monotonic() + timeout
-        while self._in_flight and time.monotonic() < deadline:
-            self.wake.wait(0.1)
-            self.wake.clear()
-            finished = []
-            while True:
-                try:
-                    finished.append(self._done.get_nowait())
-                except queue.Empty:
-                    break
-            if finished:
-                record(finished)
-                self._in_flight -= len(finished)
+        while (self.held() or not self._done.empty()) and time.monotonic() < deadline:
+            self._finish()
+            self._dispatch()
+            if self.held():
+                self.wake.wait(0.05)
+                self.wake.clear()
+        self._finish()
 
     def close(self, *, database: bool = True) -> None:
         self._pool.shutdown(wait=True)
@@ -302,8 +440,12 @@ def deliver_due(*, limit: int = 20) -> int:
     sends them concurrently, records them; returns how many."""
     worker = DeliveryWorker(senders=max(1, limit))
     try:
-        started = worker.step()
+        claimed = claim_due(limit=limit)
+        for delivery in claimed:
+            worker._receivers.setdefault(
+                delivery.endpoint_id, _Receiver(organization_id=delivery.endpoint.organization_id)
+            ).waiting.append(delivery)
         worker.drain()
-        return started
+        return len(claimed)
     finally:
         worker.close(database=False)
