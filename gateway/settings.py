@@ -275,7 +275,7 @@ GATEWAY_WEBHOOK_TIMEOUT_SECONDS = env_int("GATEWAY_WEBHOOK_TIMEOUT_SECONDS", 10)
 GATEWAY_WEBHOOK_LOCK_SECONDS = env_int(
     "GATEWAY_WEBHOOK_LOCK_SECONDS", GATEWAY_WEBHOOK_TIMEOUT_SECONDS + 10
 )
-# Attempts in flight at once per endpoint (across workers), and sender threads per worker.
+# Attempts in flight at once per endpoint in each worker, and sender threads per worker.
 GATEWAY_WEBHOOK_ENDPOINT_CONCURRENCY = env_int("GATEWAY_WEBHOOK_ENDPOINT_CONCURRENCY", 4)
 GATEWAY_WEBHOOK_SENDERS = env_int("GATEWAY_WEBHOOK_SENDERS", 32)
 # Most endpoints one organization may register.

@@ -218,3 +218,36 @@ def test_every_event_type_has_its_body_in_the_schema():
     from webhooks_app.schema import DATA
 
     assert set(DATA) == set(EVENT_TYPES)
+
+
+def test_on_postgresql_a_committed_event_wakes_an_idle_worker_at_once(org, receiver_url):
+    """The worker polls only every 30 s here: the event's commit (NOTIFY) wakes it."""
+    from webhooks_app.wakeups import Listener
+
+    if connection.vendor != "postgresql":
+        pytest.skip("LISTEN/NOTIFY is PostgreSQL's; on SQLite the poll interval is the bound")
+    endpoint_for(org, receiver_url.url)
+    stopping = threading.Event()
+    worker = DeliveryWorker(senders=4)
+    listener = Listener(worker.wake, stopping).start()
+
+    def run() -> None:
+        try:
+            worker.run(stopping=stopping, interval=30)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        wait_for(listener.listening.is_set, "the worker to listen")
+        time.sleep(0.5)  # idle: its first look found nothing; the next poll is 30 s away
+        committed = time.monotonic()
+        events(org, 1)
+        wait_for(lambda: len(receiver_url.received) == 1, "the event", timeout=10)
+        assert time.monotonic() - committed < 2.0
+    finally:
+        stopping.set()
+        worker.wake.set()
+        thread.join(timeout=30)
+        worker.close(database=False)

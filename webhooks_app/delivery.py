@@ -2,23 +2,26 @@
 
 **Claims.** A worker claims due deliveries (``pending`` or ``retrying``, their time come)
 by writing its claim token and ``locked_until`` (the attempt's deadline plus a margin)
-in one conditional UPDATE, so two workers never hold the same delivery, and a delivery
-is claimed only when a sender thread is free to send it at once: no claim waits in a
-queue while its time runs out. A worker killed mid-batch leaves its claims to expire;
-another (or the same, restarted) sends those deliveries again with the same
-``webhook-id``. Delivery is at least once. Only the holder of a claim records its
-outcome: a claim that expired and was taken by another worker is not overwritten.
+in one conditional UPDATE, so two workers never hold the same delivery. A worker killed
+mid-batch leaves its claims to expire; another (or the same, restarted) sends those
+deliveries again with the same ``webhook-id``. Delivery is at least once. Only the
+holder of a claim records its outcome: a claim that expired and was taken by another
+worker is not overwritten.
 
 **Isolation.** At most ``GATEWAY_WEBHOOK_ENDPOINT_CONCURRENCY`` (4) attempts are in flight
-per endpoint across all workers (the claim skips endpoints at their cap), and one
-organization takes at most half of a worker's senders when others are waiting. A slow or
-failing receiver therefore holds only its own slots, and with the total deadline per
-attempt (``sender``), never for longer than the deadline.
+per endpoint in a worker, and one organization takes at most half of its senders. A
+worker holds for an endpoint what that endpoint takes in about ``QUEUE_SECONDS`` beyond
+its slots (nothing beyond them for a slow one, so no claim waits long; one that did is
+renewed before it is sent), and leaves an endpoint whose queue is still half full out of
+its next claim, so one busy endpoint's backlog never fills every claim. A slow or failing
+receiver therefore holds only its own slots, and with the total deadline per attempt
+(``sender``), never for longer than the deadline.
 
 **Throughput.** ``GATEWAY_WEBHOOK_SENDERS`` (32) threads per worker, each with kept
-connections per receiver (``sender.Transport``). Outcomes are written in batches: one
-UPDATE statement (``executemany``) and one INSERT of the attempt log per batch, in one
-transaction.
+connections per receiver (``sender.Transport``); a sender that finishes takes its
+endpoint's next waiting delivery itself. Outcomes are written in batches while the
+senders go on: one UPDATE statement (``executemany``) and one INSERT of the attempt log
+per batch, in one transaction.
 
 **Wake-ups.** On PostgreSQL an event's transaction notifies ``webhook_deliveries`` and an
 idle worker listening on it claims at once (``wakeups``); polling every ``--interval``
