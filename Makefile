@@ -63,13 +63,13 @@ soak: install-dev
 	$(BIN)/pytest -m soak $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 # The benchmarks behind docs/benchmarks.md, each writing its table to docs/bench/<name>.txt.
-# They need wrk (installed here when run as root; otherwise the command to run is shown)
+# They need wrk and nginx (installed here when run as root; otherwise the command is shown)
 # and PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth). BENCHES picks some.
 BENCHES ?= runner_hop jwt_verify auth_cost worker_memory http_load hostile_create runner_fleet webhooks floods
 bench: install-dev
-	@command -v wrk >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
-	  else echo "the HTTP benchmarks need wrk: sudo apt-get install -y wrk" >&2; exit 1; fi; }
+	@{ command -v wrk && { command -v nginx || test -x /usr/sbin/nginx; }; } >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx-light >/dev/null; \
+	  else echo "the benchmarks need wrk and nginx: sudo apt-get install -y wrk nginx-light" >&2; exit 1; fi; }
 	@pg_isready -q -h 127.0.0.1 -p 5432 || { echo "the benchmarks need PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth)" >&2; exit 1; }
 	@mkdir -p docs/bench
 	@for name in $(BENCHES); do \
