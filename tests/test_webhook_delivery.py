@@ -4,6 +4,8 @@ endpoints, outcomes recorded in batches, what happened visible, and the limits."
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from django.db import connection, connections
@@ -37,6 +39,31 @@ def events(org, count: int) -> None:
         record_event(organization_id=org.pk, event_type="webhook.test", data={"n": number})
 
 
+@contextmanager
+def running(worker: DeliveryWorker, *, interval: float, listen: bool = False) -> Iterator[object]:
+    """``worker.run`` on a thread (with its LISTEN thread when ``listen``), stopped after."""
+    from webhooks_app.wakeups import Listener
+
+    stopping = threading.Event()
+    listener = Listener(worker.wake, stopping).start() if listen else None
+
+    def run() -> None:
+        try:
+            worker.run(stopping=stopping, interval=interval)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    try:
+        yield listener
+    finally:
+        stopping.set()
+        worker.wake.set()
+        thread.join(timeout=30)
+        worker.close(database=False)
+
+
 def register(api, url: str):
     return api.post("/api/v1/webhooks", {"url": url, "events": ["*"]}, format="json")
 
@@ -64,23 +91,12 @@ def test_one_organizations_slow_receiver_does_not_hold_anothers_events(org, sett
     within a second. A never has more than 4 attempts in flight."""
     settings.GATEWAY_WEBHOOK_TIMEOUT_SECONDS = 10
     other = OrganizationFactory()
-    stopping = threading.Event()
     with receiving() as slow, receiving() as fast:
         slow.trickle = 1.0
         endpoint_for(org, slow.url)
         endpoint_for(other, fast.url)
         events(org, 20)
-        worker = DeliveryWorker(senders=8)
-
-        def run() -> None:
-            try:
-                worker.run(stopping=stopping, interval=0.1)
-            finally:
-                connections.close_all()
-
-        thread = threading.Thread(target=run)
-        thread.start()
-        try:
+        with running(DeliveryWorker(senders=8), interval=0.1):
             wait_for(lambda: slow.answering == 4, "A's receiver to be holding 4 attempts")
             committed = time.monotonic()
             record_event(organization_id=other.pk, event_type="webhook.test", data={"b": 1})
@@ -88,11 +104,6 @@ def test_one_organizations_slow_receiver_does_not_hold_anothers_events(org, sett
             waited = time.monotonic() - committed
             assert waited < 1.0, f"B's event waited {waited:.2f} s"
             assert slow.most_answering == 4
-        finally:
-            stopping.set()
-            worker.wake.set()
-            thread.join(timeout=30)
-            worker.close(database=False)
 
 
 def test_a_disabled_endpoint_gets_nothing_and_its_deliveries_wait_paused(api, receiver_url):
@@ -222,32 +233,13 @@ def test_every_event_type_has_its_body_in_the_schema():
 
 def test_on_postgresql_a_committed_event_wakes_an_idle_worker_at_once(org, receiver_url):
     """The worker polls only every 30 s here: the event's commit (NOTIFY) wakes it."""
-    from webhooks_app.wakeups import Listener
-
     if connection.vendor != "postgresql":
         pytest.skip("LISTEN/NOTIFY is PostgreSQL's; on SQLite the poll interval is the bound")
     endpoint_for(org, receiver_url.url)
-    stopping = threading.Event()
-    worker = DeliveryWorker(senders=4)
-    listener = Listener(worker.wake, stopping).start()
-
-    def run() -> None:
-        try:
-            worker.run(stopping=stopping, interval=30)
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    try:
+    with running(DeliveryWorker(senders=4), interval=30, listen=True) as listener:
         wait_for(listener.listening.is_set, "the worker to listen")
         time.sleep(0.5)  # idle: its first look found nothing; the next poll is 30 s away
         committed = time.monotonic()
         events(org, 1)
         wait_for(lambda: len(receiver_url.received) == 1, "the event", timeout=10)
         assert time.monotonic() - committed < 2.0
-    finally:
-        stopping.set()
-        worker.wake.set()
-        thread.join(timeout=30)
-        worker.close(database=False)
