@@ -64,6 +64,7 @@ def test_paths_and_operations(schema):
         ("/api/v1/webhooks/{id}/rotate-secret", "post"): "rotateWebhookSecret",
         ("/api/v1/webhooks/{id}/test", "post"): "testWebhook",
         ("/api/v1/webhooks/{id}/deliveries", "get"): "listWebhookDeliveries",
+        ("/api/v1/webhooks/{id}/deliveries/{delivery}", "get"): "getWebhookDelivery",
         ("/api/v1/webhooks/{id}/deliveries/{delivery}/retry", "post"): "retryWebhookDelivery",
     }
 
