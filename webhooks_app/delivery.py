@@ -88,31 +88,35 @@ def claim_due(
     if limit <= 0:
         return []
     now = timezone.now()
-    candidates = (
-        WebhookDelivery.objects.filter(status__in=SENDABLE, next_attempt_at__lte=now)
-        .exclude(locked_until__gt=now)
-        .exclude(endpoint_id__in=list(skip))
-        .order_by("next_attempt_at")
-        .values_list("id", "endpoint_id")[: limit * 2]
-    )
-    taken: Counter[str] = Counter()
-    chosen: list[str] = []
-    for delivery_id, endpoint_id in candidates:
-        if room is not None and taken[endpoint_id] >= room(endpoint_id):
-            continue
-        chosen.append(delivery_id)
-        taken[endpoint_id] += 1
-        if len(chosen) >= limit:
-            break
-    if not chosen:
-        return []
     claim = secrets.token_hex(16)
     lock = now + timedelta(seconds=_lock_seconds())
-    # Conditional: a delivery another worker claimed meanwhile is not taken (on
-    # PostgreSQL the second UPDATE waits for the first and re-reads the row).
-    WebhookDelivery.objects.filter(id__in=chosen, status__in=SENDABLE).exclude(
-        locked_until__gt=now
-    ).update(locked_until=lock, claim=claim)
+    with transaction.atomic():
+        candidates = (
+            WebhookDelivery.objects.filter(status__in=SENDABLE, next_attempt_at__lte=now)
+            .exclude(locked_until__gt=now)
+            .exclude(endpoint_id__in=list(skip))
+            .order_by("next_attempt_at")
+        )
+        if connection.vendor == "postgresql":
+            # Workers claiming at once take different rows instead of queueing on the
+            # same oldest ones.
+            candidates = candidates.select_for_update(skip_locked=True)
+        taken: Counter[str] = Counter()
+        chosen: list[str] = []
+        for delivery_id, endpoint_id in candidates.values_list("id", "endpoint_id")[: limit * 2]:
+            if room is not None and taken[endpoint_id] >= room(endpoint_id):
+                continue
+            chosen.append(delivery_id)
+            taken[endpoint_id] += 1
+            if len(chosen) >= limit:
+                break
+        if not chosen:
+            return []
+        # Conditional as well: on SQLite (one writer at a time) and for rows another
+        # worker claimed between its commit and this read.
+        WebhookDelivery.objects.filter(id__in=chosen, status__in=SENDABLE).exclude(
+            locked_until__gt=now
+        ).update(locked_until=lock, claim=claim)
     return list(
         WebhookDelivery.objects.filter(id__in=chosen, claim=claim)
         .select_related("endpoint", "event")
