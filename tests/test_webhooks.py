@@ -300,6 +300,10 @@ def test_a_worker_killed_mid_delivery_loses_nothing(api, org, receiver, tmp_path
         restarted.wait(timeout=10)
     ids = receiver.ids()
     assert set(ids) == set(WebhookEvent.objects.values_list("id", flat=True))
+    # A delivery sent again (its claim expired with the killed worker) carries the same
+    # webhook-id: the event's, on every attempt.
+    for headers, body in receiver.received:
+        assert headers["webhook-id"] == json.loads(body)["id"]
     duplicates = len(ids) - len(set(ids))
     assert duplicates <= 5  # at most the killed worker's claimed batch came twice
     assert made["id"]
