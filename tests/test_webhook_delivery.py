@@ -243,3 +243,62 @@ def test_on_postgresql_a_committed_event_wakes_an_idle_worker_at_once(org, recei
         events(org, 1)
         wait_for(lambda: len(receiver_url.received) == 1, "the event", timeout=10)
         assert time.monotonic() - committed < 2.0
+
+
+def _on_postgresql() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("slots shared across workers are PostgreSQL advisory locks")
+
+
+def test_on_postgresql_two_workers_together_hold_an_endpoints_slots_at_most(org, settings):
+    """Two workers each claim 4 of a slow endpoint's deliveries (each would send its 4 at
+    once on its own); together they have 4 attempts in flight, not 8."""
+    _on_postgresql()
+    settings.GATEWAY_WEBHOOK_TIMEOUT_SECONDS = 3
+    with receiving() as slow:
+        slow.trickle = 0.2
+        endpoint_for(org, slow.url)
+        events(org, 16)
+        first, second = DeliveryWorker(senders=8), DeliveryWorker(senders=8)
+        with running(first, interval=0.1), running(second, interval=0.1):
+            wait_for(lambda: first.held() == 4 and second.held() == 4, "both workers' claims")
+            wait_for(lambda: slow.answering == 4, "4 attempts in flight")
+            time.sleep(1.0)  # well within the 3 s deadline: nothing has ended yet
+            assert slow.most_answering == 4
+            assert len(slow.received) == 4
+            assert first.in_flight() + second.in_flight() == 4
+
+
+def test_on_postgresql_a_lost_connection_gives_its_slots_back():
+    """What a worker killed with -9 leaves: its connection closes, and PostgreSQL
+    releases the slots its senders held."""
+    _on_postgresql()
+    from webhooks_app import endpoint_slots
+
+    held: list[int | None] = []
+    taken = threading.Barrier(3, timeout=10)
+    finish = threading.Event()
+
+    def holder() -> None:  # a sender: its own connection, one slot per turn
+        held.append(endpoint_slots.take("ep_x", slots=2))
+        taken.wait()
+        finish.wait(10)
+        connection.close()  # as a killed process's connection ends
+
+    threads = [threading.Thread(target=holder) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    try:
+        taken.wait()
+        assert None not in held and len(set(held)) == 2
+        assert endpoint_slots.take("ep_x", slots=2) is None
+        other = endpoint_slots.take("ep_y", slots=2)  # another endpoint has its own
+        assert other is not None
+        endpoint_slots.give_back(other)
+    finally:
+        finish.set()
+        for thread in threads:
+            thread.join(10)
+    key = endpoint_slots.take("ep_x", slots=2)
+    assert key is not None
+    endpoint_slots.give_back(key)

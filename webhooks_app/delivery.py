@@ -9,7 +9,9 @@ holder of a claim records its outcome: a claim that expired and was taken by ano
 worker is not overwritten.
 
 **Isolation.** At most ``GATEWAY_WEBHOOK_ENDPOINT_CONCURRENCY`` (4) attempts are in flight
-per endpoint in a worker, and one organization takes at most half of its senders. A
+per endpoint, counted across all workers on PostgreSQL (``endpoint_slots``: a sender
+takes one of the endpoint's slots for its turn), and one organization takes at most
+half of a worker's senders. A
 worker holds for an endpoint what that endpoint takes in about ``QUEUE_SECONDS`` beyond
 its slots (nothing beyond them for a slow one, so no claim waits long; one that did is
 renewed before it is sent), and leaves an endpoint whose queue is still half full out of
@@ -47,11 +49,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from gateway.version import VERSION
-from webhooks_app import signing
+from webhooks_app import endpoint_slots, signing
 from webhooks_app.events import event_body
 from webhooks_app.models import (
     SENDABLE,
@@ -226,6 +229,7 @@ class _Receiver:
     waiting: deque[WebhookDelivery] = field(default_factory=deque)
     in_flight: int = 0
     average_seconds: float | None = None
+    busy_until: float = 0.0  # all its slots were held by other workers: not before then
 
     def depth(self, cap: int) -> int:
         """How many of its deliveries this worker holds at once: the attempts in flight,
@@ -240,17 +244,19 @@ class _Receiver:
 # A claim waits in a worker's queue at most about this long (well within its margin).
 QUEUE_SECONDS = 2.0
 MAX_QUEUED_ROUNDS = 64
+# How long a worker leaves an endpoint whose slots other workers hold before it asks again.
+BUSY_BACKOFF_SECONDS = 0.05
 
 
 class DeliveryWorker:
     """A worker's senders, its claims and what it knows of each endpoint.
 
     Each endpoint has at most ``GATEWAY_WEBHOOK_ENDPOINT_CONCURRENCY`` attempts in flight
-    in this worker, and one organization at most half of the senders; what a fast
-    endpoint has claimed beyond that waits in the worker's queue for it (as much as it
-    sends in about 2 s), so its slots are refilled without a database round trip.
-    ``step`` records what finished, sends what may go, and claims more when queues run
-    low; ``run`` repeats it until told to stop."""
+    (in this worker, and on PostgreSQL in all workers together), and one organization at
+    most half of the senders; what a fast endpoint has claimed beyond that waits in the
+    worker's queue for it (as much as it sends in about 2 s), so its slots are refilled
+    without a database round trip. ``step`` records what finished, sends what may go,
+    and claims more when queues run low; ``run`` repeats it until told to stop."""
 
     def __init__(self, *, senders: int | None = None) -> None:
         self.senders = senders or settings.GATEWAY_WEBHOOK_SENDERS
@@ -259,19 +265,23 @@ class DeliveryWorker:
         self._pool = ThreadPoolExecutor(self.senders, thread_name_prefix="webhook-sender")
         self._local = threading.local()
         self._transports: list[Transport] = []
+        self._sender_connections: list[BaseDatabaseWrapper] = []
         self._done: queue.SimpleQueue[tuple[WebhookDelivery, Outcome]] = queue.SimpleQueue()
         self._receivers: dict[str, _Receiver] = {}
         self._org_in_flight: Counter[int] = Counter()
         self._in_flight = 0
         self._next_claim = 0.0
         self._lock = threading.Lock()
+        self._shared_slots = endpoint_slots.shared()
         self.wake = threading.Event()
 
     def _transport(self) -> Transport:
         transport: Transport | None = getattr(self._local, "transport", None)
         if transport is None:
             transport = self._local.transport = Transport()
-            self._transports.append(transport)
+            with self._lock:
+                self._transports.append(transport)
+                self._sender_connections.append(connections[DEFAULT_DB_ALIAS])
         return transport
 
     def _attempt(self, delivery: WebhookDelivery) -> Outcome:
@@ -288,6 +298,28 @@ class DeliveryWorker:
         """A sender's turn on one endpoint's slot: it sends, then takes the endpoint's
         next waiting delivery itself (no round trip through the dispatcher) until none
         waits; then the slot is free."""
+        slot = None
+        if self._shared_slots:
+            slot = endpoint_slots.take(delivery.endpoint_id, slots=self.cap)
+            if slot is None:
+                # Every slot of the endpoint is in use, by other workers: this one
+                # waits a moment before it tries again.
+                with self._lock:
+                    receiver.waiting.appendleft(delivery)
+                    receiver.busy_until = time.monotonic() + BUSY_BACKOFF_SECONDS
+                    self._free_slot(receiver)
+                return
+        try:
+            if self._still_held(delivery):
+                self._send_turn(receiver, delivery)
+            else:
+                with self._lock:
+                    self._free_slot(receiver)
+        finally:
+            if slot is not None:
+                endpoint_slots.give_back(slot)
+
+    def _send_turn(self, receiver: _Receiver, delivery: WebhookDelivery) -> None:
         next_one: WebhookDelivery | None = delivery
         while next_one is not None:
             self._done.put((next_one, self._attempt(next_one)))
@@ -295,15 +327,17 @@ class DeliveryWorker:
             with self._lock:
                 next_one = receiver.waiting.popleft() if receiver.waiting else None
                 if next_one is None:
-                    receiver.in_flight -= 1
-                    self._org_in_flight[receiver.organization_id] -= 1
-                    self._in_flight -= 1
+                    self._free_slot(receiver)
             if next_one is not None and not self._still_held(next_one):
                 next_one = None
                 with self._lock:
-                    receiver.in_flight -= 1
-                    self._org_in_flight[receiver.organization_id] -= 1
-                    self._in_flight -= 1
+                    self._free_slot(receiver)
+
+    def _free_slot(self, receiver: _Receiver) -> None:
+        """A turn ended (under ``self._lock``): one fewer in flight."""
+        receiver.in_flight -= 1
+        self._org_in_flight[receiver.organization_id] -= 1
+        self._in_flight -= 1
 
     @staticmethod
     def _still_held(delivery: WebhookDelivery) -> bool:
@@ -352,8 +386,11 @@ class DeliveryWorker:
         return len(finished)
 
     def _dispatch(self) -> None:
+        now = time.monotonic()
         with self._lock:
             for receiver in self._receivers.values():
+                if receiver.busy_until > now:
+                    continue
                 while (
                     receiver.waiting
                     and receiver.in_flight < self.cap
@@ -419,9 +456,19 @@ class DeliveryWorker:
             self.step()
             if not self._done.empty():
                 continue
-            until_claim = max(0.0, self._next_claim - time.monotonic())
-            self.wake.wait(until_claim)
+            self.wake.wait(self._idle_seconds())
         self.drain()
+
+    def _idle_seconds(self) -> float:
+        """Until the next claim, or until an endpoint whose slots were all held elsewhere
+        is tried again, whichever comes first."""
+        now = time.monotonic()
+        until = self._next_claim
+        with self._lock:
+            for receiver in self._receivers.values():
+                if receiver.waiting and receiver.busy_until > now:
+                    until = min(until, receiver.busy_until)
+        return max(0.0, until - now)
 
     def drain(self, timeout: float = 30.0) -> None:
         """Sends what this worker holds and records it (a clean stop, a one-off round)."""
@@ -438,6 +485,13 @@ class DeliveryWorker:
         self._pool.shutdown(wait=True)
         for transport in self._transports:
             transport.close()
+        # The senders' own connections (and any endpoint slots on them) end with the pool.
+        for sender_connection in self._sender_connections:
+            sender_connection.inc_thread_sharing()
+            try:
+                sender_connection.close()
+            finally:
+                sender_connection.dec_thread_sharing()
         if database:
             connections.close_all()
 
