@@ -1,6 +1,7 @@
 """Webhook delivery throughput and latency, beside the receiver's own ceiling.
 
     .venv/bin/python bench/webhooks.py [--events 2000] [--workers 1 3] [--singles 200]
+        [--endpoints 1]
 
 PostgreSQL on 127.0.0.1:5432 (user postgres, trust auth; creates and drops its own
 database). The receiver is nginx answering 204 at once and logging each request's
@@ -10,7 +11,10 @@ wrk``), with a new connection per request and with 16 kept-alive connections.
 
 - **Throughput**: the workers are started first; then ``--events`` events are committed
   in one transaction, and deliveries/s is the count over the time from that commit to
-  the last receipt. One row per worker count.
+  the last receipt. One row per worker count, with how busy the machine's cores were
+  meanwhile and the workers' CPU time per delivery. ``--endpoints N`` spreads the events
+  over N endpoints of N organizations (each endpoint has at most 4 attempts in flight,
+  across all workers).
 - **Latency**: one worker, idle; ``--singles`` events committed one at a time, 50 ms
   apart; commit → receipt per event (p50, p99). On PostgreSQL an event's commit wakes
   the worker (LISTEN/NOTIFY); the poll interval (1 s) is only the fallback.
@@ -44,10 +48,12 @@ from django.db import transaction
 from auth_app.services import organization_create
 from webhooks_app.events import record_event
 from webhooks_app.services import endpoint_create
-org = organization_create(slug="bench-{run}")
-endpoint_create(organization=org, url="{url}", events=["*"])
+orgs = [organization_create(slug=f"bench-{run}-{{e}}") for e in range({endpoints})]
+for org in orgs:
+    endpoint_create(organization=org, url="{url}", events=["*"])
 with transaction.atomic():
     for n in range({count}):
+        org = orgs[n % len(orgs)]
         record_event(organization_id=org.pk, event_type="webhook.test", data={{"n": n}})
 print(json.dumps({{"committed": time.time()}}))
 """
@@ -111,6 +117,20 @@ def wrk_ceiling(url: str, *, kept: bool) -> float:
     return float(match[1]) if match else float("nan")
 
 
+def busy_cores() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
+    fields = [float(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    ticks = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + fields[4]
+    return (sum(fields) - idle) / ticks, sum(fields) / ticks
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used."""
+    stat = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (float(stat[11]) + float(stat[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
@@ -157,6 +177,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 3])
     parser.add_argument("--singles", type=int, default=200)
+    parser.add_argument("--endpoints", type=int, default=1, help="spread the events over N")
     args = parser.parse_args()
     if not Path(NGINX).exists() or shutil.which("wrk") is None:
         raise SystemExit("needs nginx and wrk: apt-get install -y nginx-light wrk")
@@ -176,17 +197,24 @@ def main() -> None:
             log.write_text("")
             subprocess.run(["kill", "-USR1", str(receiver.pid)], check=True)  # reopen the log
             processes = workers(env, count)
-            committed = json.loads(shell(env, BULK.format(run=run, url=url, count=args.events)))[
-                "committed"
-            ]
+            before = [cpu_seconds(p.pid) for p in processes]
+            bulk = BULK.format(run=run, url=url, count=args.events, endpoints=args.endpoints)
+            committed = json.loads(shell(env, bulk))["committed"]
+            machine_before = busy_cores()
             deadline = time.time() + 300
             while len(arrivals(log)) < args.events and time.time() < deadline:
-                time.sleep(0.2)
+                time.sleep(0.05)
+            machine_after = busy_cores()
+            used = sum(cpu_seconds(p.pid) for p in processes) - sum(before)
             stop(processes)
             seen = arrivals(log)
             last = max(seen.values())
             latencies = [(at - committed) * 1000 for at in seen.values()]
-            rows.append((count, len(seen), len(seen) / (last - committed), latencies))
+            busy = (machine_after[0] - machine_before[0]) / (
+                (machine_after[1] - machine_before[1]) / (os.cpu_count() or 1)
+            )
+            rate = len(seen) / (last - committed)
+            rows.append((count, len(seen), rate, latencies, busy, used / len(seen) * 1e6))
         log.write_text("")
         subprocess.run(["kill", "-USR1", str(receiver.pid)], check=True)
         processes = workers(env, 1)
@@ -209,14 +237,21 @@ def main() -> None:
         f"{ceiling_new:,.0f} req/s with a new connection each, {ceiling_kept:,.0f} kept alive"
     )
     print()
-    print(f"{args.events} events committed in one transaction, PostgreSQL, receiver on loopback")
+    print(
+        f"{args.events} events committed in one transaction for {args.endpoints} endpoint(s) "
+        f"(one organization each), PostgreSQL, receiver on loopback, {os.cpu_count()} cores"
+    )
     print()
-    print("| workers | delivered | deliveries/s | commit→receipt p50 ms | p99 ms |")
-    print("| ---: | ---: | ---: | ---: | ---: |")
-    for count, delivered, rate, latencies in rows:
+    print(
+        "| workers | delivered | deliveries/s | commit→receipt p50 ms | p99 ms "
+        "| cores busy (machine) | worker CPU µs per delivery |"
+    )
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for count, delivered, rate, latencies, busy, per_delivery in rows:
         print(
             f"| {count} | {delivered} | {rate:,.0f} | {statistics.median(latencies):,.0f} | "
-            f"{percentile(latencies, 0.99):,.0f} |"
+            f"{percentile(latencies, 0.99):,.0f} | {busy:.2f} of {os.cpu_count()} "
+            f"| {per_delivery:,.0f} |"
         )
     print()
     print(

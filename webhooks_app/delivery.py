@@ -75,6 +75,7 @@ __all__ = [
     "claim_due",
     "deliver_due",
     "record",
+    "release",
     "renew",
 ]
 
@@ -136,6 +137,22 @@ def renew(delivery: WebhookDelivery) -> bool:
         return False
     delivery.locked_until = lock
     return True
+
+
+def release(deliveries: list[WebhookDelivery]) -> int:
+    """Gives back claims not sent (still ours): they are due again at once, for any
+    worker."""
+    held = [(delivery.pk, delivery.claim) for delivery in deliveries]
+    if not held:
+        return 0
+    table = connection.ops.quote_name(WebhookDelivery._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET locked_until = NULL, claim = '' "  # noqa: S608
+            "WHERE id = %s AND claim = %s",
+            held,
+        )
+        return int(cursor.rowcount)
 
 
 def send(delivery: WebhookDelivery, transport: Transport) -> Outcome:
@@ -302,12 +319,15 @@ class DeliveryWorker:
         if self._shared_slots:
             slot = endpoint_slots.take(delivery.endpoint_id, slots=self.cap)
             if slot is None:
-                # Every slot of the endpoint is in use, by other workers: this one
-                # waits a moment before it tries again.
+                # Every slot of the endpoint is in use by other workers: this one gives
+                # its claims of the endpoint back (a worker sending to it takes them)
+                # and leaves the endpoint alone for a moment.
                 with self._lock:
-                    receiver.waiting.appendleft(delivery)
+                    returned = [delivery, *receiver.waiting]
+                    receiver.waiting.clear()
                     receiver.busy_until = time.monotonic() + BUSY_BACKOFF_SECONDS
                     self._free_slot(receiver)
+                release(returned)
                 return
         try:
             if self._still_held(delivery):
@@ -362,6 +382,8 @@ class DeliveryWorker:
         receiver = self._receivers.get(endpoint_id)
         if receiver is None:
             return self.cap
+        if receiver.busy_until > time.monotonic():
+            return 0
         return receiver.depth(self.cap) - receiver.in_flight - len(receiver.waiting)
 
     def _finish(self) -> int:
@@ -461,12 +483,12 @@ class DeliveryWorker:
 
     def _idle_seconds(self) -> float:
         """Until the next claim, or until an endpoint whose slots were all held elsewhere
-        is tried again, whichever comes first."""
+        may be claimed again, whichever comes first."""
         now = time.monotonic()
         until = self._next_claim
         with self._lock:
             for receiver in self._receivers.values():
-                if receiver.waiting and receiver.busy_until > now:
+                if receiver.busy_until > now:
                     until = min(until, receiver.busy_until)
         return max(0.0, until - now)
 
