@@ -70,7 +70,7 @@ class OverBudget(GatewayError):
     code = "rate_limited"
     default_message = "too many live calls at once for this organization; retry shortly"
 
-    def __init__(self, message: str, *, budget: str, retry_after: int) -> None:
+    def __init__(self, message: str, *, budget: str | dict[str, Any], retry_after: int) -> None:
         super().__init__(message, details={"budget": budget, "retryAfter": retry_after})
         self.retry_after = retry_after
 

@@ -74,26 +74,36 @@ class HealthzForAnyHost:
 
 class LargeBodyRoutes:
     """Routes whose bodies may exceed ``GATEWAY_MAX_BODY_BYTES``: a group picture is a
-    JPEG of up to 1 MiB sent as base64 (a third larger). Their body is read here, up to
-    their own limit (413 past it, in the envelope), before Django's general check."""
-
-    SUFFIXES = ("/picture", "/picture/")
+    JPEG of up to 1 MiB sent as base64 (a third larger), and a message may carry media
+    up to its kind's limit (``GATEWAY_MEDIA_MAX_*_BYTES``). Their body is read here, up
+    to their own limit (413 past it, in the envelope), before Django's general check."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         from groups_app.rules import PICTURE_MAX_BYTES
+        from messages_app.rules import largest_media
 
         self.get_response = get_response
-        self.limit = (PICTURE_MAX_BYTES + 2) // 3 * 4 + 4096
+        self.limits = (
+            (("/picture", "/picture/"), (PICTURE_MAX_BYTES + 2) // 3 * 4 + 4096),
+            (("/messages", "/messages/"), (largest_media() + 2) // 3 * 4 + 64 * 1024),
+        )
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path.startswith(API_PREFIX) and request.path.endswith(self.SUFFIXES):
-            try:
-                length = int(request.META.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                length = 0
-            if length > self.limit:
-                return json_error(413, message=f"request body is over {self.limit} bytes")
-            request._body = request.read(self.limit + 1)
-            if len(request._body) > self.limit:
-                return json_error(413, message=f"request body is over {self.limit} bytes")
+        if not request.path.startswith(API_PREFIX) or request.method not in ("POST", "PUT"):
+            return self.get_response(request)
+        for suffixes, limit in self.limits:
+            if request.path.endswith(suffixes):
+                return self._read(request, limit)
+        return self.get_response(request)
+
+    def _read(self, request: HttpRequest, limit: int) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > limit:
+            return json_error(413, message=f"request body is over {limit} bytes")
+        request._body = request.read(limit + 1)
+        if len(request._body) > limit:
+            return json_error(413, message=f"request body is over {limit} bytes")
         return self.get_response(request)

@@ -183,3 +183,12 @@ def page_link_examples(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
             page["next"]["example"] = f"{link}?cursor=cD0yMDI2LTExLTI4"
             page["previous"]["example"] = f"{link}?cursor=cj0xJnA9MjAyNi0xMS0yOA"
     return result
+
+
+def json_errors(*statuses: int) -> dict[tuple[int, str], Any]:
+    """Error responses of an endpoint that answers bytes (an image, a file) on success:
+    always the JSON envelope."""
+    return {
+        (status, "application/json"): response
+        for status, response in error_responses(*statuses).items()
+    }

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "auth_app",
     "sessions_app",
     "groups_app",
+    "messages_app",
     "webhooks_app",
 ]
 
@@ -275,13 +276,30 @@ GATEWAY_WEBHOOK_TIMEOUT_SECONDS = env_int("GATEWAY_WEBHOOK_TIMEOUT_SECONDS", 10)
 GATEWAY_WEBHOOK_LOCK_SECONDS = env_int(
     "GATEWAY_WEBHOOK_LOCK_SECONDS", GATEWAY_WEBHOOK_TIMEOUT_SECONDS + 10
 )
-# Attempts in flight at once per endpoint in each worker, and sender threads per worker.
+# Attempts in flight at once per endpoint (all workers together on PostgreSQL), and
+# sender threads per worker.
 GATEWAY_WEBHOOK_ENDPOINT_CONCURRENCY = env_int("GATEWAY_WEBHOOK_ENDPOINT_CONCURRENCY", 4)
 GATEWAY_WEBHOOK_SENDERS = env_int("GATEWAY_WEBHOOK_SENDERS", 32)
 # Most endpoints one organization may register.
 GATEWAY_WEBHOOK_MAX_ENDPOINTS = env_int("GATEWAY_WEBHOOK_MAX_ENDPOINTS", 20)
 # Days events and settled deliveries are kept (webhooks_app/retention.py; 0: for ever).
 GATEWAY_WEBHOOK_RETENTION_DAYS = env_int("GATEWAY_WEBHOOK_RETENTION_DAYS", 30)
+
+# The send budget of whatsapp sessions (sessions_app/send_budget.py): actions that reach
+# people per minute and per day, a quarter of it for the first days after pairing.
+# Sandbox sessions are unlimited unless a session's own budget is set.
+GATEWAY_SEND_BUDGET_PER_MINUTE = env_int("GATEWAY_SEND_BUDGET_PER_MINUTE", 20)
+GATEWAY_SEND_BUDGET_PER_DAY = env_int("GATEWAY_SEND_BUDGET_PER_DAY", 1000)
+GATEWAY_SEND_WARMUP_DAYS = env_int("GATEWAY_SEND_WARMUP_DAYS", 7)
+
+# Messages (messages_app): the largest media per kind, decoded, and days kept.
+GATEWAY_MEDIA_MAX_BYTES = {
+    "image": env_int("GATEWAY_MEDIA_MAX_IMAGE_BYTES", 5 * 1024 * 1024),
+    "video": env_int("GATEWAY_MEDIA_MAX_VIDEO_BYTES", 16 * 1024 * 1024),
+    "audio": env_int("GATEWAY_MEDIA_MAX_AUDIO_BYTES", 16 * 1024 * 1024),
+    "document": env_int("GATEWAY_MEDIA_MAX_DOCUMENT_BYTES", 16 * 1024 * 1024),
+}
+GATEWAY_MESSAGE_RETENTION_DAYS = env_int("GATEWAY_MESSAGE_RETENTION_DAYS", 30)
 
 # Most sessions (attached numbers) one organization may hold.
 GATEWAY_MAX_SESSIONS_PER_ORG = env_int("GATEWAY_MAX_SESSIONS_PER_ORG", 50)

@@ -9,6 +9,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("sessions_app.urls")),
     path("api/v1/", include("groups_app.urls")),
+    path("api/v1/", include("messages_app.urls")),
     path("api/v1/", include("webhooks_app.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

@@ -45,6 +45,7 @@ from sessions_app.engines.types import GroupInfo, JoinRequest, ParticipantResult
 from sessions_app.exceptions import SessionNotConnected
 from sessions_app.models import WhatsAppSession
 from sessions_app.registry import Empty, LiveActionSpec
+from sessions_app.send_budget import spending
 from webhooks_app.events import EventType, record_event
 
 
@@ -110,6 +111,14 @@ def group_create(
         )
     if not session.is_connected:
         raise SessionNotConnected(details={"status": session.status})
+    # The group (1) and each person added (1 each) reach people: the session's budget.
+    with spending(session=session, amount=1 + len(invitees)):
+        return _group_created(session, name, invitees, look_first_since)
+
+
+def _group_created(
+    session: WhatsAppSession, name: str, invitees: list[str], look_first_since: datetime | None
+) -> Group:
     if look_first_since is not None:
         found = routing.perform(
             FIND_CREATED_GROUP,
@@ -174,11 +183,13 @@ def group_participants_change(
     if not people:
         raise InvalidInput(details={"participants": ["list someone other than the account"]})
     _live_ready(session)
-    results = routing.perform(
-        CHANGE_PARTICIPANTS,
-        session_id=session.id,
-        payload=ChangeParticipants(group_jid=jid, action=action, participants=people),
-    )
+    # Each person added reaches someone: the session's budget (other changes cost nothing).
+    with spending(session=session, amount=len(people) if action == "add" else 0):
+        results = routing.perform(
+            CHANGE_PARTICIPANTS,
+            session_id=session.id,
+            payload=ChangeParticipants(group_jid=jid, action=action, participants=people),
+        )
     with transaction.atomic():
         participants_changed(group=group, action=action, results=results)
         changed = [result.jid for result in results if result.succeeded]

@@ -17,7 +17,7 @@ from auth_app.principal import principal_of
 from gateway.errors import QueryParameterInvalid
 from gateway.pagination import NewestFirstPagination
 from gateway.requests import json_body
-from gateway.schema import IDEMPOTENCY_KEY, error_responses
+from gateway.schema import IDEMPOTENCY_KEY, error_responses, json_errors
 from sessions_app.audit import live_action
 from sessions_app.models import WhatsAppSession
 from sessions_app.registry import CONNECT, LOGOUT, PAIR_CODE
@@ -29,6 +29,7 @@ from sessions_app.serializers import (
     QrSerializer,
     SessionCreateInputSerializer,
     SessionSerializer,
+    SessionUpdateInputSerializer,
 )
 from sessions_app.services import (
     session_connect,
@@ -37,6 +38,7 @@ from sessions_app.services import (
     session_delete,
     session_logout,
     session_pair_code,
+    session_update,
 )
 
 SESSION = OpenApiParameter(
@@ -48,15 +50,6 @@ SESSION = OpenApiParameter(
 TAGS = ["Sessions"]
 
 
-def json_errors(*statuses: int) -> dict[tuple[int, str], Any]:
-    """Error responses of an image endpoint: always the JSON envelope, whatever image types
-    the endpoint renders on success."""
-    return {
-        (status, "application/json"): response
-        for status, response in error_responses(*statuses).items()
-    }
-
-
 class SessionViewSet(viewsets.GenericViewSet[Any]):
     serializer_class = SessionSerializer
     pagination_class = NewestFirstPagination
@@ -66,6 +59,7 @@ class SessionViewSet(viewsets.GenericViewSet[Any]):
         "retrieve": Capability.READ,
         "create": Capability.MANAGE,
         "destroy": Capability.MANAGE,
+        "partial_update": Capability.MANAGE,
         "connect": Capability.MANAGE,
         "qr": Capability.MANAGE,
         "qr_image": Capability.MANAGE,
@@ -135,6 +129,35 @@ class SessionViewSet(viewsets.GenericViewSet[Any]):
     )
     def retrieve(self, request: Request, session: str) -> Response:
         return Response(SessionSerializer(self._session(request, session)).data)
+
+    @extend_schema(
+        operation_id="updateSession",
+        summary="Rename a session or set its send budget",
+        description=(
+            '`name` and/or `sendBudget` = `{"perMinute", "perDay"}` (each null for '
+            "unlimited), or `sendBudget: null` for the engine's default (whatsapp: "
+            "`GATEWAY_SEND_BUDGET_PER_MINUTE` and `_PER_DAY`, a quarter of them for the "
+            "first `GATEWAY_SEND_WARMUP_DAYS` after pairing; sandbox: unlimited). "
+            "**Capability:** `manage`."
+        ),
+        tags=TAGS,
+        parameters=[SESSION],
+        request=SessionUpdateInputSerializer,
+        responses={200: SessionSerializer, **error_responses(400, 401, 403, 404, 413, 415, 429)},
+    )
+    def partial_update(self, request: Request, session: str) -> Response:
+        whatsapp_session = self._session(request, session)
+        payload = SessionUpdateInputSerializer(data=json_body(request))
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        budget_given = "sendBudget" in data
+        updated = session_update(
+            session=whatsapp_session,
+            name=data.get("name"),
+            send_budget=data.get("sendBudget"),
+            default_budget=budget_given and data["sendBudget"] is None,
+        )
+        return Response(SessionSerializer(updated).data)
 
     @extend_schema(
         operation_id="deleteSession",

@@ -38,6 +38,12 @@ class WhatsAppSession(models.Model):
     # The current pairing QR while pairing (what the phone scans), and when it expires.
     qr_code = models.TextField(blank=True)
     qr_expires_at = models.DateTimeField(null=True, blank=True)
+    # When a number was first linked to this session (the send budget's warm-up counts
+    # from then); cleared by a logout, set again by the next pairing.
+    paired_at = models.DateTimeField(null=True, blank=True)
+    # The send budget (sessions_app.send_budget); null: the engine's default.
+    send_budget_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    send_budget_per_day = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -213,3 +219,24 @@ class LiveCallSlot(models.Model):
 
     def __str__(self) -> str:
         return f"live call of {self.organization_id} until {self.expires_at:%H:%M:%S}"
+
+
+class SendBudgetUse(models.Model):
+    """How much of a session's send budget one window used (``sessions_app.send_budget``):
+    one row per session, span ("minute" or "day") and window start."""
+
+    session = models.ForeignKey(WhatsAppSession, on_delete=models.CASCADE, related_name="+")
+    span = models.CharField(max_length=8)
+    starts_at = models.DateTimeField()
+    used = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "span", "starts_at"], name="send_budget_use_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["starts_at"], name="send_budget_use_start")]
+
+    def __str__(self) -> str:
+        return f"{self.session_id} {self.span} {self.starts_at:%Y-%m-%d %H:%M}: {self.used}"

@@ -1,11 +1,11 @@
 from typing import Any
 
-from drf_spectacular.utils import extend_schema_serializer
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from gateway.fields import StrictCharField
 from sessions_app.jids import PHONE_RE
-from sessions_app.models import Engine, SessionStatus
+from sessions_app.models import Engine, SessionStatus, WhatsAppSession
 
 
 @extend_schema_serializer(component_name="SessionCreate")
@@ -49,6 +49,40 @@ class QrSerializer(serializers.Serializer[Any]):
     expiresAt = serializers.DateTimeField(help_text="When this code stops being valid.")
 
 
+class SendBudgetInputSerializer(serializers.Serializer[Any]):
+    perMinute = serializers.IntegerField(
+        min_value=0, max_value=1_000_000, allow_null=True, help_text="null: unlimited."
+    )
+    perDay = serializers.IntegerField(
+        min_value=0, max_value=100_000_000, allow_null=True, help_text="null: unlimited."
+    )
+
+
+@extend_schema_serializer(component_name="SessionUpdate")
+class SessionUpdateInputSerializer(serializers.Serializer[Any]):
+    name = StrictCharField(max_length=200, required=False, allow_blank=True, help_text="A label.")
+    sendBudget = SendBudgetInputSerializer(
+        required=False,
+        allow_null=True,
+        help_text="The session's own send budget; null goes back to the engine's default.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs:
+            raise serializers.ValidationError({"name": ["give name and/or sendBudget"]})
+        return attrs
+
+
+class SendBudgetSerializer(serializers.Serializer[Any]):
+    perMinute = serializers.IntegerField(allow_null=True, help_text="null: unlimited.")
+    perDay = serializers.IntegerField(allow_null=True, help_text="null: unlimited.")
+    usedMinute = serializers.IntegerField(help_text="Used in the current UTC minute.")
+    usedDay = serializers.IntegerField(help_text="Used in the current UTC day.")
+    isDefault = serializers.BooleanField(
+        help_text="The engine's default (whatsapp: warming up for 7 days after pairing)."
+    )
+
+
 class SessionSerializer(serializers.Serializer[Any]):
     id = serializers.CharField(help_text="The session id (a ULID).")
     name = serializers.CharField()
@@ -68,3 +102,20 @@ class SessionSerializer(serializers.Serializer[Any]):
     connectedAt = serializers.DateTimeField(source="connected_at", allow_null=True)
     lastSeenAt = serializers.DateTimeField(source="last_seen_at", allow_null=True)
     createdAt = serializers.DateTimeField(source="created_at")
+    sendBudget = serializers.SerializerMethodField(
+        help_text=(
+            "Actions that reach people (a message, a group created, a participant added) "
+            "allowed per minute and per day, and what the current windows used."
+        )
+    )
+
+    @extend_schema_field(SendBudgetSerializer)
+    def get_sendBudget(self, session: WhatsAppSession) -> dict[str, Any]:
+        from sessions_app.send_budget import use_of
+
+        use = use_of(session)
+        return {
+            **use.as_details(),
+            "isDefault": session.send_budget_per_minute is None
+            and session.send_budget_per_day is None,
+        }

@@ -127,3 +127,27 @@ def session_delete(*, session: WhatsAppSession) -> None:
             raise  # only the runner can remove keys from a shared store
     device_store.remove(session.id, device_jid=session.device_jid)
     session.delete()
+
+
+def session_update(
+    *,
+    session: WhatsAppSession,
+    name: str | None = None,
+    send_budget: dict[str, int | None] | None = None,
+    default_budget: bool = False,
+) -> WhatsAppSession:
+    """Renames the session and/or sets its send budget (``default_budget``: back to the
+    engine's default)."""
+    fields = ["updated_at"]
+    if name is not None:
+        session.name = name
+        fields.append("name")
+    if default_budget:
+        session.send_budget_per_minute = session.send_budget_per_day = None
+        fields += ["send_budget_per_minute", "send_budget_per_day"]
+    elif send_budget is not None:
+        session.send_budget_per_minute = send_budget["perMinute"]
+        session.send_budget_per_day = send_budget["perDay"]
+        fields += ["send_budget_per_minute", "send_budget_per_day"]
+    session.save(update_fields=fields)
+    return session

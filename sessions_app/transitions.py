@@ -71,7 +71,7 @@ def session_transition(
         updates["push_name"] = push_name
     # Rule 3.
     if status == SessionStatus.LOGGED_OUT:
-        updates.update(jid="", device_jid="", push_name="", connected_at=None)
+        updates.update(jid="", device_jid="", push_name="", connected_at=None, paired_at=None)
     # Rule 4 (and its opposite: someone asked to connect).
     if status in TERMINAL_STATUSES or not keep_connecting:
         updates["desired_connected"] = False
@@ -86,6 +86,7 @@ def session_transition(
         _record_event(session_id=session_id, status=status, reason=reason)  # rule 1
         if status == SessionStatus.CONNECTED:  # rule 5
             rows.exclude(status=SessionStatus.CONNECTED).update(connected_at=now)
+            rows.filter(paired_at__isnull=True).update(paired_at=now)
         rows.update(**updates)
     return True
 

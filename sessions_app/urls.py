@@ -3,7 +3,7 @@ from django.urls import path
 from sessions_app.api import SessionViewSet
 
 collection = SessionViewSet.as_view({"get": "list", "post": "create"})
-member = SessionViewSet.as_view({"get": "retrieve", "delete": "destroy"})
+member = SessionViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"})
 connect = SessionViewSet.as_view({"post": "connect"})
 qr = SessionViewSet.as_view({"get": "qr"})
 qr_image = SessionViewSet.as_view({"get": "qr_image"})

@@ -16,7 +16,8 @@ Runner → worker, on stdin:
 Worker → runner, on the protocol pipe (its original stdout; fd 1 is pointed at stderr,
 so nothing neonize prints can corrupt the protocol):
     {"op": "result", "id": 7, "result": {...}}  /  {"op": "error", "id": 7, "error": {...}}
-    {"op": "status" | "qr" | "groups" | "group_changed" | "group_gone" | "forget_device",
+    {"op": "status" | "qr" | "groups" | "group_changed" | "group_gone" | "message_seen" |
+    "message_changed" | "forget_device",
      ...}   what the session reports
     {"op": "ended", "retry": true}   this connection is over; the process exits after it
 
@@ -51,6 +52,7 @@ from typing import IO, NoReturn
 import groups_app.registry  # noqa: F401
 from gateway.exceptions import GatewayError, InvalidInput
 from sessions_app.engines.base import LiveSession
+from sessions_app.engines.messages import MessageChange, MessageInfo
 from sessions_app.engines.types import GroupChange, GroupInfo
 from sessions_app.registry import action_named
 from sessions_app.worker_protocol import CallMessage, ErrorWire, FromWorker
@@ -142,6 +144,12 @@ class WorkerSink:
 
     def group_gone(self, group_jid: str, reason: str) -> None:
         self._channel.send({"op": "group_gone", "group_jid": group_jid, "reason": reason})
+
+    def message_seen(self, info: MessageInfo) -> None:
+        self._channel.send({"op": "message_seen", "message": info.to_dict()})
+
+    def message_changed(self, change: MessageChange) -> None:
+        self._channel.send({"op": "message_changed", "change": change.to_dict()})
 
     def stored_groups(self) -> list[GroupInfo]:
         raise NotImplementedError("only the sandbox reads the store as its WhatsApp")

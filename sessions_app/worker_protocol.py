@@ -95,6 +95,16 @@ class GroupGoneMessage(TypedDict):
     reason: str
 
 
+class MessageSeenMessage(TypedDict):
+    op: Literal["message_seen"]
+    message: Wire
+
+
+class MessageChangedMessage(TypedDict):
+    op: Literal["message_changed"]
+    change: Wire
+
+
 class ForgetDeviceMessage(TypedDict):
     op: Literal["forget_device"]
 
@@ -114,6 +124,8 @@ FromWorker = (
     | GroupsMessage
     | GroupChangedMessage
     | GroupGoneMessage
+    | MessageSeenMessage
+    | MessageChangedMessage
     | ForgetDeviceMessage
     | EndedMessage
 )

@@ -17,6 +17,8 @@ EventType = Literal[
     "group.participants",
     "group.joined",
     "group.left",
+    "message.received",
+    "message.updated",
     "webhook.test",
 ]
 

@@ -68,6 +68,28 @@ DATA: dict[EventType, dict[str, Any]] = {
         },
         "required": ["groupJid", "reason"],
     },
+    "message.received": {"$ref": _REF + "Message"},
+    "message.updated": {
+        "type": "object",
+        "description": (
+            "A stored message changed: `edited` (the new `text`), `deleted`, a `reaction` "
+            "(`emoji`; empty when taken back) or a `poll_vote` (the voter's `options`); "
+            "`message` is the message as it is now."
+        ),
+        "properties": {
+            "chat": {"type": "string"},
+            "id": {"type": "string", "description": "The message's id."},
+            "change": {"type": "string", "enum": ["edited", "deleted", "reaction", "poll_vote"]},
+            "sender": {"type": "string", "description": "Who edited, deleted, reacted or voted."},
+            "senderLid": {"type": "string"},
+            "timestamp": {"type": "string", "format": "date-time"},
+            "text": {"type": "string"},
+            "emoji": {"type": "string"},
+            "options": {"type": "array", "items": {"type": "string"}},
+            "message": {"$ref": _REF + "Message"},
+        },
+        "required": ["chat", "id", "change", "sender", "timestamp", "message"],
+    },
     "webhook.test": {
         "type": "object",
         "properties": {"endpoint": {"type": "string", "description": "whk_…"}},

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol
 
+from sessions_app.engines.messages import MessageChange, MessageInfo
 from sessions_app.engines.types import (
     GroupChange,
     GroupInfo,
@@ -56,6 +57,13 @@ class StateSink(Protocol):
     def group_gone(self, group_jid: str, reason: str) -> None:
         """The account is no longer in the group (``reason``: "removed" or "deleted"):
         it goes from the store, announced as ``group.left``."""
+
+    def message_seen(self, info: MessageInfo) -> None:
+        """A message arrived (or the account sent one from another device): stored once
+        per chat and id, announced as ``message.received``."""
+
+    def message_changed(self, change: MessageChange) -> None:
+        """A stored message was edited, deleted, reacted to or voted on."""
 
     def stored_groups(self) -> list[GroupInfo]:
         """The session's groups as the store holds them (the sandbox's "WhatsApp")."""

@@ -19,16 +19,34 @@ sandbox engine") so integrators can write tests against it:
   invite code is stable until revoked, and works from any sandbox session (joining adds
   the joining account as a member; a revoked code is 404); nobody ever asks to join; a
   group picture's id is derived from the image.
+- messages: sending follows the stored groups (the account must be in a group, and an
+  admin of an announce-only one or of the group whose invite it sends); a repeat of a
+  message id returns the first send (nothing is sent twice). After a ``text`` to a group
+  with a member besides the account, the first such member (lowest JID) answers within
+  2 s: ``"echo: " + text``, quoting it; after a ``poll`` that member votes for the first
+  option. A text ``"sandbox:burst N"`` (N ≤ 10,000) makes that member send N messages
+  at once instead (``"burst i of N"``), for load tests. Media sent is kept in memory
+  for ``GET …/media`` while the session stays connected.
 """
 
 import hashlib
+import re
 import secrets
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from gateway.exceptions import Conflict, NotFound
 from sessions_app import jids
 from sessions_app.engines.base import EndedCallback, StateSink
+from sessions_app.engines.messages import (
+    MEDIA_KINDS,
+    MediaContent,
+    MediaInfo,
+    MessageChange,
+    MessageInfo,
+    OutgoingMessage,
+)
 from sessions_app.engines.types import (
     ADDED,
     ALREADY_MEMBER,
@@ -49,6 +67,10 @@ PRIVACY_BLOCKED_PREFIX = "1555403"
 NOT_ON_WHATSAPP_PREFIX = "1555404"
 GROUP_JID_PREFIX = "120363"
 INVITE_LIFETIME = timedelta(days=3)
+# How long the sandbox's echo member takes to answer.
+ECHO_DELAY_SECONDS = 0.3
+BURST_RE = re.compile(r"^sandbox:burst ([0-9]{1,5})$")
+BURST_MAX = 10_000
 
 
 def account_jid(session_id: str) -> str:
@@ -76,6 +98,9 @@ class SandboxLiveSession:
         self._sink = sink
         self._on_ended = on_ended
         self._connected = False
+        self._sent: dict[str, MessageInfo] = {}
+        self._media: dict[tuple[str, str], MediaContent] = {}
+        self._lock = threading.Lock()
 
     @property
     def connected(self) -> bool:
@@ -211,3 +236,128 @@ class SandboxLiveSession:
         info = self._invited(code)
         others = tuple(p for p in info.participants if p.jid != self.account)
         return replace(info, participants=(*others, ParticipantInfo(jid=self.account)))
+
+    # -- messages (the store's groups are the sandbox's chats) -----------------------------
+
+    def send_message(self, *, message: OutgoingMessage, message_id: str) -> MessageInfo:
+        self._require_connected()
+        with self._lock:
+            first = self._sent.get(message_id)
+        if first is not None:
+            return first  # WhatsApp's apps keep one message per id: nothing new is sent
+        group = self._group(message.to) if jids.is_group_jid(message.to) else None
+        if group is not None:
+            self._require_member(group)
+            if group.is_announce:
+                self._require_admin(group)
+        extra: dict[str, object] = {}
+        if message.kind == "group_invite":
+            invited = self._group(message.group_jid)
+            self._require_admin(invited)
+            code = self._sink.stored_invite_code(invited.jid) or secrets.token_urlsafe(16)[:22]
+            expires = datetime.now(tz=UTC) + INVITE_LIFETIME
+            extra["groupInvite"] = {
+                "groupJid": invited.jid,
+                "code": code,
+                "expiresAt": expires.isoformat().replace("+00:00", "Z"),
+                "subject": invited.subject,
+            }
+        elif message.kind == "poll":
+            extra["poll"] = {
+                "name": message.poll_name,
+                "options": list(message.poll_options),
+                "selectableCount": message.selectable_count,
+            }
+        elif message.kind == "reaction":
+            extra["reaction"] = {"messageId": message.reaction_to, "emoji": message.emoji}
+        media = None
+        if message.kind in MEDIA_KINDS:
+            media = MediaInfo(
+                mimetype=message.mimetype,
+                size=len(message.media),
+                filename=message.filename,
+                caption=message.caption,
+            )
+        sent = MessageInfo(
+            id=message_id,
+            chat=message.to,
+            sender=self.account,
+            kind=message.kind,
+            timestamp=datetime.now(tz=UTC),
+            from_me=True,
+            text=message.text,
+            quoted_id=message.reply_to,
+            mentions=message.mentions,
+            media=media,
+            extra=extra,
+        )
+        with self._lock:
+            self._sent[message_id] = sent
+            if media is not None:
+                self._media[(message.to, message_id)] = MediaContent(
+                    message.media, message.mimetype
+                )
+        if group is not None:
+            self._answer_later(group, sent, message)
+        return sent
+
+    def message_media(self, *, chat: str, message_id: str) -> MediaContent:
+        self._require_connected()
+        with self._lock:
+            content = self._media.get((chat, message_id))
+        if content is None:
+            raise NotFound("this message has no media the sandbox still holds")
+        return content
+
+    def _require_member(self, info: GroupInfo) -> None:
+        if not any(p.jid == self.account and p.is_member for p in info.participants):
+            raise Conflict(
+                "the account is not a member of this group", details={"reason": "not_member"}
+            )
+
+    def _answer_later(self, group: GroupInfo, sent: MessageInfo, message: OutgoingMessage) -> None:
+        others = sorted(p.jid for p in group.participants if p.is_member and p.jid != self.account)
+        if not others or message.kind not in ("text", "poll"):
+            return
+        member = others[0]
+        timer = threading.Timer(
+            ECHO_DELAY_SECONDS, self._answer, args=(group.jid, member, sent, message)
+        )
+        timer.daemon = True
+        timer.start()
+
+    def _answer(self, chat: str, member: str, sent: MessageInfo, message: OutgoingMessage) -> None:
+        try:
+            if not self._connected:
+                return
+            now = datetime.now(tz=UTC)
+            if message.kind == "poll":
+                self._sink.message_changed(
+                    MessageChange(
+                        chat=chat,
+                        id=sent.id,
+                        change="poll_vote",
+                        sender=member,
+                        timestamp=now,
+                        options=message.poll_options[:1],
+                    )
+                )
+                return
+            burst = BURST_RE.fullmatch(message.text)
+            count = min(int(burst.group(1)), BURST_MAX) if burst else 1
+            for number in range(count):
+                text = f"burst {number + 1} of {count}" if burst else f"echo: {message.text}"
+                digest = hashlib.sha256(f"{sent.id}:{number}".encode()).hexdigest()
+                self._sink.message_seen(
+                    MessageInfo(
+                        id=f"SBX{digest[:17].upper()}",
+                        chat=chat,
+                        sender=member,
+                        kind="text",
+                        timestamp=now,
+                        text=text,
+                        quoted_id=sent.id,
+                    )
+                )
+        finally:
+            self._sink.done()

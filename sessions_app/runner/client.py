@@ -24,7 +24,13 @@ from gateway.exceptions import (
     WhatsAppTimedOut,
     error_for_code,
 )
-from sessions_app.runner.protocol import CLIENT_IDLE_SECONDS, REPLAYED, signed_headers
+from sessions_app.runner.protocol import (
+    BAD_RUNNER_REQUEST,
+    CLIENT_IDLE_SECONDS,
+    MAX_BODY,
+    REPLAYED,
+    signed_headers,
+)
 
 _connections = http.KeepAlivePool(idle_seconds=CLIENT_IDLE_SECONDS)
 
@@ -56,6 +62,13 @@ def _unknown(exc: Exception | None, why: str = "did not answer") -> WhatsAppTime
 
 def _signed_post(url: str, payload: dict[str, Any], *, timeout: float) -> dict[str, Any]:
     body = json.dumps(payload, separators=(",", ":")).encode()
+    if len(body) > MAX_BODY:
+        # The runner would refuse it on its head, and close while the body is still
+        # going out: the refusal is made here instead, the same one.
+        raise error_for_code(
+            BAD_RUNNER_REQUEST,
+            f"bad runner request: body length {len(body)} over the runner's {MAX_BODY}",
+        )
     headers = {
         **signed_headers("POST", urlsplit(url).path, body),
         request_context.HEADER: request_context.request_id.get(),

@@ -20,6 +20,16 @@ from typing import Any
 
 from django.conf import settings
 
+from groups_app.rules import PICTURE_MAX_BYTES
+from messages_app.rules import largest_media
+
+# The largest call carries a group picture or a message's media: the API's limit for
+# it, base64, in JSON. The web side sends nothing larger; the runner reads nothing larger.
+MAX_BODY = (max(PICTURE_MAX_BYTES, largest_media()) + 2) // 3 * 4 + 64 * 1024
+# The runner's own refusals of a call's framing (not of what the caller asked): the web
+# side answers its caller 500 internal_error for these, never a validation error.
+BAD_RUNNER_REQUEST = "bad_runner_request"
+
 
 def runner_secret() -> str:
     """The shared secret: GATEWAY_RUNNER_SECRET, or one derived from SECRET_KEY so web and

@@ -16,21 +16,21 @@ from django.db import close_old_connections, connections
 from gateway.errors import STATUS_BY_CODE, envelope
 from gateway.exceptions import GatewayError, NotHeldHere
 from gateway.request_context import HEADER, accept_or_make, request_id
-from groups_app.rules import PICTURE_MAX_BYTES
 from sessions_app.registry import action_named
 from sessions_app.runner.listener import HANDLERS, Answer, Listener, Request
 from sessions_app.runner.open_files import connection_cap
-from sessions_app.runner.protocol import RUNNER_IDLE_SECONDS, ReplayGuard, body_refusal
+from sessions_app.runner.protocol import (
+    BAD_RUNNER_REQUEST,
+    MAX_BODY,
+    RUNNER_IDLE_SECONDS,
+    ReplayGuard,
+    body_refusal,
+)
 from sessions_app.runner.supervisor import Supervisor
 
 logger = logging.getLogger(__name__)
 
 _PATH_RE = re.compile(r"^/v1/sessions/(?P<session>[0-9A-Za-z]{26})/(?P<action>[a-z_]+)$")
-# The largest call is a group picture: the API's limit for it, base64, in JSON.
-MAX_BODY = (PICTURE_MAX_BYTES + 2) // 3 * 4 + 64 * 1024
-# The runner's own refusals of a call's framing (not of what the caller asked): the web
-# side answers its caller 500 internal_error for these, never a validation error.
-BAD_RUNNER_REQUEST = "bad_runner_request"
 # A signed call that does nothing: the web→runner hop alone (protocol, signature, HTTP),
 # for checks and for measuring it.
 PING_PATH = "/v1/ping"

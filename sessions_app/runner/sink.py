@@ -15,7 +15,9 @@ from groups_app.store import (
     not_known_before,
     stored_invite_code,
 )
+from messages_app.store import message_change_apply, message_store
 from sessions_app import device_store
+from sessions_app.engines.messages import MessageChange, MessageInfo
 from sessions_app.engines.types import GroupChange, GroupInfo
 from sessions_app.leases import Fence, is_current
 from sessions_app.models import WhatsAppSession
@@ -105,6 +107,16 @@ class DatabaseSink:
         _fresh_connections()
         if self._current():
             group_remove(session_id=self.session_id, group_jid=group_jid, reason=reason)
+
+    def message_seen(self, info: MessageInfo) -> None:
+        _fresh_connections()
+        if self._current():
+            message_store(session_id=self.session_id, info=info, announce=True)
+
+    def message_changed(self, change: MessageChange) -> None:
+        _fresh_connections()
+        if self._current():
+            message_change_apply(session_id=self.session_id, change=change)
 
     def stored_groups(self) -> list[GroupInfo]:
         _fresh_connections()

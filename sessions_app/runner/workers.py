@@ -24,6 +24,7 @@ from typing import IO, Any, cast
 
 from gateway.exceptions import WhatsAppTimedOut, error_for_code
 from sessions_app.engines.base import EndedCallback, StateSink
+from sessions_app.engines.messages import MessageChange, MessageInfo
 from sessions_app.engines.types import (
     GroupChange,
     GroupInfo,
@@ -290,6 +291,10 @@ class WorkerSession:
             self._sink.group_changed(GroupChange.from_dict(message["change"]))
         elif message["op"] == "group_gone":
             self._sink.group_gone(str(message["group_jid"]), str(message.get("reason") or ""))
+        elif message["op"] == "message_seen":
+            self._sink.message_seen(MessageInfo.from_dict(message["message"]))
+        elif message["op"] == "message_changed":
+            self._sink.message_changed(MessageChange.from_dict(message["change"]))
         elif message["op"] == "forget_device":
             self._sink.forget_device()
         elif message["op"] == "ended":

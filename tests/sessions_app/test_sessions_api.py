@@ -21,6 +21,7 @@ SESSION_KEYS = {
     "connectedAt",
     "lastSeenAt",
     "createdAt",
+    "sendBudget",
 }
 
 
