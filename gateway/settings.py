@@ -234,6 +234,14 @@ SPECTACULAR_SETTINGS = {
             ),
         },
         {
+            "name": "Messages",
+            "description": (
+                "Send into groups and chats (text, media, polls, reactions, group invites) "
+                "within the session's send budget, and read back what was sent and received "
+                "(from stored data)."
+            ),
+        },
+        {
             "name": "Webhooks",
             "description": (
                 "Endpoints that receive the organization's events, signed per Standard "

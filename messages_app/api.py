@@ -22,8 +22,10 @@ from messages_app.selectors import message_get, message_list
 from messages_app.serializers import MessageSendInputSerializer, MessageSerializer
 from messages_app.services import message_id_for, message_media, message_send
 from sessions_app.audit import KEY_HEADER, live_action
+from sessions_app.jids import GROUP_JID_RE, USER_JID_RE
 from sessions_app.selectors import session_get
 
+CHAT_PATTERN = f"^(?:{USER_JID_RE.pattern[1:-1]}|{GROUP_JID_RE.pattern[1:-1]})$"
 SESSION = OpenApiParameter(
     "session",
     OpenApiTypes.STR,
@@ -35,6 +37,8 @@ CHAT = OpenApiParameter(
     OpenApiTypes.STR,
     OpenApiParameter.QUERY,
     required=True,
+    pattern=CHAT_PATTERN,
+    allow_blank=False,
     description="The chat: a user JID (…@s.whatsapp.net) or a group JID (…@g.us).",
 )
 TAGS = ["Messages"]

@@ -18,7 +18,7 @@ from sessions_app.engines.messages import MEDIA_KINDS, OutgoingMessage
 @extend_schema_field(
     {
         "type": "string",
-        "pattern": f"(?:{jids.USER_JID_RE.pattern[1:-1]})|(?:{jids.GROUP_JID_RE.pattern[1:-1]})",
+        "pattern": f"^(?:{jids.USER_JID_RE.pattern[1:-1]}|{jids.GROUP_JID_RE.pattern[1:-1]})$",
         "example": "120363025246125486@g.us",
     }
 )

@@ -67,10 +67,7 @@ class SessionUpdateInputSerializer(serializers.Serializer[Any]):
         help_text="The session's own send budget; null goes back to the engine's default.",
     )
 
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if not attrs:
-            raise serializers.ValidationError({"name": ["give name and/or sendBudget"]})
-        return attrs
+    # An empty body changes nothing (and answers the session as it is).
 
 
 class SendBudgetSerializer(serializers.Serializer[Any]):

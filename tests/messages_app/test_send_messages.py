@@ -62,12 +62,16 @@ class TestSend:
         )
         error = assert_error(refused, 400, "validation_error")
         assert error["details"]["mentions"] == ["not members of the group at [1]"]
-        everyone = send(api, session, {"to": group.jid, "type": "text", "text": "all", "mentionAll": True})
+        everyone = send(
+            api, session, {"to": group.jid, "type": "text", "text": "all", "mentionAll": True}
+        )
         assert everyone.status_code == 201, everyone.content
         assert everyone.json()["mentions"] == sorted([ALICE, BOB])
 
     def test_a_group_the_account_is_not_in_is_409_not_member(self, api, session):
-        response = send(api, session, {"to": "120363000000000999@g.us", "type": "text", "text": "x"})
+        response = send(
+            api, session, {"to": "120363000000000999@g.us", "type": "text", "text": "x"}
+        )
         error = assert_error(response, 409, "conflict")
         assert error["details"] == {"reason": "not_member"}
         assert not Message.objects.exists()
@@ -91,20 +95,45 @@ class TestSend:
             ({"to": ALICE, "type": "text", "text": ""}, "text"),
             ({"to": ALICE, "type": "text", "text": "x" * 65_537}, "text"),
             ({"to": ALICE, "type": "image", "mimetype": "image/png"}, "media"),
-            ({"to": ALICE, "type": "image", "media": {"data": "!!"}, "mimetype": "image/png"}, "media"),
+            (
+                {"to": ALICE, "type": "image", "media": {"data": "!!"}, "mimetype": "image/png"},
+                "media",
+            ),
             ({"to": ALICE, "type": "image", "media": {}, "mimetype": "image/png"}, "media"),
             ({"to": ALICE, "type": "poll", "poll": {"name": "q", "options": ["a"]}}, "poll"),
             ({"to": ALICE, "type": "poll", "poll": {"name": "q", "options": ["a", "a"]}}, "poll"),
             (
-                {"to": ALICE, "type": "poll", "poll": {"name": "q", "options": ["a", "b"], "selectableCount": 3}},
+                {
+                    "to": ALICE,
+                    "type": "poll",
+                    "poll": {"name": "q", "options": ["a", "b"], "selectableCount": 3},
+                },
                 "poll",
             ),
-            ({"to": ALICE, "type": "reaction", "reaction": {"messageId": "nope", "emoji": "x"}}, "reaction"),
+            (
+                {"to": ALICE, "type": "reaction", "reaction": {"messageId": "nope", "emoji": "x"}},
+                "reaction",
+            ),
             ({"to": ALICE, "type": "group_invite", "groupJid": "not-a-group"}, "groupJid"),
-            ({"to": "120363000000000001@g.us", "type": "group_invite", "groupJid": "120363000000000001@g.us"}, "to"),
+            (
+                {
+                    "to": "120363000000000001@g.us",
+                    "type": "group_invite",
+                    "groupJid": "120363000000000001@g.us",
+                },
+                "to",
+            ),
             ({"to": ALICE, "type": "text", "text": "x", "replyTo": "NOPE"}, "replyTo"),
             ({"to": ALICE, "type": "text", "text": "x", "mentionAll": True}, "mentionAll"),
-            ({"to": ALICE, "type": "poll", "poll": {"name": "q", "options": ["a", "b"]}, "mentions": [ALICE]}, "mentions"),
+            (
+                {
+                    "to": ALICE,
+                    "type": "poll",
+                    "poll": {"name": "q", "options": ["a", "b"]},
+                    "mentions": [ALICE],
+                },
+                "mentions",
+            ),
         ],
     )
     def test_every_bad_field_is_400_by_name(self, api, session, body, field):
@@ -127,8 +156,15 @@ class TestSend:
         )
         assert response.status_code == 201, response.content
         media = response.json()["media"]
-        assert media == {"mimetype": "image/png", "size": len(PNG), "filename": "", "caption": "a dot"}
-        fetched = api.get(f"{messages_url(session)}/{response.json()['id']}/media", {"chat": group.jid})
+        assert media == {
+            "mimetype": "image/png",
+            "size": len(PNG),
+            "filename": "",
+            "caption": "a dot",
+        }
+        fetched = api.get(
+            f"{messages_url(session)}/{response.json()['id']}/media", {"chat": group.jid}
+        )
         assert fetched.status_code == 200
         assert fetched["Content-Type"] == "image/png"
         assert fetched.content == PNG
@@ -138,7 +174,12 @@ class TestSend:
         response = send(
             api,
             session,
-            {"to": ALICE, "type": "image", "media": {"data": base64.b64encode(PNG).decode()}, "mimetype": "image/png"},
+            {
+                "to": ALICE,
+                "type": "image",
+                "media": {"data": base64.b64encode(PNG).decode()},
+                "mimetype": "image/png",
+            },
         )
         error = assert_error(response, 413, "payload_too_large")
         assert error["details"]["maxBytes"] == 10
@@ -153,17 +194,31 @@ class TestSend:
         poll = send(
             api,
             session,
-            {"to": group.jid, "type": "poll", "poll": {"name": "Lunch?", "options": ["Pizza", "Sushi"]}},
+            {
+                "to": group.jid,
+                "type": "poll",
+                "poll": {"name": "Lunch?", "options": ["Pizza", "Sushi"]},
+            },
         ).json()
-        assert poll["poll"] == {"name": "Lunch?", "options": ["Pizza", "Sushi"], "selectableCount": 1}
+        assert poll["poll"] == {
+            "name": "Lunch?",
+            "options": ["Pizza", "Sushi"],
+            "selectableCount": 1,
+        }
         reaction = send(
             api,
             session,
-            {"to": group.jid, "type": "reaction", "reaction": {"messageId": poll["id"], "emoji": "👍"}},
+            {
+                "to": group.jid,
+                "type": "reaction",
+                "reaction": {"messageId": poll["id"], "emoji": "👍"},
+            },
         )
         assert reaction.status_code == 201, reaction.content
         assert reaction.json()["reaction"] == {"messageId": poll["id"], "emoji": "👍"}
-        reply = send(api, session, {"to": group.jid, "type": "text", "text": "?", "replyTo": poll["id"]})
+        reply = send(
+            api, session, {"to": group.jid, "type": "text", "text": "?", "replyTo": poll["id"]}
+        )
         assert reply.json()["quotedId"] == poll["id"]
 
     def test_a_group_invite_goes_to_a_user_from_an_admin_only(self, api, session):
@@ -173,7 +228,9 @@ class TestSend:
         invite = sent.json()["groupInvite"]
         assert invite["groupJid"] == group.jid and invite["code"]
         not_admin = a_group(session, admin=False)
-        refused = send(api, session, {"to": STRANGER, "type": "group_invite", "groupJid": not_admin.jid})
+        refused = send(
+            api, session, {"to": STRANGER, "type": "group_invite", "groupJid": not_admin.jid}
+        )
         assert assert_error(refused, 409, "conflict")["details"] == {"reason": "not_admin"}
 
     def test_the_same_idempotency_key_sends_once(self, api, session):
@@ -195,7 +252,9 @@ class TestSend:
         rest = api.get(page["next"]).json()
         assert [row["text"] for row in rest["results"]] == ["m0"]
 
-    def test_the_chat_is_required_and_other_organizations_see_nothing(self, api, session, other_org, client_for):
+    def test_the_chat_is_required_and_other_organizations_see_nothing(
+        self, api, session, other_org, client_for
+    ):
         assert_error(api.get(messages_url(session)), 400, "validation_error")
         send(api, session, {"to": ALICE, "type": "text", "text": "x"})
         stranger = client_for(other_org)
@@ -203,7 +262,9 @@ class TestSend:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_sandbox_member_echoes_a_text_and_votes_on_a_poll_and_webhooks_carry_it(org, client_for, settings):
+def test_the_sandbox_member_echoes_a_text_and_votes_on_a_poll_and_webhooks_carry_it(
+    org, client_for, settings
+):
     settings.GATEWAY_WEBHOOK_ALLOW_PRIVATE = True
     from webhooks_app.delivery import deliver_due
     from webhooks_app.models import WebhookEndpoint
@@ -213,22 +274,28 @@ def test_the_sandbox_member_echoes_a_text_and_votes_on_a_poll_and_webhooks_carry
     group = a_group(session, members=(BOB, ALICE))
     with receiving() as receiver:
         WebhookEndpoint.objects.create(
-            organization=org, url=receiver.url, events=["message.received", "message.updated"],
+            organization=org,
+            url=receiver.url,
+            events=["message.received", "message.updated"],
             secret="whsec_dGVzdHNlY3JldA==",
         )
         sent = send(api, session, {"to": group.jid, "type": "text", "text": "ping"}).json()
         wait_for(
             lambda: Message.objects.filter(session=session, from_me=False).exists(),
-            "the echo", timeout=2,
+            "the echo",
+            timeout=2,
         )
         echo = Message.objects.get(session=session, from_me=False)
         assert (echo.sender, echo.text, echo.quoted_id) == (ALICE, "echo: ping", sent["id"])
         poll = send(
-            api, session, {"to": group.jid, "type": "poll", "poll": {"name": "q", "options": ["yes", "no"]}}
+            api,
+            session,
+            {"to": group.jid, "type": "poll", "poll": {"name": "q", "options": ["yes", "no"]}},
         ).json()
         wait_for(
             lambda: Message.objects.get(session=session, message_id=poll["id"]).votes != {},
-            "the vote", timeout=2,
+            "the vote",
+            timeout=2,
         )
         assert Message.objects.get(message_id=poll["id"]).votes == {ALICE: ["yes"]}
         deliver_due(limit=10)
