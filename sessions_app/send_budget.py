@@ -105,7 +105,7 @@ def _add(session_id: str, window: str, starts_at: datetime, amount: int) -> int:
             f"INSERT INTO {table} (session_id, span, starts_at, used) "  # noqa: S608
             "VALUES (%s, %s, %s, %s) ON CONFLICT (session_id, span, starts_at) "
             f"DO UPDATE SET used = {table}.used + EXCLUDED.used RETURNING used",
-            [session_id, window, starts_at, amount],
+            [session_id, window, connection.ops.adapt_datetimefield_value(starts_at), amount],
         )
         return int(cursor.fetchone()[0])
 

@@ -2,7 +2,6 @@
 echo member (API.md, "Messages")."""
 
 import base64
-import threading
 
 import pytest
 from django.db import connection
