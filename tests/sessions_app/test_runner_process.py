@@ -195,3 +195,50 @@ def test_on_sqlite_a_second_runner_refuses_to_start(runner, tmp_path):
     (line,) = [text for text in second.stderr.splitlines() if "PostgreSQL" in text]
     assert "another session runner" in line
     assert runner.alive()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_runner_killed_mid_send_is_504_and_the_retry_sends_the_message_once(runner, api, org):
+    """kill -9 while the runner holds a send: 504 (it may have gone out), the key kept;
+    the retry with the key, after a restart, sends under the same message id and the
+    chat holds the message once."""
+    from messages_app.models import Message
+
+    session = start_with_a_connected_session(runner, org)
+    url = f"/api/v1/sessions/{session.id}/messages"
+    body = {"to": ALICE, "type": "text", "text": "exactly once"}
+    assert runner.process is not None
+    runner.process.send_signal(signal.SIGSTOP)
+    answers: list = []
+
+    def call() -> None:
+        try:
+            answers.append(api.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="m-1"))
+        finally:
+            connection.close()
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    wait_for(
+        lambda: LiveActionRecord.objects.filter(idempotency_key="m-1").exists(),
+        "the send to be under way",
+    )
+    time.sleep(0.5)  # the request is in the runner's socket
+    runner.kill()
+    caller.join(timeout=30)
+    assert answers, "the request did not finish"
+    assert_error(answers[0], 504, "whatsapp_timeout")
+    assert not Message.objects.exists()
+
+    runner.start()
+    wait_until_connected_again(runner, session)
+    retry = api.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="m-1")
+    assert retry.status_code == 201, retry.content
+    from messages_app.services import message_id_for
+
+    # The id the first attempt was sent under: derived from the key, so the same.
+    assert retry.json()["id"] == message_id_for(session=session, idempotency_key="m-1")
+    again = api.post(url, body, format="json", HTTP_IDEMPOTENCY_KEY="m-1")
+    assert again["Idempotent-Replayed"] == "true"
+    assert again.json()["id"] == retry.json()["id"]
+    assert Message.objects.filter(session=session, chat=ALICE).count() == 1
