@@ -5,6 +5,7 @@ import base64
 
 import pytest
 from django.db import connection
+from standardwebhooks.webhooks import Webhook
 
 from messages_app.models import Message
 from sessions_app.models import SessionStatus
@@ -298,11 +299,16 @@ def test_the_sandbox_member_echoes_a_text_and_votes_on_a_poll_and_webhooks_carry
         )
         assert Message.objects.get(message_id=poll["id"]).votes == {ALICE: ["yes"]}
         deliver_due(limit=10)
-        import json
-
-        bodies = [json.loads(body) for _, body in receiver.received]
-    types = [body["type"] for body in bodies]
-    assert types == ["message.received", "message.updated"]
-    assert bodies[0]["data"]["text"] == "echo: ping" and bodies[0]["data"]["fromMe"] is False
-    assert bodies[1]["data"]["change"] == "poll_vote" and bodies[1]["data"]["options"] == ["yes"]
+        # Each body is checked against its signature with the Standard Webhooks
+        # reference library; deliveries go out concurrently, so in any order.
+        verifier = Webhook("whsec_dGVzdHNlY3JldA==")
+        bodies = {
+            body["type"]: body
+            for body in (verifier.verify(raw, headers) for headers, raw in receiver.received)
+        }
+    assert sorted(bodies) == ["message.received", "message.updated"]
+    received, updated = bodies["message.received"]["data"], bodies["message.updated"]["data"]
+    assert received["text"] == "echo: ping" and received["fromMe"] is False
+    assert received["quotedId"] == sent["id"]
+    assert updated["change"] == "poll_vote" and updated["options"] == ["yes"]
     connection.close()
