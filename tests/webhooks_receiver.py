@@ -33,7 +33,13 @@ def receiving() -> Iterator[Receiver]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length)
+            if len(body) < length:
+                # The sender died between the headers and the end of the body: like any
+                # HTTP server, drop the half request; it was never received.
+                self.close_connection = True
+                return
             if state.trickle:
                 self._trickle(body)
                 return
