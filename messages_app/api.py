@@ -1,5 +1,6 @@
 """Messages endpoints: /api/v1/sessions/{session}/messages[/{messageId}/media]."""
 
+from datetime import datetime
 from typing import Any
 
 from django.http import HttpResponse
@@ -65,14 +66,19 @@ admin of the group.
 over it, **429 `rate_limited`** with `Retry-After` and `details.budget` — before anything \
 is sent. A refused request and an idempotent replay cost nothing.
 
-**Retries:** with an `Idempotency-Key` the message's id is derived from the key: a retry \
-after an outcome the gateway could not learn (504) sends the same message again (phones \
-keep one message per id), a retry of a finished call replays its answer.
+**Retries:** with an `Idempotency-Key` a retry never sends twice. A retry of a finished \
+call replays its answer. After an outcome the gateway could not learn (504: WhatsApp or \
+the runner did not answer), the retry looks first: on `sandbox` sessions the message's \
+id is derived from the key and it is sent again under the same id (phones keep one \
+message per id); on `whatsapp` sessions, where WhatsApp picks the id, a message not \
+known to have been sent is **409 `conflict`, `details.reason` `outcome_unknown`** (it may \
+have arrived: send with a new key to send it again) — at most once.
 
 **Errors:** 400 `validation_error` naming each bad field; 404 (no such session); \
 409 `conflict` with `details.reason` `not_member` (a group the account is not in, per the \
-stored groups) or `not_admin` (an announce-only group, or the group of an invite, where \
-the account is not an admin); 413; 429; 501; 502 to 504 as for every live action.
+stored groups), `outcome_unknown` (above) or `not_admin` (an announce-only group, or the \
+group of an invite, where the account is not an admin); 413; 429; 501; 502 to 504 as \
+for every live action.
 
 **Capability:** `send`.
 """
@@ -121,7 +127,9 @@ class MessageViewSet(viewsets.GenericViewSet[Any]):
         },
     )
     @live_action(SEND_MESSAGE)
-    def create(self, request: Request, session: str) -> Response:
+    def create(
+        self, request: Request, session: str, look_first_since: datetime | None = None
+    ) -> Response:
         organization = principal_of(request).organization
         whatsapp_session = session_get(organization=organization, session_id=session)
         payload = MessageSendInputSerializer(data=json_body(request))
@@ -133,6 +141,7 @@ class MessageViewSet(viewsets.GenericViewSet[Any]):
                 session=whatsapp_session, idempotency_key=request.headers.get(KEY_HEADER)
             ),
             mention_all=payload.validated_data["mentionAll"],
+            look_first_since=look_first_since,
         )
         return Response(message_output(message), status=status.HTTP_201_CREATED)
 

@@ -29,6 +29,10 @@ class Message(models.Model):
     votes = models.JSONField(default=dict, blank=True)
     edited_at = models.DateTimeField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # Sent through the gateway: the id derived from the request's Idempotency-Key
+    # (``messages_app.services.message_id_for``), by which a retry finds what it sent —
+    # the message's own id where the engine cannot choose it (WhatsApp picks its own).
+    send_key = models.CharField(max_length=64, blank=True)
     # When WhatsApp says it was sent.
     timestamp = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -44,6 +48,8 @@ class Message(models.Model):
         indexes = [
             # A chat's messages, newest stored first (cursor pagination on id).
             models.Index(fields=["session", "chat", "-id"], name="message_chat_newest"),
+            # A retry's look for what its key sent.
+            models.Index(fields=["session", "send_key"], name="message_send_key"),
             # Retention deletes the oldest first.
             models.Index(fields=["created_at"], name="message_created"),
         ]

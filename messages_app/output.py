@@ -5,6 +5,13 @@ from typing import Any
 from messages_app.models import Message
 
 
+def _media(media: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The descriptor, without what the engine keeps to fetch the bytes (keys)."""
+    if media is None:
+        return None
+    return {key: value for key, value in media.items() if key != "download"}
+
+
 def message_output(message: Message) -> dict[str, Any]:
     extra = message.extra or {}
     return {
@@ -18,7 +25,7 @@ def message_output(message: Message) -> dict[str, Any]:
         "text": message.text,
         "quotedId": message.quoted_id,
         "mentions": list(message.mentions or []),
-        "media": message.media,
+        "media": _media(message.media),
         "poll": extra.get("poll"),
         "reaction": extra.get("reaction"),
         "groupInvite": extra.get("groupInvite"),

@@ -6,7 +6,7 @@ the runner.
 """
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, Self, cast
 
 from gateway.exceptions import InvalidInput
@@ -28,13 +28,18 @@ class MessageOperations(Protocol):
     """What engines offer the message actions below."""
 
     def send_message(self, *, message: OutgoingMessage, message_id: str) -> MessageInfo:
-        """Sends ``message`` under the id ``message_id`` (chosen by the gateway, so a
-        retry after an unknown outcome sends the same message again, not another: the
-        recipients' apps keep one message per id). Conflict with details.reason
-        "not_admin" when WhatsApp refuses for lack of rights."""
+        """Sends ``message``, under the id ``message_id`` where the engine can choose it
+        (the sandbox: a retry after an unknown outcome then sends the same message again,
+        not another; the recipients' apps keep one message per id) — the whatsapp engine
+        cannot (``messages_app.services.engine_chooses_message_ids``) and returns the id
+        WhatsApp gave. Conflict with details.reason "not_admin" when WhatsApp refuses for
+        lack of rights."""
 
-    def message_media(self, *, chat: str, message_id: str) -> MediaContent:
-        """The bytes of a media message (NotFound when it has none or is unknown)."""
+    def message_media(
+        self, *, chat: str, message_id: str, download: dict[str, str]
+    ) -> MediaContent:
+        """The bytes of a media message (NotFound when it has none or is unknown);
+        ``download`` is what the engine stored to fetch them (``MediaInfo.download``)."""
 
 
 def _engine(target: ActionTarget, method: str) -> MessageOperations:
@@ -104,6 +109,9 @@ def _outgoing(data: Wire) -> OutgoingMessage:
         reaction_to=str(data.get("reaction_to") or ""),
         emoji=str(data.get("emoji") or ""),
         group_jid=group_jid,
+        quoted_sender=str(data.get("quoted_sender") or ""),
+        quoted_text=str(data.get("quoted_text") or ""),
+        group_subject=str(data.get("group_subject") or ""),
     )
 
 
@@ -130,6 +138,9 @@ class SendMessage(Payload):
 class MessageRef(Payload):
     chat: str
     message_id: str
+    # The stored media descriptor (MediaInfo.download): where and with which keys the
+    # engine that received the message fetches its bytes again.
+    download: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_wire(cls, data: Wire) -> Self:
@@ -138,7 +149,12 @@ class MessageRef(Payload):
             raise _bad("chat", "a user or group JID")
         if not 1 <= len(message_id) <= rules.MESSAGE_ID_MAX_LENGTH:
             raise _bad("message_id", f"1 to {rules.MESSAGE_ID_MAX_LENGTH} characters")
-        return cls(chat=chat, message_id=message_id)
+        download = data.get("download") or {}
+        if not isinstance(download, dict) or not all(
+            isinstance(value, str) for value in download.values()
+        ):
+            raise _bad("download", "an object of strings")
+        return cls(chat=chat, message_id=message_id, download=dict(download))
 
 
 def _send(target: ActionTarget, payload: SendMessage) -> MessageInfo:
@@ -149,7 +165,7 @@ def _send(target: ActionTarget, payload: SendMessage) -> MessageInfo:
 
 def _media(target: ActionTarget, payload: MessageRef) -> MediaContent:
     return _engine(target, "message_media").message_media(
-        chat=payload.chat, message_id=payload.message_id
+        chat=payload.chat, message_id=payload.message_id, download=payload.download
     )
 
 

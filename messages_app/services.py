@@ -3,6 +3,7 @@
 import hashlib
 import secrets
 from dataclasses import replace
+from datetime import datetime
 
 from gateway.exceptions import Conflict, InvalidInput
 from groups_app.models import Group, GroupParticipant
@@ -16,6 +17,7 @@ from sessions_app.exceptions import SessionNotConnected
 from sessions_app.jids import is_group_jid
 from sessions_app.models import WhatsAppSession
 from sessions_app.send_budget import spending
+from sessions_app.status import Engine
 
 
 def message_id_for(*, session: WhatsAppSession, idempotency_key: str | None) -> str:
@@ -79,18 +81,40 @@ def _checked(
     elif mention_all:
         raise InvalidInput(details={"mentionAll": ["only in a group"]})
     if message.kind == "group_invite":
-        _, me = _membership(session, message.group_jid)
+        group, me = _membership(session, message.group_jid)
         if not (me.is_admin or me.is_super_admin):
             raise _not_admin("the group whose invite this is")
+        message = replace(message, group_subject=group.subject)
     for field, message_id in (("replyTo", message.reply_to), ("reaction", message.reaction_to)):
-        if (
-            message_id
-            and not Message.objects.filter(
-                session=session, chat=message.to, message_id=message_id
-            ).exists()
-        ):
+        if not message_id:
+            continue
+        quoted = Message.objects.filter(
+            session=session, chat=message.to, message_id=message_id
+        ).first()
+        if quoted is None:
             raise InvalidInput(details={field: [f"no stored message {message_id} in this chat"]})
+        # WhatsApp quotes by id, sender and content: what the store holds of them.
+        message = replace(
+            message,
+            quoted_sender=session.jid if quoted.from_me else quoted.sender,
+            quoted_text=quoted.text,
+        )
     return message
+
+
+def engine_chooses_message_ids(engine: str) -> bool:
+    """Whether the engine sends under the id the gateway gives it. The sandbox does;
+    neonize 0.5.2 gives whatsmeow no id to send under (WhatsApp's id is picked at send
+    time), so on ``whatsapp`` a send whose outcome was lost cannot be recognised later."""
+    return engine == Engine.SANDBOX
+
+
+def _outcome_unknown() -> Conflict:
+    return Conflict(
+        "the first request with this Idempotency-Key may have sent the message, and "
+        "WhatsApp gives no way to find out; send with a new key to send it again",
+        details={"reason": "outcome_unknown"},
+    )
 
 
 def message_send(
@@ -99,26 +123,32 @@ def message_send(
     message: OutgoingMessage,
     message_id: str,
     mention_all: bool = False,
+    look_first_since: datetime | None = None,
 ) -> Message:
     """Sends the message through the session (a live action) and stores it.
 
     ``message`` is well-formed (the API's serializer); this applies the rules that depend
     on the store and charges the session's send budget (1) before anything is sent. A
-    message already stored under ``message_id`` (a retry with the same Idempotency-Key)
-    is returned as it is, not sent again."""
+    message already sent under ``message_id`` (a retry with the same Idempotency-Key) is
+    returned as it is, not sent again. After an unknown outcome (``look_first_since``:
+    the runner died or WhatsApp did not answer) with nothing stored, the sandbox sends
+    under the same id again (one message per id on every phone); on an engine that cannot
+    choose ids the retry is refused (409 ``outcome_unknown``): at most once."""
     if not session.is_connected:
         raise SessionNotConnected(details={"status": session.status})
     message = _checked(session, message, mention_all=mention_all)
-    stored = Message.objects.filter(session=session, chat=message.to, message_id=message_id).first()
+    stored = Message.objects.filter(session=session, send_key=message_id).first()
     if stored is not None:
         return stored
+    if look_first_since is not None and not engine_chooses_message_ids(session.engine):
+        raise _outcome_unknown()
     with spending(session=session, amount=1):
         sent = routing.perform(
             SEND_MESSAGE,
             session_id=session.id,
             payload=SendMessage(message=message, message_id=message_id),
         )
-    return message_store(session_id=session.id, info=sent, announce=False)[0]
+    return message_store(session_id=session.id, info=sent, announce=False, send_key=message_id)[0]
 
 
 def message_media(*, session: WhatsAppSession, message: Message) -> MediaContent:
@@ -128,5 +158,9 @@ def message_media(*, session: WhatsAppSession, message: Message) -> MediaContent
     return routing.perform(
         MESSAGE_MEDIA,
         session_id=session.id,
-        payload=MessageRef(chat=message.chat, message_id=message.message_id),
+        payload=MessageRef(
+            chat=message.chat,
+            message_id=message.message_id,
+            download=dict((message.media or {}).get("download") or {}),
+        ),
     )

@@ -1,6 +1,9 @@
 """Stored messages: what engines report (received, changed) and what the API sent, and
 their webhook events in the same transaction (the outbox, ``webhooks_app.events``)."""
 
+import hashlib
+from typing import Any
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -26,10 +29,12 @@ def _fields(info: MessageInfo) -> dict[str, object]:
     }
 
 
-def message_store(*, session_id: str, info: MessageInfo, announce: bool) -> tuple[Message, bool]:
+def message_store(
+    *, session_id: str, info: MessageInfo, announce: bool, send_key: str = ""
+) -> tuple[Message, bool]:
     """Stores the message once (per session, chat and id): (the row, whether it is new).
     A new one is announced as ``message.received`` when ``announce`` (what arrived; not
-    what the API itself sent)."""
+    what the API itself sent, which keeps the ``send_key`` it was sent under)."""
     existing = Message.objects.filter(
         session_id=session_id, chat=info.chat, message_id=info.id
     ).first()
@@ -43,7 +48,11 @@ def message_store(*, session_id: str, info: MessageInfo, announce: bool) -> tupl
     try:
         with transaction.atomic():
             message = Message.objects.create(
-                session_id=session_id, chat=info.chat, message_id=info.id, **_fields(info)
+                session_id=session_id,
+                chat=info.chat,
+                message_id=info.id,
+                send_key=send_key,
+                **_fields(info),
             )
             if announce:
                 record_event(
@@ -55,6 +64,19 @@ def message_store(*, session_id: str, info: MessageInfo, announce: bool) -> tupl
     except IntegrityError:  # stored meanwhile (the same message reported twice at once)
         return Message.objects.get(session_id=session_id, chat=info.chat, message_id=info.id), False
     return message, True
+
+
+def _voted_options(message: Message, change: MessageChange) -> list[str]:
+    """The options a vote names: by name, or (WhatsApp) by the SHA-256 of each name,
+    resolved against the stored poll; a digest of no option of it is left out."""
+    if not change.option_hashes:
+        return list(change.options)
+    poll: dict[str, Any] = (message.extra or {}).get("poll") or {}
+    by_digest = {
+        hashlib.sha256(str(option).encode()).hexdigest(): str(option)
+        for option in poll.get("options") or ()
+    }
+    return [by_digest[digest] for digest in change.option_hashes if digest in by_digest]
 
 
 def message_change_apply(*, session_id: str, change: MessageChange) -> bool:
@@ -71,6 +93,7 @@ def message_change_apply(*, session_id: str, change: MessageChange) -> bool:
         if message is None:
             return False
         voter = change.sender
+        options = _voted_options(message, change) if change.change == "poll_vote" else []
         if change.change == "edited":
             message.text = change.text
             message.edited_at = change.timestamp
@@ -84,7 +107,7 @@ def message_change_apply(*, session_id: str, change: MessageChange) -> bool:
                 reactions.pop(voter, None)
             message.reactions = reactions
         elif change.change == "poll_vote":
-            message.votes = {**(message.votes or {}), voter: list(change.options)}
+            message.votes = {**(message.votes or {}), voter: options}
         message.save()
         data = {
             "chat": change.chat,
@@ -100,7 +123,7 @@ def message_change_apply(*, session_id: str, change: MessageChange) -> bool:
         elif change.change == "reaction":
             data["emoji"] = change.emoji
         elif change.change == "poll_vote":
-            data["options"] = list(change.options)
+            data["options"] = options
         record_event(
             organization_id=message.session.organization_id,
             session_id=session_id,

@@ -21,6 +21,9 @@ class MediaInfo:
     size: int = 0
     filename: str = ""
     caption: str = ""
+    # What fetching the bytes again takes (WhatsApp's media path and keys, base64), as
+    # the engine that received it needs them; stored with the message, never shown.
+    download: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -28,6 +31,7 @@ class MediaInfo:
             "size": self.size,
             "filename": self.filename,
             "caption": self.caption,
+            "download": dict(self.download),
         }
 
     @classmethod
@@ -37,6 +41,7 @@ class MediaInfo:
             size=int(data.get("size") or 0),
             filename=str(data.get("filename", "")),
             caption=str(data.get("caption", "")),
+            download={str(k): str(v) for k, v in (data.get("download") or {}).items()},
         )
 
 
@@ -62,6 +67,11 @@ class OutgoingMessage:
     emoji: str = ""
     # group_invite: the group whose invite goes to the user ``to``.
     group_jid: str = ""
+    # From the store, for engines that must quote what they answer: the sender and text
+    # of the message replied or reacted to, and the invited group's subject.
+    quoted_sender: str = ""
+    quoted_text: str = ""
+    group_subject: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -80,6 +90,9 @@ class OutgoingMessage:
             "reaction_to": self.reaction_to,
             "emoji": self.emoji,
             "group_jid": self.group_jid,
+            "quoted_sender": self.quoted_sender,
+            "quoted_text": self.quoted_text,
+            "group_subject": self.group_subject,
         }
 
 
@@ -141,7 +154,9 @@ class MessageInfo:
 @dataclass(frozen=True)
 class MessageChange:
     """Something that happened to a stored message: ``edited`` (``text``), ``deleted``,
-    a ``reaction`` (``emoji``, "" when taken back) or a ``poll_vote`` (``options``)."""
+    a ``reaction`` (``emoji``, "" when taken back) or a ``poll_vote`` (``options``, or
+    ``option_hashes`` — WhatsApp names the options voted for by their SHA-256, hex — which
+    the store resolves against the poll it holds)."""
 
     chat: str
     id: str
@@ -152,6 +167,7 @@ class MessageChange:
     text: str = ""
     emoji: str = ""
     options: tuple[str, ...] = ()
+    option_hashes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -164,6 +180,7 @@ class MessageChange:
             "text": self.text,
             "emoji": self.emoji,
             "options": list(self.options),
+            "option_hashes": list(self.option_hashes),
         }
 
     @classmethod
@@ -178,6 +195,7 @@ class MessageChange:
             text=str(data.get("text", "")),
             emoji=str(data.get("emoji", "")),
             options=tuple(str(option) for option in data.get("options") or ()),
+            option_hashes=tuple(str(digest) for digest in data.get("option_hashes") or ()),
         )
 
 

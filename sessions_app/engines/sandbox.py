@@ -301,7 +301,9 @@ class SandboxLiveSession:
             self._answer_later(group, sent, message)
         return sent
 
-    def message_media(self, *, chat: str, message_id: str) -> MediaContent:
+    def message_media(
+        self, *, chat: str, message_id: str, download: dict[str, str]
+    ) -> MediaContent:
         self._require_connected()
         with self._lock:
             content = self._media.get((chat, message_id))

@@ -25,6 +25,12 @@ from typing import Any
 
 from gateway.exceptions import Conflict, NotFound, WhatsAppFailed, WhatsAppTimedOut
 from sessions_app.engines.base import EndedCallback, StateSink
+from sessions_app.engines.messages import (
+    MediaContent,
+    MessageChange,
+    MessageInfo,
+    OutgoingMessage,
+)
 from sessions_app.engines.pictures import fit_for_whatsapp
 from sessions_app.engines.types import (
     GroupInfo,
@@ -46,12 +52,19 @@ from sessions_app.engines.whatsapp_mapping import (
     unencodable_event,
     whatsapp_error,
 )
+from sessions_app.engines.whatsapp_messages import (
+    download_request,
+    message_from_event,
+    option_digests,
+    outgoing_proto,
+    sent_info,
+)
 from sessions_app.exceptions import SessionNotConnected
 from sessions_app.status import SessionStatus
 
 logger = logging.getLogger(__name__)
-# neonize warns at import that ffmpeg is missing, in every worker: the gateway sends no
-# media, so the warning says nothing an operator needs.
+# neonize warns at import that ffmpeg is missing, in every worker: the gateway builds
+# its video and audio messages without it, so the warning says nothing an operator needs.
 logging.getLogger("neonize.utils.ffmpeg").setLevel(logging.ERROR)
 
 # WhatsApp shows the first QR for 60 s and each following one for 20 s; after about
@@ -221,6 +234,7 @@ class WhatsAppLiveSession:
             KeepAliveRestoredEv,
             KeepAliveTimeoutEv,
             LoggedOutEv,
+            MessageEv,
             PairStatusEv,
             StreamReplacedEv,
             TemporaryBanEv,
@@ -240,6 +254,7 @@ class WhatsAppLiveSession:
             ClientOutdatedEv: self._on_client_outdated,
             JoinedGroupEv: self._on_joined_group,
             GroupInfoEv: self._on_group_info,
+            MessageEv: self._on_message,
         }
         for event, handler in handlers.items():
             client.event(event)(handler)
@@ -416,6 +431,10 @@ class WhatsAppLiveSession:
         # Handled on the event worker: resolving LIDs asks the client.
         self._emit(lambda: self._apply_group_event(event))
 
+    def _on_message(self, client: Any, event: Any) -> None:
+        # Handled on the event worker: resolving LIDs and decrypting votes ask the client.
+        self._emit(lambda: self._apply_message_event(event))
+
     # -- the worker thread ------------------------------------------------------------
 
     def _emit(self, work: Callable[[], None]) -> None:
@@ -519,6 +538,32 @@ class WhatsAppLiveSession:
             return
         self._sink.group_changed(change)
         self._refresh_group(change.jid)
+
+    def _apply_message_event(self, event: Any) -> None:
+        try:
+            said = message_from_event(event, phone_of=self._phone_of, poll_vote=self._poll_vote)
+        except Exception:
+            logger.exception("session %s: a message event not understood", self.session_id)
+            return
+        if isinstance(said, MessageInfo):
+            self._sink.message_seen(said)
+        elif isinstance(said, MessageChange):
+            self._sink.message_changed(said)
+
+    def _poll_vote(self, event: Any) -> tuple[str, ...]:
+        """The options of a poll vote (SHA-256 digests, hex), decrypted with the poll's
+        secret from the device store; none when it cannot be (a poll from before this
+        device was linked)."""
+        client = self._client
+        if client is None:
+            return ()
+        try:
+            with self._lock:
+                vote = client.decrypt_poll_vote(event)
+        except Exception as exc:
+            logger.info("session %s: a poll vote not decrypted: %s", self.session_id, exc)
+            return ()
+        return option_digests(list(vote.selectedOptions))
 
     def _phone_of(self, lid: Any) -> str:
         """The phone-number JID whatsmeow has for a LID, or '' when it has none."""
@@ -735,6 +780,51 @@ class WhatsAppLiveSession:
             # WhatsApp answers an approval-required group with its JID and no error: the
             # request is filed, and the account is not a member (so cannot read it) yet.
             return PendingJoin(group_jid=group_jid)
+
+    # -- messages -------------------------------------------------------------------------
+
+    def _message_call(self, call: Callable[[Any], Any]) -> Any:
+        """Runs a message call on the client: WhatsApp's 401 and 403 mean the account
+        lacks the rights to write there; other errors as for every call."""
+        client = self._require_client()
+        try:
+            with self._lock:
+                return call(client)
+        except Exception as exc:
+            error = whatsapp_error(str(exc))
+            if type(error) is WhatsAppFailed and error.details.get("status") in (401, 403):
+                raise not_admin(error.details) from exc
+            raise error from exc
+
+    def send_message(self, *, message: OutgoingMessage, message_id: str) -> MessageInfo:
+        # neonize 0.5.2 lets whatsmeow pick the id: ``message_id`` cannot be used.
+        invite_code = ""
+        if message.kind == "group_invite":
+            invite_code = self.group_invite_code(group_jid=message.group_jid, revoke=False)
+
+        def send(client: Any) -> tuple[Any, Any]:
+            built = outgoing_proto(client, message, invite_code=invite_code)
+            return built, client.send_message(jid_from_text(message.to), built)
+
+        built, response = self._message_call(send)
+        return sent_info(message, built, response, account=self.jid, invite_code=invite_code)
+
+    def message_media(
+        self, *, chat: str, message_id: str, download: dict[str, str]
+    ) -> MediaContent:
+        try:
+            request = download_request(download)
+        except (KeyError, ValueError) as exc:
+            raise NotFound("WhatsApp gave no way to download this message's media") from exc
+        try:
+            data = self._message_call(lambda client: client.download_media_with_path(**request))
+        except WhatsAppFailed as exc:
+            # WhatsApp keeps media for a while only: gone (404, 410) is not a failure.
+            if any(code in str(exc.details) for code in ("404", "410")):
+                raise NotFound("WhatsApp no longer holds this media") from exc
+            raise
+        mimetype = download.get("mimetype", "")
+        return MediaContent(data=bytes(data), mimetype=mimetype)
 
     def invite_info(self, *, code: str) -> GroupInfo:
         return group_from_proto(
