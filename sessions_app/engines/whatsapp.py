@@ -53,6 +53,8 @@ from sessions_app.engines.whatsapp_mapping import (
     whatsapp_error,
 )
 from sessions_app.engines.whatsapp_messages import (
+    DOWNLOAD_REFUSED_RE,
+    SEND_REFUSED_RE,
     download_request,
     message_from_event,
     option_digests,
@@ -784,14 +786,25 @@ class WhatsAppLiveSession:
     # -- messages -------------------------------------------------------------------------
 
     def _message_call(self, call: Callable[[Any], Any]) -> Any:
-        """Runs a message call on the client: WhatsApp's 401 and 403 mean the account
-        lacks the rights to write there; other errors as for every call."""
+        """Runs a message call on the client. A send WhatsApp acknowledged with 401 or 403
+        means the account may not write there (not an admin of an announce-only group);
+        a download its CDN answered 403, 404 or 410 is media it no longer holds; other
+        errors as for every call."""
         client = self._require_client()
         try:
             with self._lock:
                 return call(client)
         except Exception as exc:
-            error = whatsapp_error(str(exc))
+            text = str(exc)
+            refused = SEND_REFUSED_RE.search(text)
+            if refused and int(refused.group(1)) in (401, 403):
+                raise not_admin({"whatsappError": text[:500]}) from exc
+            gone = DOWNLOAD_REFUSED_RE.search(text)
+            if gone and int(gone.group(1)) in (403, 404, 410):
+                raise NotFound(
+                    "WhatsApp no longer holds this media", details={"whatsappError": text[:500]}
+                ) from exc
+            error = whatsapp_error(text)
             if type(error) is WhatsAppFailed and error.details.get("status") in (401, 403):
                 raise not_admin(error.details) from exc
             raise error from exc
@@ -816,13 +829,7 @@ class WhatsAppLiveSession:
             request = download_request(download)
         except (KeyError, ValueError) as exc:
             raise NotFound("WhatsApp gave no way to download this message's media") from exc
-        try:
-            data = self._message_call(lambda client: client.download_media_with_path(**request))
-        except WhatsAppFailed as exc:
-            # WhatsApp keeps media for a while only: gone (404, 410) is not a failure.
-            if any(code in str(exc.details) for code in ("404", "410")):
-                raise NotFound("WhatsApp no longer holds this media") from exc
-            raise
+        data = self._message_call(lambda client: client.download_media_with_path(**request))
         mimetype = download.get("mimetype", "")
         return MediaContent(data=bytes(data), mimetype=mimetype)
 

@@ -21,6 +21,7 @@ builders here take the client only for neonize's own message builders.
 
 import base64
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -50,6 +51,13 @@ _POLL_FIELDS = ("pollCreationMessage", "pollCreationMessageV2", "pollCreationMes
 # ProtocolMessage.Type: a message taken back for everyone, and an edit.
 _REVOKE = 0
 _MESSAGE_EDIT = 14
+
+
+# whatsmeow: a send the server acknowledged with an error code ("server returned error
+# 403"), and a media download WhatsApp's CDN refused ("download failed with status code
+# 410": media is kept for a while only).
+SEND_REFUSED_RE = re.compile(r"server returned error (\d{3})")
+DOWNLOAD_REFUSED_RE = re.compile(r"download failed with status code (\d{3})")
 
 
 def epoch(value: float) -> datetime:

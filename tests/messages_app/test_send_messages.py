@@ -312,3 +312,63 @@ def test_the_sandbox_member_echoes_a_text_and_votes_on_a_poll_and_webhooks_carry
     assert received["quotedId"] == sent["id"]
     assert updated["change"] == "poll_vote" and updated["options"] == ["yes"]
     connection.close()
+
+
+@pytest.mark.django_db
+class TestAtMostOnceOnWhatsApp:
+    """On ``whatsapp`` WhatsApp picks the message id (neonize 0.5.2 takes none): a send
+    whose outcome was lost cannot be recognised, so its retry is refused, never resent."""
+
+    def _whatsapp(self, org):
+        session = WhatsAppSessionFactory(organization=org, engine="whatsapp")
+        return session, a_group(session)
+
+    def test_a_retry_after_an_unknown_outcome_is_refused_and_costs_nothing(self, org):
+        from django.utils import timezone
+
+        from gateway.exceptions import Conflict
+        from messages_app.services import message_id_for, message_send
+        from sessions_app.engines.messages import OutgoingMessage
+
+        session, group = self._whatsapp(org)
+        with pytest.raises(Conflict) as refused:
+            message_send(
+                session=session,
+                message=OutgoingMessage(to=group.jid, kind="text", text="lost?"),
+                message_id=message_id_for(session=session, idempotency_key="k-1"),
+                look_first_since=timezone.now(),
+            )
+        assert refused.value.details == {"reason": "outcome_unknown"}
+        assert "new key" in str(refused.value)
+        assert not Message.objects.exists()
+        from sessions_app.send_budget import use_of
+
+        assert (use_of(session).used_minute, use_of(session).used_day) == (0, 0)
+
+    def test_a_retry_finds_what_its_key_sent_under_whatsapps_own_id(self, org):
+        from django.utils import timezone
+
+        from messages_app.services import message_id_for, message_send
+        from sessions_app.engines.messages import OutgoingMessage
+
+        session, group = self._whatsapp(org)
+        key_id = message_id_for(session=session, idempotency_key="k-2")
+        sent = Message.objects.create(
+            session=session,
+            chat=group.jid,
+            message_id="3EB0CHOSENBYWHATSAPP",
+            send_key=key_id,
+            sender=session.jid,
+            from_me=True,
+            kind="text",
+            text="sent",
+            timestamp=timezone.now(),
+        )
+        found = message_send(
+            session=session,
+            message=OutgoingMessage(to=group.jid, kind="text", text="sent"),
+            message_id=key_id,
+            look_first_since=timezone.now(),
+        )
+        assert found.pk == sent.pk
+        assert Message.objects.count() == 1
