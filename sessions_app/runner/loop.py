@@ -7,9 +7,10 @@ its supervisor restarts it); does a round of lease work; stops what was lost or 
 back (off the loop; leases go back once nothing of those sessions runs); tells each
 worker how long it may hold on; starts and stops sessions to match what is held; and
 prunes expired rate-limit counters and live-call slots (and, once a minute, webhook
-history past its retention). A database that fails, or the
-operating system refusing something (too many open files), costs that round, never the
-runner: leases that cannot be renewed run out, and their workers stop by themselves.
+history and messages past their retention, and send-budget windows that ended). A
+database that fails, or the operating system refusing something (too many open files),
+costs that round, never the runner: leases that cannot be renewed run out, and their
+workers stop by themselves.
 """
 
 import logging
@@ -19,12 +20,15 @@ from collections.abc import Callable
 from django.db import DatabaseError, close_old_connections
 
 from gateway.throttling import prune_expired_counters
+from messages_app.retention import prune_messages
 from sessions_app.live_limits import prune_expired_slots
 from sessions_app.runner.fleet import FleetMember
 from sessions_app.runner.supervisor import Supervisor
+from sessions_app.send_budget import prune_windows
 from webhooks_app.retention import prune_history
 
-# Webhook history older than the retention is deleted a batch at a time, this often.
+# Webhook history and messages older than their retention are deleted a batch at a time,
+# this often.
 HISTORY_PRUNE_SECONDS = 60.0
 
 logger = logging.getLogger(__name__)
@@ -64,6 +68,8 @@ class RunnerLoop:
             prune_expired_slots()
             if self._clock() >= self._next_history_prune:
                 prune_history()
+                prune_messages()
+                prune_windows()
                 self._next_history_prune = self._clock() + HISTORY_PRUNE_SECONDS
         except DatabaseError as exc:
             self._failed(f"database unavailable ({exc})")
