@@ -17,6 +17,7 @@ from sessions_app.models import (
     SessionLease,
     WhatsAppSession,
 )
+from sessions_app.send_budget import use_of
 from sessions_app.services import session_connect, session_create, session_logout
 
 
@@ -73,11 +74,19 @@ class WhatsAppSessionAdmin(admin.ModelAdmin[WhatsAppSession]):
         "connected_at",
         "last_seen_at",
         "held_by",
+        "send_budget",
         "qr_expires_at",
         "created_at",
         "updated_at",
     ]
-    fields = ("organization", "name", "engine", *readonly_fields)
+    fields = (
+        "organization",
+        "name",
+        "engine",
+        "send_budget_per_minute",
+        "send_budget_per_day",
+        *readonly_fields,
+    )
     inlines = [SessionEventInline, StoredGroupInline]
     actions = ["connect", "sync_groups", "log_out"]
     list_per_page = 100
@@ -95,7 +104,14 @@ class WhatsAppSessionAdmin(admin.ModelAdmin[WhatsAppSession]):
         self, request: HttpRequest, obj: WhatsAppSession, form: object, change: bool
     ) -> None:
         if change:
-            obj.save(update_fields=["name", "updated_at"])
+            obj.save(
+                update_fields=[
+                    "name",
+                    "send_budget_per_minute",
+                    "send_budget_per_day",
+                    "updated_at",
+                ]
+            )
             return
         created = session_create(organization=obj.organization, engine=obj.engine, name=obj.name)
         obj.pk = created.pk
@@ -120,6 +136,23 @@ class WhatsAppSessionAdmin(admin.ModelAdmin[WhatsAppSession]):
             return "no runner"
         state = "until" if lease.expires_at > timezone.now() else "expired"
         return f"{lease.runner_id} ({state} {lease.expires_at:%H:%M:%S} UTC, token {lease.token})"
+
+    @admin.display(description="send budget (used now)")
+    def send_budget(self, session: WhatsAppSession) -> str:
+        """The budget in force (its own, or the engine's default; empty fields above mean
+        the default) and what the current minute and day used."""
+        use = use_of(session)
+        budget = use.budget
+
+        def part(used: int, limit: int | None, span: str) -> str:
+            return f"{used} of {limit} this {span}" if limit is not None else f"{used} this {span}"
+
+        if budget.unlimited:
+            return f"unlimited ({part(use.used_minute, None, 'minute')}, today {use.used_day})"
+        return (
+            f"{part(use.used_minute, budget.per_minute, 'minute')}; "
+            f"{part(use.used_day, budget.per_day, 'day')}"
+        )
 
     def _each(
         self,

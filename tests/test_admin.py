@@ -281,6 +281,8 @@ def test_each_model_has_the_apps_own_admin():
     from auth_app.admin import ApiKeyAdmin, OrganizationAdmin
     from auth_app.models import ApiKey, Organization
     from groups_app.admin import GroupAdmin
+    from messages_app.admin import MessageAdmin
+    from messages_app.models import Message
     from sessions_app.admin import LiveActionRecordAdmin, WhatsAppSessionAdmin
     from sessions_app.models import LiveActionRecord
 
@@ -290,6 +292,7 @@ def test_each_model_has_the_apps_own_admin():
         WhatsAppSession: WhatsAppSessionAdmin,
         LiveActionRecord: LiveActionRecordAdmin,
         Group: GroupAdmin,
+        Message: MessageAdmin,
     }
     assert {model: type(admin.site._registry.get(model)) for model in expected} == expected
 
@@ -458,3 +461,58 @@ class TestDashboardPermissions:
         page = self.page(self.staff_with("view_runner", "view_organization"))
         assert "runner-secret" in page and "10.9.8.7" in page and "<h2>Organizations</h2>" in page
         assert "Secret Sales" not in page and "<h2>Numbers</h2>" not in page
+
+
+@pytest.mark.django_db
+class TestSendBudgetAndMessages:
+    def test_the_session_page_shows_the_budget_and_its_use_and_saves_a_new_one(self, staff):
+        from sessions_app.send_budget import charge
+
+        session = WhatsAppSessionFactory(engine=Engine.WHATSAPP)
+        assert charge(session=session, amount=3) is True
+        url = reverse("admin:sessions_app_whatsappsession_change", args=[session.pk])
+        page = staff.get(url).content.decode()
+        # whatsapp's default (a quarter during the warm-up, at least 1: 5 and 250).
+        assert "3 of 5 this minute; 3 of 250 this day" in page
+        saved = staff.post(
+            url,
+            {
+                "name": session.name,
+                "send_budget_per_minute": "7",
+                "send_budget_per_day": "70",
+                "events-TOTAL_FORMS": "0",
+                "events-INITIAL_FORMS": "0",
+                "groups-TOTAL_FORMS": "0",
+                "groups-INITIAL_FORMS": "0",
+            },
+        )
+        assert saved.status_code == 302, saved.content.decode()[:2000]
+        session.refresh_from_db()
+        assert (session.send_budget_per_minute, session.send_budget_per_day) == (7, 70)
+        assert "3 of 7 this minute; 3 of 70 this day" in staff.get(url).content.decode()
+
+    def test_messages_are_listed_read_only_without_their_media_keys(self, staff, session):
+        from messages_app.models import Message
+
+        message = Message.objects.create(
+            session=session,
+            chat="15551230001@s.whatsapp.net",
+            message_id="3EB0ADMIN",
+            sender="15551230001@s.whatsapp.net",
+            kind="image",
+            media={
+                "mimetype": "image/jpeg",
+                "size": 10,
+                "filename": "",
+                "caption": "hi",
+                "download": {"mediaKey": "U0VDUkVULUtFWQ=="},
+            },
+            timestamp=timezone.now(),
+        )
+        listed = staff.get(changelist("messages_app_message"), {"q": "3EB0ADMIN"})
+        assert listed.status_code == 200 and listed.context["cl"].result_count == 1
+        page = staff.get(reverse("admin:messages_app_message_change", args=[message.pk]))
+        text = page.content.decode()
+        assert page.status_code == 200 and "image/jpeg" in text
+        assert "U0VDUkVULUtFWQ==" not in text and "mediaKey" not in text
+        assert staff.get(reverse("admin:messages_app_message_add")).status_code == 403
