@@ -22,6 +22,7 @@ def message_output(message: Message) -> dict[str, Any]:
         "fromMe": message.from_me,
         "type": message.kind,
         "timestamp": message.timestamp.isoformat().replace("+00:00", "Z"),
+        "status": "sent" if message.from_me else "received",
         "text": message.text,
         "quotedId": message.quoted_id,
         "mentions": list(message.mentions or []),

@@ -225,6 +225,10 @@ class MessageSerializer(serializers.Serializer[Any]):
     fromMe = serializers.BooleanField(help_text="Sent by this session's account.")
     type = serializers.ChoiceField(choices=[*rules.KINDS, "other"])
     timestamp = serializers.DateTimeField()
+    status = serializers.ChoiceField(
+        choices=["sent", "received"],
+        help_text="`sent` by this account (through the gateway or its phone), or `received`.",
+    )
     text = serializers.CharField(help_text="text: the text; empty for other types.")
     quotedId = serializers.CharField(help_text="The id of the message it replies to, or empty.")
     mentions = serializers.ListField(child=serializers.CharField())

@@ -48,6 +48,7 @@ class TestSend:
         assert body["id"].startswith("3EB0") and len(body["id"]) == 22
         assert (body["chat"], body["type"], body["text"]) == (group.jid, "text", "Hello team")
         assert body["fromMe"] is True and body["sender"] == session.jid
+        assert body["status"] == "sent"
         stored = Message.objects.get(session=session, message_id=body["id"])
         assert stored.from_me and stored.chat == group.jid
         listed = api.get(messages_url(session), {"chat": group.jid}).json()
@@ -309,6 +310,7 @@ def test_the_sandbox_member_echoes_a_text_and_votes_on_a_poll_and_webhooks_carry
     assert sorted(bodies) == ["message.received", "message.updated"]
     received, updated = bodies["message.received"]["data"], bodies["message.updated"]["data"]
     assert received["text"] == "echo: ping" and received["fromMe"] is False
+    assert received["status"] == "received"
     assert received["quotedId"] == sent["id"]
     assert updated["change"] == "poll_vote" and updated["options"] == ["yes"]
     connection.close()
