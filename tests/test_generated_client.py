@@ -157,3 +157,109 @@ def test_qr_as_png_pagination_by_cursor_and_status_as_an_enum(
     png = qr_api.sync_detailed(pairing.id, client=client)  # binary: the bytes as they came
     assert png.status_code == 200
     assert png.content.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sends_each_message_type_and_reads_them_back(
+    generated, live_server, org, issue_token, settings
+):
+    settings.GATEWAY_RATE_LIMITS = {"live": "off", "read": "off", "anonymous": "off"}
+    client = module("client").AuthenticatedClient(
+        base_url=live_server.url, token=issue_token(org), raise_on_unexpected_status=True
+    )
+    models = module("models")
+    kinds = models.MessageSendTypeEnum
+    session = WhatsAppSessionFactory(organization=org, desired_connected=True)
+    group = importlib.import_module("gwclient.api.groups.create_group").sync(
+        session.id,
+        client=client,
+        body=models.GroupCreateRequest(name="Messages", participants=[ALICE]),
+    )
+    jid = group.group_jid
+    send_api = importlib.import_module("gwclient.api.messages.send_message")
+
+    def send(key: str, **fields):
+        response = send_api.sync_detailed(
+            session.id,
+            client=client,
+            body=models.MessageSendRequest(**fields),
+            idempotency_key=key,
+        )
+        assert response.status_code == 201, (fields, response.status_code, response.content)
+        assert isinstance(response.parsed, models.Message)
+        assert response.parsed.status == models.MessageStatusEnum.SENT
+        return response.parsed
+
+    def media(data: bytes):
+        return models.MediaInputRequest(data=base64.b64encode(data).decode())
+
+    text = send("m-text", to=jid, type_=kinds.TEXT, text="Hello @Alice", mentions=[ALICE])
+    sent = {
+        "text": text,
+        "image": send(
+            "m-image",
+            to=jid,
+            type_=kinds.IMAGE,
+            media=media(PNG),
+            mimetype="image/png",
+            caption="a pixel",
+            reply_to=text.id,
+        ),
+        "video": send(
+            "m-video",
+            to=jid,
+            type_=kinds.VIDEO,
+            media=media(b"\0\0\0\x18ftypmp42"),
+            mimetype="video/mp4",
+        ),
+        "audio": send(
+            "m-audio", to=jid, type_=kinds.AUDIO, media=media(b"OggS\0\2"), mimetype="audio/ogg"
+        ),
+        "document": send(
+            "m-doc",
+            to=jid,
+            type_=kinds.DOCUMENT,
+            media=media(b"%PDF-1.4"),
+            mimetype="application/pdf",
+            filename="a.pdf",
+        ),
+        "poll": send(
+            "m-poll",
+            to=jid,
+            type_=kinds.POLL,
+            poll=models.PollInputRequest(name="Lunch?", options=["Pizza", "Sushi"]),
+        ),
+        "reaction": send(
+            "m-react",
+            to=jid,
+            type_=kinds.REACTION,
+            reaction=models.ReactionInputRequest(message_id=text.id, emoji="👍"),
+        ),
+    }
+    invite = send("m-invite", to=PRIVATE, type_=kinds.GROUP_INVITE, group_jid=jid)
+    assert invite.group_invite.group_jid == jid and invite.group_invite.code
+    assert {kind: message.type_.value for kind, message in sent.items()} == {
+        kind: kind for kind in sent
+    }
+    assert sent["image"].quoted_id == text.id
+    assert sent["document"].media.filename == "a.pdf"
+    assert sent["poll"].poll.options == ["Pizza", "Sushi"]
+
+    listed = importlib.import_module("gwclient.api.messages.list_messages").sync(
+        session.id, client=client, chat=jid, limit=50
+    )
+    assert isinstance(listed, models.PaginatedMessageList)
+    mine = [message for message in listed.results if message.from_me]
+    # Newest first: the reverse of the order sent.
+    assert [message.id for message in mine] == [message.id for message in sent.values()][::-1]
+
+    image = importlib.import_module("gwclient.api.messages.get_message_media").sync_detailed(
+        session.id, sent["image"].id, client=client, chat=jid
+    )
+    assert image.status_code == 200 and image.content == PNG
+    assert image.headers["content-type"] == "image/png"
