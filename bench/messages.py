@@ -17,6 +17,8 @@ as in production; the webhook receiver is nginx answering 204 and logging each a
 - **Sending**: ``--sends`` texts one after another to a user chat (API → web → runner →
   sandbox → stored → 201), and as many ``GET /healthz`` on the same kept-alive
   connection, alternating, so both see the same machine.
+- **Reading back**: ``--stored`` messages (100,000) in one chat and 100 in another,
+  then ``GET …/messages?chat=`` (a page of 50) on each, alternating, ``--sends`` times.
 """
 
 import argparse
@@ -53,6 +55,16 @@ key = api_key_issue(organization=org, capabilities=frozenset(Capability))
 session = session_create(organization=org, engine="sandbox", name="bench")
 endpoint_create(organization=org, url="{url}", events=["message.received"])
 print(json.dumps({{"token": key.token, "session": session.id}}))
+"""
+
+
+STORE = """
+INSERT INTO messages_app_message (session_id, chat, message_id, sender, sender_lid, from_me,
+  kind, text, quoted_id, mentions, extra, reactions, votes, send_key, timestamp, created_at,
+  updated_at)
+SELECT '{session}', '{chat}', 'BENCH' || n, '15551230001@s.whatsapp.net', '', false, 'text',
+  'stored ' || n, '', '[]', '{{}}', '{{}}', '{{}}', '', now(), now(), now()
+FROM generate_series(1, {count}) AS n
 """
 
 
@@ -93,6 +105,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--burst", type=int, default=2000)
     parser.add_argument("--sends", type=int, default=300)
+    parser.add_argument("--stored", type=int, default=100_000)
     args = parser.parse_args()
     if not Path(NGINX).exists():
         raise SystemExit("needs nginx: apt-get install -y nginx-light")
@@ -161,6 +174,18 @@ def main() -> None:
             body = {"to": USER_CHAT, "type": "text", "text": f"latency {n}"}
             sends.append(timed(lambda body=body: http.post(f"{api}/messages", json=body)))
             probes.append(timed(lambda: http.get(health, timeout=10)))
+
+        # -- reading back: a chat of --stored messages beside one of 100 -------------------
+        big, small = "120363000000000100@g.us", "120363000000000101@g.us"
+        for chat, count in ((big, args.stored), (small, 100)):
+            psql(STORE.format(session=made["session"], chat=chat, count=count), DB_NAME)
+        psql("ANALYZE messages_app_message", DB_NAME)
+        reads: dict[str, list[float]] = {big: [], small: []}
+        for _ in range(args.sends):
+            for chat in (big, small):
+                reads[chat].append(
+                    timed(lambda chat=chat: http.get(f"{api}/messages", params={"chat": chat}))
+                )
     finally:
         stop(processes)
         receiver.terminate()
@@ -192,6 +217,18 @@ def main() -> None:
             f"| {name} | {statistics.median(samples):.1f} | {percentile(samples, 0.9):.1f} "
             f"| {percentile(samples, 0.99):.1f} |"
         )
+    print()
+    print(f"| GET …/messages?chat= (a page of 50), {args.sends} each | p50 ms | p90 ms | p99 ms |")
+    print("| --- | ---: | ---: | ---: |")
+    for chat, count in ((big, args.stored), (small, 100)):
+        samples = reads[chat]
+        print(
+            f"| a chat of {count:,} stored | {statistics.median(samples):.1f} "
+            f"| {percentile(samples, 0.9):.1f} | {percentile(samples, 0.99):.1f} |"
+        )
+    ratio = statistics.median(reads[big]) / statistics.median(reads[small])
+    print()
+    print(f"list latency p50, {args.stored:,} vs 100 stored: {ratio:.2f}x")
 
 
 def _up(http: requests.Session, port: int) -> bool:

@@ -374,3 +374,42 @@ class TestAtMostOnceOnWhatsApp:
         )
         assert found.pk == sent.pk
         assert Message.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_listing_pages_newest_first_in_a_constant_number_of_queries(
+    api, session, django_assert_max_num_queries
+):
+    """A page costs the same queries with 5 or 120 stored (no per-message query); the
+    cursor walks every message once, newest first; another chat's are not listed."""
+    from django.utils import timezone
+
+    chat, other = "120363000000000100@g.us", "120363000000000101@g.us"
+
+    def store(n: int, in_chat: str = chat) -> None:
+        Message.objects.bulk_create(
+            Message(
+                session=session,
+                chat=in_chat,
+                message_id=f"M{in_chat[:4]}{index:05d}",
+                sender=ALICE,
+                kind="text",
+                text=f"n{index}",
+                timestamp=timezone.now(),
+            )
+            for index in range(n)
+        )
+
+    store(3, other)
+    store(5)
+    with django_assert_max_num_queries(8) as few:
+        api.get(messages_url(session), {"chat": chat, "limit": 50})
+    Message.objects.filter(chat=chat).delete()
+    store(120)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        page = api.get(messages_url(session), {"chat": chat, "limit": 50}).json()
+    seen = [row["text"] for row in page["results"]]
+    while page["next"]:
+        page = api.get(page["next"]).json()
+        seen += [row["text"] for row in page["results"]]
+    assert seen == [f"n{index}" for index in range(119, -1, -1)]
