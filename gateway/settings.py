@@ -63,6 +63,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost, so that it sees every response under /api/ last.
     "gateway.request_context.RequestIdMiddleware",
+    "gateway.metrics.RequestMetricsMiddleware",
     "gateway.middleware.ApiErrorEnvelopeMiddleware",
     # Before anything that checks the Host header.
     "gateway.middleware.HealthzForAnyHost",
@@ -292,6 +293,12 @@ GATEWAY_WEBHOOK_SENDERS = env_int("GATEWAY_WEBHOOK_SENDERS", 32)
 GATEWAY_WEBHOOK_MAX_ENDPOINTS = env_int("GATEWAY_WEBHOOK_MAX_ENDPOINTS", 20)
 # Days events and settled deliveries are kept (webhooks_app/retention.py; 0: for ever).
 GATEWAY_WEBHOOK_RETENTION_DAYS = env_int("GATEWAY_WEBHOOK_RETENTION_DAYS", 30)
+
+# Prometheus metrics (gateway/metrics.py): GET /metrics needs this bearer token (unset:
+# /metrics is off); the runner and the delivery worker serve theirs on HOST:PORT if set.
+GATEWAY_METRICS_TOKEN = env_str("GATEWAY_METRICS_TOKEN")
+GATEWAY_RUNNER_METRICS_LISTEN = env_str("GATEWAY_RUNNER_METRICS_LISTEN")
+GATEWAY_WEBHOOK_METRICS_LISTEN = env_str("GATEWAY_WEBHOOK_METRICS_LISTEN")
 
 # The send budget of whatsapp sessions (sessions_app/send_budget.py): actions that reach
 # people per minute and per day, a quarter of it for the first days after pairing.

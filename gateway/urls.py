@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("healthz", views.healthz, name="healthz"),
     path("readyz", views.readyz, name="readyz"),
+    path("metrics", views.metrics, name="metrics"),
     path(".well-known/jwks.json", dev_jwks, name="dev-jwks"),
     # Anything else under /api/ is a 404 in the error envelope, not Django's HTML page.
     re_path(r"^api/", views.api_not_found),

@@ -1,8 +1,10 @@
 """Endpoints of the gateway itself: health and the /api/ catch-all."""
 
+import hmac
+
 from django.conf import settings
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from gateway import http
@@ -27,6 +29,24 @@ def readyz(request: HttpRequest) -> JsonResponse:
         except http.OutboundError:
             return json_error(503, "runner_unavailable", "the session runner cannot be reached")
     return JsonResponse({"status": "ok", "database": "ok", "runner": "ok"})
+
+
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus text format (``gateway.metrics``): only with ``GATEWAY_METRICS_TOKEN``
+    set, to ``Authorization: Bearer <that token>``."""
+    expected = settings.GATEWAY_METRICS_TOKEN
+    if not expected:
+        return json_error(404, "not_found", "metrics are off (set GATEWAY_METRICS_TOKEN)")
+    given = request.headers.get("Authorization", "")
+    if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
+        response = json_error(401, "unauthorized", "a valid metrics token is required")
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    from gateway.metrics import web_registry
+
+    return HttpResponse(generate_latest(web_registry()), content_type=CONTENT_TYPE_LATEST)
 
 
 @csrf_exempt  # any method: an unknown URL is 404, never a CSRF 403 (nothing changes here)

@@ -49,6 +49,7 @@ from rest_framework.response import Response
 from auth_app.principal import Principal
 from gateway.errors import api_exception_handler
 from gateway.exceptions import GatewayError, InvalidInput, WhatsAppTimedOut
+from gateway.metrics import LIVE_CALLS, LIVE_LATENCY
 from sessions_app.live_limits import charge_participants, live_call_slot, participants_named
 from sessions_app.models import ActionState, LiveActionRecord
 from sessions_app.registry import LiveActionSpec, longest_timeout
@@ -184,6 +185,8 @@ def action_finish(
         # a retry should run, not replay this.
         updates["idempotency_key"] = None
     LiveActionRecord.objects.filter(pk=record.pk).update(**updates)
+    LIVE_CALLS.labels(record.action, str(state)).inc()
+    LIVE_LATENCY.labels(record.action).observe(time.monotonic() - started)
 
 
 def _kept_body(body: Any, *, status: int, size: int) -> Any:

@@ -2,6 +2,7 @@
 gunicorn. What they write before Django sees a request, what their access logs keep, and
 where development mode may listen."""
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -60,8 +61,6 @@ GUNICORN = [
     "127.0.0.1:{port}",
     "-w",
     "1",
-    "--access-logfile",
-    "-",
 ]
 
 
@@ -107,6 +106,15 @@ def test_gunicorn_headers_and_access_log(tmp_path):
     assert "access_token=[redacted]" in text
     assert SECRET_IN_QUERY not in text
     assert KEY_IN_QUERY not in text
+    # The access log is on by default (gunicorn.conf.py): one JSON object per request, in
+    # the application's shape, with the request's id.
+    lines = [json.loads(line) for line in text.splitlines() if '"gunicorn.access"' in line]
+    redacted = [line for line in lines if line["path"].startswith("/api/v1/sessions?access")]
+    assert len(redacted) == 1, lines
+    (entry,) = redacted
+    assert entry["path"] == "/api/v1/sessions?access_token=[redacted]"
+    assert (entry["method"], entry["status"], entry["level"]) == ("GET", 401, "INFO")
+    assert entry["request_id"] not in ("", "-") and entry["duration_ms"] >= 0
 
 
 @pytest.mark.django_db(transaction=True)

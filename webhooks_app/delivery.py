@@ -53,6 +53,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
+from gateway.metrics import WEBHOOK_ATTEMPT_LATENCY, WEBHOOK_ATTEMPTS
 from gateway.version import VERSION
 from webhooks_app import endpoint_slots, signing
 from webhooks_app.events import event_body
@@ -397,6 +398,8 @@ class DeliveryWorker:
             return 0
         record(finished)
         for delivery, outcome in finished:
+            WEBHOOK_ATTEMPTS.labels("succeeded" if outcome.ok else "failed").inc()
+            WEBHOOK_ATTEMPT_LATENCY.observe(outcome.duration_ms / 1000)
             receiver = self._receivers.get(delivery.endpoint_id)
             if receiver is None:
                 continue

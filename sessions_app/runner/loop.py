@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 from django.db import DatabaseError, close_old_connections
 
+from gateway.metrics import WORKERS_RUNNING
 from gateway.throttling import prune_expired_counters
 from messages_app.retention import prune_messages
 from sessions_app.live_limits import prune_expired_slots
@@ -64,6 +65,7 @@ class RunnerLoop:
             # Workers hear of the renewal: each may hold on until its next one.
             self.supervisor.confirm_leases()
             self.supervisor.reconcile(wanted=run)
+            WORKERS_RUNNING.set(len(self.supervisor.live_ids()))
             prune_expired_counters()  # the runner is the web's janitor too
             prune_expired_slots()
             if self._clock() >= self._next_history_prune:

@@ -23,6 +23,7 @@ from functools import partial
 from django.db import connections
 
 from gateway.exceptions import InvalidInput, NotHeldHere
+from gateway.metrics import WORKER_RESTARTS
 from groups_app.store import group_jids
 from sessions_app import device_store
 from sessions_app.device_store import DeviceStoreError
@@ -108,6 +109,7 @@ class Supervisor:
         with self._lock_for(session_id):
             self._retire(session_id)
             if retry:
+                WORKER_RESTARTS.inc()
                 failures = self._failures.get(session_id, 0) + 1
                 self._failures[session_id] = failures
                 delay = backoff_delay(failures)

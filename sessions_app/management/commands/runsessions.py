@@ -13,6 +13,7 @@ from django.db import DatabaseError, connection
 
 from gateway import http
 from gateway.debug import refuse_public_debug
+from gateway.metrics import serve_own_metrics
 from sessions_app import leases
 from sessions_app.runner.database import bound_database_waits
 from sessions_app.runner.fleet import FleetConfig, FleetMember
@@ -134,6 +135,7 @@ class Command(BaseCommand):
             )
         )
         supervisor = Supervisor(fleet=member)
+        serve_own_metrics(settings.GATEWAY_RUNNER_METRICS_LISTEN, "runner")
         open_files = raise_to_hard_limit()
         logger.info(
             "runner: open-files limit %d; at most %d connections at once",

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError, close_old_connections, connection
 
+from gateway.metrics import serve_own_metrics
 from webhooks_app.delivery import DeliveryWorker, deliver_due
 from webhooks_app.wakeups import Listener
 
@@ -49,6 +50,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         Listener(worker.wake, stopping).start()
+        serve_own_metrics(settings.GATEWAY_WEBHOOK_METRICS_LISTEN, "webhook delivery")
         self.stdout.write(
             f"delivering webhooks ({connection.vendor}, {worker.senders} senders)", ending="\n"
         )
