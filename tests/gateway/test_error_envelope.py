@@ -91,7 +91,23 @@ class TestHealth:
     def test_readyz(self, client):
         assert client.get("/readyz").json() == {"status": "ok", "database": "ok", "runner": "ok"}
 
-    def test_readyz_without_the_runner_is_503(self, client, settings):
+    def test_readyz_without_a_runner_is_ready_and_says_so(self, client, settings):
+        """The node can serve (reads work without a runner): 200, the runner's state in
+        the body; a runner whose heartbeat is fresh makes it "ok"."""
+        from datetime import timedelta
+
+        from django.utils import timezone
+
+        from sessions_app.models import Runner
+
         settings.GATEWAY_RUNNER_IN_PROCESS = False
-        settings.GATEWAY_RUNNER_URL = "http://127.0.0.1:9"  # nothing listens there
-        assert_error(client.get("/readyz"), 503, "runner_unavailable")
+        settings.GATEWAY_RUNNER_LEASE_SECONDS = 15
+        stale = timezone.now() - timedelta(seconds=60)
+        Runner.objects.create(
+            id="gone", url="http://127.0.0.1:9", capacity=1, started_at=stale, heartbeat_at=stale
+        )
+        answer = client.get("/readyz")
+        assert answer.status_code == 200
+        assert answer.json() == {"status": "ok", "database": "ok", "runner": "unavailable"}
+        Runner.objects.filter(pk="gone").update(heartbeat_at=timezone.now())
+        assert client.get("/readyz").json()["runner"] == "ok"

@@ -101,3 +101,42 @@ def test_check_deploy_is_clean_under_production_settings(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def _production_setting(tmp_path, expression: str, **extra: str) -> str:
+    env = {
+        "DJANGO_SETTINGS_MODULE": "gateway.settings",
+        "SECRET_KEY": "k3y-" + "x7Qz" * 16,
+        "ALLOWED_HOSTS": "gateway.example.com",
+        "GATEWAY_DATA_DIR": str(tmp_path),
+        "PATH": "/usr/bin:/bin",
+        **extra,
+    }
+    code = f"import django; django.setup(); from django.conf import settings; print({expression})"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def test_hsts_starts_short_and_the_strong_values_are_an_opt_in(tmp_path):
+    """A mistake in HTTPS must be undone within the hour, for this host only; a year,
+    subdomains and preload are set by the operator."""
+    triple = ", ".join(
+        f"settings.SECURE_HSTS_{name}" for name in ("SECONDS", "INCLUDE_SUBDOMAINS", "PRELOAD")
+    )
+    assert _production_setting(tmp_path, triple) == "3600 False False"
+    strong = _production_setting(
+        tmp_path,
+        triple,
+        SECURE_HSTS_SECONDS="31536000",
+        SECURE_HSTS_INCLUDE_SUBDOMAINS="1",
+        SECURE_HSTS_PRELOAD="1",
+    )
+    assert strong == "31536000 True True"
