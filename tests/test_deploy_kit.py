@@ -53,6 +53,8 @@ def test_compose_names_every_process_with_health_checks_and_volumes():
     # Multiprocess metrics for the web only (gateway/metrics.py).
     assert "PROMETHEUS_MULTIPROC_DIR" in services["web"]["environment"]
     assert "PROMETHEUS_MULTIPROC_DIR" not in services["runner"]["environment"]
+    # Logs rotate (README, "Production deployment", step 9).
+    assert compose["x-gateway"]["logging"]["options"] == {"max-size": "50m", "max-file": "5"}
 
 
 @needs(PROMTOOL, "apt-get install -y prometheus")
