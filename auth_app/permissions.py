@@ -29,10 +29,11 @@ class HasCapability(BasePermission):
             raise exceptions.NotAuthenticated()
         required: dict[str, Capability] = getattr(view, "required_capabilities", {})
         action = getattr(view, "action", None) or request.method.lower()
-        if action == "options" or not hasattr(view, action):
-            # No handler for this method (OPTIONS has none: DEFAULT_METADATA_CLASS is
-            # None): let the view answer 405 method_not_allowed.
-            return True
+        if action in ("options", "metadata"):
+            return True  # the allowed methods (gateway.metadata), to any caller with a key
+        if not hasattr(view, action):
+            return True  # no handler for this method: the view answers 405
+
         capability = required.get(action)
         if capability is None:
             # An action nobody declared is closed, not open.

@@ -2,7 +2,13 @@
 
 Conventions every command follows: exit 0 on success, 1 when the operation failed, 2 for
 bad usage (argparse's own errors, and arguments that parse but make no sense); errors
-are one line on stderr, never a traceback; ``--json`` prints data for scripts.
+are one line on stderr, never a traceback; ``--json`` prints data for scripts (and
+nothing else: no progress bar).
+
+Repeats: a command that asks for a state that already holds — revoking a revoked key,
+logging out a logged-out session, seeding a seeded database — succeeds (exit 0), says
+``already …``, and with ``--json`` prints the object as
+it is. Creating what exists (an organization's slug) is a conflict: exit 1.
 """
 
 import json

@@ -1,13 +1,20 @@
-"""Cursor pagination for every list endpoint: ``{"next", "previous", "results"}``."""
+"""Cursor pagination for every list endpoint:
+``{"next", "previous", "nextCursor", "previousCursor", "results"}``.
+
+``next``/``previous`` are links to follow; ``nextCursor``/``previousCursor`` are the same
+pages' ``cursor`` values, for a client that calls the operation with its own parameters
+(a generated client): each is null when there is no such page."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import Cursor, CursorPagination
+from rest_framework.response import Response
 
 from gateway.errors import QueryParameterInvalid
 
@@ -88,6 +95,38 @@ class GatewayCursorPagination(CursorPagination):
             self.has_previous, self.previous_position = came_from_somewhere, here
         return self.page
 
+    def get_paginated_response(self, data: Any) -> Response:
+        next_link, previous_link = self.get_next_link(), self.get_previous_link()
+        return Response(
+            {
+                "next": next_link,
+                "previous": previous_link,
+                "nextCursor": _cursor_of(next_link),
+                "previousCursor": _cursor_of(previous_link),
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        page = super().get_paginated_response_schema(schema)
+        properties = page["properties"]
+        cursor = {"type": "string", "nullable": True, "example": "cD0yMDI2LTExLTI4"}
+        page["properties"] = {
+            "next": properties["next"],
+            "previous": properties["previous"],
+            "nextCursor": {
+                **cursor,
+                "description": "The next page's `cursor` (null on the last page).",
+            },
+            "previousCursor": {
+                **cursor,
+                "description": "The previous page's `cursor` (null on the first page).",
+            },
+            "results": properties["results"],
+        }
+        page["required"] = ["next", "previous", "nextCursor", "previousCursor", "results"]
+        return page
+
     def decode_cursor(self, request: Any) -> Cursor | None:
         try:
             cursor = super().decode_cursor(request)
@@ -112,6 +151,13 @@ class GatewayCursorPagination(CursorPagination):
     @staticmethod
     def _invalid() -> ValidationError:
         return QueryParameterInvalid({"cursor": ["invalid cursor"]})
+
+
+def _cursor_of(link: str | None) -> str | None:
+    if link is None:
+        return None
+    values = parse_qs(urlparse(link).query).get("cursor")
+    return values[0] if values else None
 
 
 class NewestFirstPagination(GatewayCursorPagination):

@@ -185,6 +185,29 @@ def page_link_examples(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     return result
 
 
+def enum_names_on_components(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """A field's ``x-enum-varnames`` (names for generated clients, e.g. ``"*"`` → ``ALL``)
+    follows its enum into the component drf-spectacular moved the enum to."""
+    schemas = result.get("components", {}).get("schemas", {})
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            names = node.get("x-enum-varnames")
+            refs = node.get("allOf") or []
+            if names and len(refs) == 1 and "$ref" in refs[0]:
+                component = schemas[refs[0]["$ref"].rpartition("/")[2]]
+                if len(component.get("enum", [])) == len(names):
+                    component["x-enum-varnames"] = node.pop("x-enum-varnames")
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+
+    visit(result)
+    return result
+
+
 def json_errors(*statuses: int) -> dict[tuple[int, str], Any]:
     """Error responses of an endpoint that answers bytes (an image, a file) on success:
     always the JSON envelope."""

@@ -182,8 +182,9 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "gateway.errors.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
     "NON_FIELD_ERRORS_KEY": "body",
-    # OPTIONS answers 405: the OpenAPI schema is the description of the API.
-    "DEFAULT_METADATA_CLASS": None,
+    # OPTIONS answers the allowed methods (the Allow header's list); the OpenAPI schema
+    # is the description of the API.
+    "DEFAULT_METADATA_CLASS": "gateway.metadata.AllowedMethods",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -202,6 +203,7 @@ SPECTACULAR_SETTINGS = {
     "PREPROCESSING_HOOKS": ["gateway.schema.drop_trailing_slash_aliases"],
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "gateway.schema.enum_names_on_components",
         "gateway.schema.strings_without_nul",
         "gateway.schema.describe_successes",
         "gateway.schema.page_link_examples",

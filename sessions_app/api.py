@@ -21,7 +21,7 @@ from gateway.schema import IDEMPOTENCY_KEY, error_responses, json_errors
 from sessions_app.audit import live_action
 from sessions_app.models import WhatsAppSession
 from sessions_app.registry import CONNECT, LOGOUT, PAIR_CODE
-from sessions_app.renderers import PngRenderer, SvgRenderer
+from sessions_app.renderers import PngAsBytesRenderer, PngRenderer, SvgRenderer
 from sessions_app.selectors import session_get, session_list
 from sessions_app.serializers import (
     PairCodeInputSerializer,
@@ -71,7 +71,7 @@ class SessionViewSet(viewsets.GenericViewSet[Any]):
         if self.action == "qr":
             return [JSONRenderer(), SvgRenderer(), PngRenderer()]
         if self.action == "qr_image":
-            return [PngRenderer(), SvgRenderer()]
+            return [PngRenderer(), SvgRenderer(), PngAsBytesRenderer()]
         return super().get_renderers()
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
@@ -249,7 +249,8 @@ class SessionViewSet(viewsets.GenericViewSet[Any]):
         summary="Current pairing QR as an image",
         description=(
             "The same QR as `getSessionQr`, as image bytes only: PNG by default, SVG with "
-            "`?format=svg` (for clients that download one kind of answer per operation). "
+            "`?format=svg` (for clients that download one kind of answer per operation); "
+            "`Accept: application/octet-stream` gives the PNG's bytes under that type. "
             "409 when the session is not pairing. **Capability:** `manage`."
         ),
         tags=TAGS,
@@ -264,8 +265,15 @@ class SessionViewSet(viewsets.GenericViewSet[Any]):
             ),
         ],
         responses={
+            # Listed first: the type a generated client reads as bytes.
+            (200, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The QR image's bytes (PNG)."
+            ),
             (200, "image/png"): OpenApiResponse(
-                OpenApiTypes.BINARY, description="The QR image (PNG, or SVG with ?format=svg)."
+                OpenApiTypes.BINARY, description="The QR image (PNG)."
+            ),
+            (200, "image/svg+xml"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The QR image (SVG, with ?format=svg)."
             ),
             **json_errors(400, 401, 403, 404, 409, 429),
         },

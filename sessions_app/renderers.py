@@ -26,3 +26,12 @@ class PngRenderer(_BytesRenderer):
     media_type = "image/png"
     format = "png"
     charset = None
+
+
+class PngAsBytesRenderer(_BytesRenderer):
+    """The PNG for a client that asks for ``application/octet-stream`` (generated clients
+    handle no image types): the same bytes, under the same ``?format=png``."""
+
+    media_type = "application/octet-stream"
+    format = "png"
+    charset = None

@@ -1,5 +1,6 @@
 """connectsession (watching, QR, pairing), logoutsession, syncgroups."""
 
+import json
 import threading
 import time
 from io import StringIO
@@ -9,6 +10,8 @@ from django.core.management import CommandError, call_command
 from django.core.management.base import OutputWrapper
 from django.utils import timezone
 
+from auth_app.capabilities import Capability
+from auth_app.services import api_key_issue
 from groups_app.models import Group
 from groups_app.registry import CREATE_GROUP, CreateGroup
 from groups_app.store import group_store
@@ -108,6 +111,19 @@ class TestLogoutAndSync:
         session.refresh_from_db()
         assert session.status == SessionStatus.LOGGED_OUT
 
+    def test_logoutsession_again_is_a_success_that_says_so(self):
+        """The one rule for repeats (as revokeapikey): exit 0, "already"."""
+        session = WhatsAppSessionFactory()
+        run("logoutsession", session.id)
+        out, _ = run("logoutsession", session.id)
+        assert out.strip() == f"{session.id} already logged_out"
+        revoked = api_key_issue(
+            organization=session.organization, capabilities=frozenset({Capability.READ})
+        )
+        run("revokeapikey", str(revoked.api_key.pk))
+        out, _ = run("revokeapikey", str(revoked.api_key.pk))
+        assert out.startswith("already revoked")
+
     def test_logoutsession_not_connected(self):
         session = WhatsAppSessionFactory(disconnected=True)
         with pytest.raises(CommandError, match="not connected"):
@@ -126,6 +142,12 @@ class TestLogoutAndSync:
         assert f"{session.id}: 1 groups, 0 removed" in out
         assert "syncing groups" in err  # the progress bar
         assert Group.objects.count() == 1
+
+    def test_syncgroups_json_draws_no_progress_bar(self):
+        session = WhatsAppSessionFactory()
+        out, err = run("syncgroups", session.id, "--json")
+        assert json.loads(out) == [{"session": session.id, "ok": True, "synced": 0, "removed": 0}]
+        assert err == ""
 
     def test_syncgroups_all_reports_failures(self):
         WhatsAppSessionFactory()

@@ -20,7 +20,7 @@ from tests.helpers import assert_error
 from tests.processes import ROOT, process_env, wait_for
 from tests.webhooks_receiver import receiving
 from webhooks_app.delivery import deliver_due
-from webhooks_app.events import record_event
+from webhooks_app.events import EVENT_TYPES, record_event
 from webhooks_app.models import DeliveryStatus, WebhookDelivery, WebhookEvent
 
 ALICE = "15551230001@s.whatsapp.net"
@@ -111,6 +111,16 @@ class TestEndpoints:
             api.post("/api/v1/webhooks", body, format="json"), 400, "validation_error"
         )
         assert field in error["details"]
+
+    def test_an_unknown_event_names_every_valid_one(self, api):
+        body = {"url": "https://example.com/hook", "events": ["group.created", "group.create"]}
+        error = assert_error(
+            api.post("/api/v1/webhooks", body, format="json"), 400, "validation_error"
+        )
+        (message,) = error["details"]["events"]["1"]
+        assert message.startswith('"group.create" is not an event type; one of: *, ')
+        for name in EVENT_TYPES:
+            assert name in message
 
     def test_manage_is_required_and_other_tenants_see_404(
         self, api, client_for, org, other_org, receiver

@@ -13,10 +13,26 @@ class WebhookUrlField(StrictCharField):
     pass
 
 
+def _event_name(value: str) -> str:
+    return "ALL" if value == "*" else value.replace(".", "_").upper()
+
+
+EVENT_CHOICES = ["*", *EVENT_TYPES]
+# Every accepted name, for the error that refuses another one.
+UNKNOWN_EVENT = {
+    "invalid_choice": f'"{{input}}" is not an event type; one of: {", ".join(EVENT_CHOICES)}'
+}
+
+
 @extend_schema_field(
     {
         "type": "array",
-        "items": {"type": "string", "enum": ["*", *EVENT_TYPES]},
+        # x-enum-varnames: "*" is ALL in generated clients (not VALUE_0).
+        "items": {
+            "type": "string",
+            "enum": EVENT_CHOICES,
+            "x-enum-varnames": [_event_name(value) for value in EVENT_CHOICES],
+        },
         "minItems": 1,
         "maxItems": len(EVENT_TYPES) + 1,
     }
@@ -32,7 +48,7 @@ class EndpointInputSerializer(serializers.Serializer[Any]):
         help_text="Where to POST events: http(s), resolving to a public address.",
     )
     events = EventTypesField(
-        child=serializers.ChoiceField(choices=["*", *EVENT_TYPES]),
+        child=serializers.ChoiceField(choices=EVENT_CHOICES, error_messages=UNKNOWN_EVENT),
         allow_empty=False,
         max_length=len(EVENT_TYPES) + 1,
         help_text='Event types to receive, or ["*"] for all.',
@@ -46,7 +62,7 @@ class EndpointInputSerializer(serializers.Serializer[Any]):
 class EndpointUpdateSerializer(serializers.Serializer[Any]):
     url = WebhookUrlField(max_length=2000, required=False)
     events = EventTypesField(
-        child=serializers.ChoiceField(choices=["*", *EVENT_TYPES]),
+        child=serializers.ChoiceField(choices=EVENT_CHOICES, error_messages=UNKNOWN_EVENT),
         allow_empty=False,
         max_length=len(EVENT_TYPES) + 1,
         required=False,

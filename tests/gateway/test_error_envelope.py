@@ -73,10 +73,28 @@ class TestDjangoLevelErrors:
         assert_error(response, 405, "method_not_allowed")
         assert set(response["Allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
 
-    def test_options_is_405(self, api, session):
-        assert_error(
-            api.options(f"/api/v1/sessions/{session.id}/groups"), 405, "method_not_allowed"
-        )
+    def test_options_answers_the_allowed_methods_on_every_path(self, api, session):
+        """Every Allow header lists OPTIONS, so OPTIONS answers: the same methods in the
+        body, a superset of what the OpenAPI document says the path does."""
+        import re
+
+        document = api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+        paths = document.json()["paths"]
+        assert len(paths) > 10
+        for template, item in paths.items():
+            path = re.sub(r"\{session\}", session.id, template)
+            path = re.sub(r"\{[^}]+\}", "x1", path)
+            response = api.options(path)
+            assert response.status_code == 200, (template, response.content)
+            allowed = [method.strip() for method in response["Allow"].split(",")]
+            assert "OPTIONS" in allowed, template
+            assert response.json() == {"methods": allowed, "schema": "/api/schema/"}
+            documented = {method.upper() for method in item if method != "parameters"}
+            assert documented <= set(allowed), template
+
+    def test_options_needs_a_key_like_every_request(self, anonymous, session):
+        response = anonymous.options(f"/api/v1/sessions/{session.id}/groups")
+        assert_error(response, 401, "unauthorized")
 
     def test_unacceptable_accept_header_is_406(self, api, session):
         response = api.get(f"/api/v1/sessions/{session.id}/groups", HTTP_ACCEPT="text/csv")

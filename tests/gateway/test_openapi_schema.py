@@ -128,7 +128,13 @@ def test_list_is_a_cursor_page_of_group_info(schema):
         schema,
         schema["paths"][GROUPS]["get"]["responses"]["200"]["content"]["application/json"]["schema"],
     )
-    assert set(page["properties"]) == {"next", "previous", "results"}
+    assert set(page["properties"]) == {
+        "next",
+        "previous",
+        "nextCursor",
+        "previousCursor",
+        "results",
+    }
     parameters = {p["name"] for p in schema["paths"][GROUPS]["get"]["parameters"]}
     assert {"cursor", "limit", "session"} <= parameters
 

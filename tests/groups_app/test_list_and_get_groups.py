@@ -20,8 +20,9 @@ class TestList:
 
         body = api.get(list_url(session.id)).json()
 
-        assert set(body) == {"next", "previous", "results"}
+        assert set(body) == {"next", "previous", "nextCursor", "previousCursor", "results"}
         assert body["next"] is None and body["previous"] is None
+        assert body["nextCursor"] is None and body["previousCursor"] is None
         assert [g["groupJid"] for g in body["results"]] == [newer.jid, older.jid]
         assert body["results"][1] == {
             "groupJid": older.jid,
@@ -61,6 +62,31 @@ class TestList:
 
         assert seen == expected
         assert pages == 3
+
+    def test_the_cursors_walk_both_ways_without_reading_links(self, api, session):
+        """A generated client passes `cursor` itself: nextCursor and previousCursor are
+        the values the links carry."""
+        groups = [GroupFactory(session=session) for _ in range(5)]
+        expected = [g.jid for g in reversed(groups)]
+
+        forward: list[str] = []
+        body = api.get(list_url(session.id), {"limit": 2}).json()
+        forward += [g["groupJid"] for g in body["results"]]
+        while body["nextCursor"]:
+            assert f"cursor={body['nextCursor']}" in body["next"]
+            body = api.get(list_url(session.id), {"limit": 2, "cursor": body["nextCursor"]})
+            body = body.json()
+            forward += [g["groupJid"] for g in body["results"]]
+        assert forward == expected
+        assert body["next"] is None
+
+        backward = [g["groupJid"] for g in body["results"]]
+        while body["previousCursor"]:
+            query = {"limit": 2, "cursor": body["previousCursor"]}
+            body = api.get(list_url(session.id), query).json()
+            backward = [g["groupJid"] for g in body["results"]] + backward
+        assert backward == expected
+        assert body["previous"] is None
 
     def test_page_size_is_capped(self, api, session):
         GroupFactory.create_batch(205, session=session)

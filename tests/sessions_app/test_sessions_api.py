@@ -64,7 +64,7 @@ class TestCreateListGet:
         WhatsAppSessionFactory(organization=other_org)
         body = api.get(url()).json()
         assert [s["id"] for s in body["results"]] == [mine.id]
-        assert set(body) == {"next", "previous", "results"}
+        assert set(body) == {"next", "previous", "nextCursor", "previousCursor", "results"}
 
     def test_get_and_404_across_organizations(self, api, session, other_org):
         assert api.get(url(session.id)).json()["id"] == session.id
@@ -133,6 +133,21 @@ class TestQr:
         response = api.get(url(session.id, "/qr"), HTTP_ACCEPT="image/png")
         assert response["Content-Type"] == "image/png"
         assert response.content.startswith(b"\x89PNG\r\n\x1a\n")
+
+    def test_image_answers_png_svg_or_the_pngs_bytes_as_asked(self, api, org):
+        session = self.pairing(org)
+        plain = api.get(url(session.id, "/qr/image"))
+        assert plain["Content-Type"] == "image/png"
+        assert plain.content.startswith(b"\x89PNG\r\n\x1a\n")
+        as_bytes = api.get(url(session.id, "/qr/image"), HTTP_ACCEPT="application/octet-stream")
+        assert as_bytes["Content-Type"] == "application/octet-stream"
+        assert as_bytes.content.startswith(b"\x89PNG\r\n\x1a\n")
+        svg = api.get(url(session.id, "/qr/image") + "?format=svg")
+        assert svg["Content-Type"].startswith("image/svg+xml") and b"<svg" in svg.content
+        error = assert_error(
+            api.get(url(session.id, "/qr/image") + "?format=bin"), 400, "validation_error"
+        )
+        assert error["details"] == {"format": ["one of png, svg"]}
 
     def test_409_when_not_pairing_even_for_images(self, api, session):
         response = api.get(url(session.id, "/qr"), HTTP_ACCEPT="image/png")

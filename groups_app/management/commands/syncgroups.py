@@ -36,7 +36,10 @@ class Command(BaseCommand):
         failures = 0
         results: list[dict[str, Any]] = []
         stream: Any = self.stderr._out
-        progress = tqdm(sessions, desc="syncing groups", unit="session", file=stream)
+        # --json is for scripts: the data on stdout, and no bar drawn on stderr.
+        progress = tqdm(
+            sessions, desc="syncing groups", unit="session", file=stream, disable=options["json"]
+        )
         for session in progress:
             try:
                 result = group_sync(session=session)
