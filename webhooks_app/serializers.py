@@ -1,7 +1,10 @@
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
+
+if TYPE_CHECKING:
+    from django.utils.functional import _StrPromise as StrPromise
 
 from gateway.fields import BoundedListField, StrictBooleanField, StrictCharField
 from webhooks_app.events import EVENT_TYPES, event_body
@@ -19,7 +22,7 @@ def _event_name(value: str) -> str:
 
 EVENT_CHOICES = ["*", *EVENT_TYPES]
 # Every accepted name, for the error that refuses another one.
-UNKNOWN_EVENT = {
+UNKNOWN_EVENT: dict[str, "str | StrPromise"] = {
     "invalid_choice": f'"{{input}}" is not an event type; one of: {", ".join(EVENT_CHOICES)}'
 }
 
