@@ -4,21 +4,43 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from groups_app.models import Group, GroupParticipant
+from groups_app.models import AddResult, Group, GroupParticipant
 from sessions_app.models import WhatsAppSession
+
+IN_THE_GROUP = (AddResult.ADDED, AddResult.ALREADY_MEMBER)
 
 
 class GroupParticipantInline(admin.TabularInline[GroupParticipant, Group]):
+    """The group's members, with their roles."""
+
     model = GroupParticipant
-    fields = ("jid", "lid", "role", "add_result", "invite_expires_at")
+    fields = ("jid", "lid", "role")
     readonly_fields = fields
     extra = 0
     max_num = 0
     can_delete = False
+    verbose_name = "member"
+    verbose_name_plural = "members"
 
-    @admin.display(description="role")
-    def role(self, participant: GroupParticipant) -> str:
-        return participant.role
+    def get_queryset(self, request: HttpRequest) -> QuerySet[GroupParticipant]:
+        return super().get_queryset(request).filter(add_error__in=IN_THE_GROUP)
+
+
+class NotAddedInline(admin.TabularInline[GroupParticipant, Group]):
+    """People WhatsApp did not add (privacy settings: send them the invite; not on
+    WhatsApp): not members, so no role."""
+
+    model = GroupParticipant
+    fields = ("jid", "add_result", "invite_expires_at")
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    verbose_name = "person not added"
+    verbose_name_plural = "not added by WhatsApp"
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[GroupParticipant]:
+        return super().get_queryset(request).exclude(add_error__in=IN_THE_GROUP)
 
 
 class SessionOfOrganization(admin.SimpleListFilter):
@@ -53,7 +75,7 @@ class GroupAdmin(admin.ModelAdmin[Group]):
     list_select_related = ["session", "session__organization"]
     list_filter = ["session__organization", SessionOfOrganization, "is_announce", "is_locked"]
     search_fields = ["subject", "jid"]
-    inlines = [GroupParticipantInline]
+    inlines = [GroupParticipantInline, NotAddedInline]
     list_per_page = 100
 
     @admin.display(description="organization", ordering="session__organization__slug")

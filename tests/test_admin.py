@@ -204,6 +204,26 @@ class TestGroups:
         assert 'name="subject"' not in page  # no editable field
         assert staff.get(reverse("admin:groups_app_group_add")).status_code == 403
 
+    def test_members_and_the_people_not_added_are_shown_apart(self, staff):
+        """Someone WhatsApp skipped is not a member: no role, listed under "not added"."""
+        group = GroupFactory(subject="Team")
+        GroupParticipantFactory(group=group, jid="15551230001@s.whatsapp.net", is_admin=True)
+        GroupParticipantFactory(group=group, jid="15554030001@s.whatsapp.net", add_error=403)
+        GroupParticipantFactory(group=group, jid="15554040001@s.whatsapp.net", add_error=404)
+        page = staff.get(reverse("admin:groups_app_group_change", args=[group.pk]))
+        inlines = {
+            str(formset.opts.verbose_name_plural): [
+                str(form.instance.jid) for form in formset.formset
+            ]
+            for formset in page.context["inline_admin_formsets"]
+        }
+        assert inlines == {
+            "members": ["15551230001@s.whatsapp.net"],
+            "not added by WhatsApp": ["15554030001@s.whatsapp.net", "15554040001@s.whatsapp.net"],
+        }
+        text = page.content.decode()
+        assert "not on WhatsApp" in text and "admin" in text
+
     def test_filter_by_session_and_search(self, staff):
         mine = GroupFactory(subject="Alpha")
         GroupFactory(subject="Beta")
@@ -331,7 +351,7 @@ class TestWebhookEndpointForm:
 
     def change(self, staff, endpoint, **fields):
         url = reverse("admin:webhooks_app_webhookendpoint_change", args=[endpoint.pk])
-        form = {"url": endpoint.url, "events": '["*"]', "description": "", "enabled": "on"}
+        form = {"url": endpoint.url, "events": ["*"], "description": "", "enabled": "on"}
         return staff.post(url, {**form, **fields})
 
     @pytest.mark.parametrize(
@@ -340,8 +360,9 @@ class TestWebhookEndpointForm:
             ("url", "http://169.254.169.254/latest/meta-data"),
             ("url", "ftp://8.8.8.8/hook"),
             ("url", "http://example.com:99999/"),
-            ("events", '["bogus.event", 42]'),
-            ("events", '"group.created"'),
+            ("events", ["bogus.event", "42"]),
+            ("events", ['"group.created"']),
+            ("events", []),
         ],
     )
     def test_what_the_api_refuses_is_not_saved(self, staff, endpoint, settings, field, value):
@@ -357,11 +378,25 @@ class TestWebhookEndpointForm:
     def test_what_the_api_accepts_is_saved(self, staff, endpoint, settings):
         settings.GATEWAY_WEBHOOK_ALLOW_PRIVATE = False
         response = self.change(
-            staff, endpoint, url="https://1.1.1.1/other", events='["group.created"]'
+            staff, endpoint, url="https://1.1.1.1/other", events=["group.created", "group.left"]
         )
         assert response.status_code == 302
         endpoint.refresh_from_db()
-        assert (endpoint.url, endpoint.events) == ("https://1.1.1.1/other", ["group.created"])
+        assert (endpoint.url, endpoint.events) == (
+            "https://1.1.1.1/other",
+            ["group.created", "group.left"],
+        )
+
+    def test_the_events_are_a_checklist_and_the_title_names_the_organization(self, staff, endpoint):
+        from webhooks_app.events import EVENT_TYPES
+
+        url = reverse("admin:webhooks_app_webhookendpoint_change", args=[endpoint.pk])
+        text = staff.get(url).content.decode()
+        for name in ["*", *EVENT_TYPES]:
+            assert f'type="checkbox" name="events" value="{name}"' in text
+        assert "<textarea" not in text.split('name="events"')[0][-300:]
+        assert f"{endpoint.url} ({endpoint.organization.name})" in text
+        assert f"({endpoint.organization_id})" not in text
 
     def test_disabling_in_the_admin_pauses_its_deliveries_and_enabling_resumes(
         self, staff, endpoint
@@ -370,7 +405,7 @@ class TestWebhookEndpointForm:
         from webhooks_app.models import WebhookDelivery
 
         record_event(organization_id=endpoint.organization_id, event_type="webhook.test", data={})
-        form = {"url": endpoint.url, "events": '["*"]', "description": ""}
+        form = {"url": endpoint.url, "events": ["*"], "description": ""}
         url = reverse("admin:webhooks_app_webhookendpoint_change", args=[endpoint.pk])
         assert staff.post(url, form).status_code == 302  # "enabled" unticked
         assert WebhookDelivery.objects.get().status == "paused"
@@ -405,6 +440,21 @@ class TestDeliveryPage:
         assert "Queued to be sent again now." in answer.content.decode()
         delivery.refresh_from_db()
         assert delivery.status == "pending" and delivery.next_attempt_at <= timezone.now()
+
+    def test_the_list_shows_times_and_the_organization(self, staff, org):
+        from webhooks_app.events import record_event
+        from webhooks_app.models import WebhookEndpoint
+
+        WebhookEndpoint.objects.create(
+            organization=org, url="https://8.8.8.8/hook", events=["*"], secret="whsec_dGVzdA=="
+        )
+        record_event(organization_id=org.pk, event_type="webhook.test", data={})
+        page = staff.get(changelist("webhooks_app_webhookdelivery"))
+        headers = [str(header["text"]).lower() for header in page.context["result_headers"]]
+        for column in ("attempts", "last status code", "created at", "next attempt at"):
+            assert column in headers, headers
+        assert "organization" in headers
+        assert org.slug in page.content.decode()
 
 
 @pytest.mark.django_db

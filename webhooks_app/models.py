@@ -42,7 +42,7 @@ class WebhookEndpoint(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.url} ({self.organization_id})"
+        return f"{self.url} ({self.organization.name or self.organization.slug})"
 
     def wants(self, event_type: str) -> bool:
         return self.enabled and ("*" in self.events or event_type in self.events)
