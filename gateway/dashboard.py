@@ -54,6 +54,7 @@ def organizations_with_counts() -> QuerySet[Organization]:
 SESSIONS_PERMISSION = "sessions_app.view_whatsappsession"
 RUNNERS_PERMISSION = "sessions_app.view_runner"
 ORGANIZATIONS_PERMISSION = "auth_app.view_organization"
+WEBHOOKS_PERMISSION = "webhooks_app.view_webhookdelivery"
 
 
 def dashboard_context(user: Any) -> dict[str, Any]:
@@ -63,7 +64,10 @@ def dashboard_context(user: Any) -> dict[str, Any]:
         "sessions": user.has_perm(SESSIONS_PERMISSION),
         "runners_shown": user.has_perm(RUNNERS_PERMISSION),
         "organizations_shown": user.has_perm(ORGANIZATIONS_PERMISSION),
+        "webhooks_shown": user.has_perm(WEBHOOKS_PERMISSION),
     }
+    if dashboard["webhooks_shown"]:
+        dashboard["webhooks"] = _webhook_health()
     if dashboard["sessions"]:
         dashboard.update(_sessions_blocks())
     if dashboard["runners_shown"]:
@@ -73,6 +77,50 @@ def dashboard_context(user: Any) -> dict[str, Any]:
     if dashboard["organizations_shown"]:
         dashboard["organizations"] = list(organizations_with_counts().order_by("slug")[:50])
     return {"dashboard": dashboard}
+
+
+def _webhook_health() -> list[dict[str, Any]]:
+    """Webhook tiles: what needs a look (dead and retrying deliveries, paused ones and
+    disabled endpoints), each a link to that list. Two queries."""
+    from webhooks_app.models import WebhookDelivery, WebhookEndpoint
+
+    counts = dict(
+        WebhookDelivery.objects.filter(status__in=["dead", "retrying", "paused"])
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("id"))
+    )
+    deliveries = "admin:webhooks_app_webhookdelivery_changelist"
+    return [
+        {
+            "key": "dead",
+            "label": "dead deliveries",
+            "count": counts.get("dead", 0),
+            "url": deliveries,
+            "query": "?status__exact=dead",
+        },
+        {
+            "key": "retrying",
+            "label": "retrying deliveries",
+            "count": counts.get("retrying", 0),
+            "url": deliveries,
+            "query": "?status__exact=retrying",
+        },
+        {
+            "key": "paused",
+            "label": "paused deliveries",
+            "count": counts.get("paused", 0),
+            "url": deliveries,
+            "query": "?status__exact=paused",
+        },
+        {
+            "key": "disabled",
+            "label": "disabled endpoints",
+            "count": WebhookEndpoint.objects.filter(enabled=False).count(),
+            "url": "admin:webhooks_app_webhookendpoint_changelist",
+            "query": "?enabled__exact=0",
+        },
+    ]
 
 
 def _sessions_blocks() -> dict[str, Any]:

@@ -6,6 +6,7 @@ from auth_app.views import dev_jwks
 from gateway import views
 
 urlpatterns = [
+    path("", views.landing, name="landing"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("sessions_app.urls")),
     path("api/v1/", include("groups_app.urls")),

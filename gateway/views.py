@@ -6,10 +6,18 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from gateway.errors import json_error
+
+
+def landing(request: HttpRequest) -> HttpResponse:
+    """``/`` (and the admin's "View site"): where the API docs, the schema and the admin are."""
+    from gateway.version import VERSION
+
+    return render(request, "gateway/landing.html", {"version": VERSION})
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -566,3 +566,26 @@ class TestSendBudgetAndMessages:
         assert page.status_code == 200 and "image/jpeg" in text
         assert "U0VDUkVULUtFWQ==" not in text and "mediaKey" not in text
         assert staff.get(reverse("admin:messages_app_message_add")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_dashboard_shows_webhook_health(staff, org):
+    """Dead, retrying and paused deliveries and disabled endpoints, each a link to them."""
+    from webhooks_app.events import record_event
+    from webhooks_app.models import WebhookDelivery, WebhookEndpoint
+
+    endpoint = WebhookEndpoint.objects.create(
+        organization=org, url="https://8.8.8.8/hook", events=["*"], secret="whsec_dGVzdA=="
+    )
+    for _ in range(3):
+        record_event(organization_id=org.pk, event_type="webhook.test", data={})
+    first, second, third = WebhookDelivery.objects.order_by("id")
+    WebhookDelivery.objects.filter(pk__in=[first.pk, second.pk]).update(status="dead")
+    WebhookDelivery.objects.filter(pk=third.pk).update(status="retrying")
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(enabled=False)
+    page = staff.get(reverse("admin:index"))
+    tiles = {tile["key"]: tile["count"] for tile in page.context["dashboard"]["webhooks"]}
+    assert tiles == {"dead": 2, "retrying": 1, "paused": 0, "disabled": 1}
+    text = page.content.decode()
+    assert changelist("webhooks_app_webhookdelivery") + "?status__exact=dead" in text
+    assert changelist("webhooks_app_webhookendpoint") + "?enabled__exact=0" in text

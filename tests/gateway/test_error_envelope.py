@@ -102,6 +102,20 @@ class TestDjangoLevelErrors:
 
 
 @pytest.mark.django_db
+def test_the_root_is_a_landing_page_linking_docs_schema_and_admin(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    text = response.content.decode()
+    for link in ('href="/api/docs/"', 'href="/api/schema/"', 'href="/admin/"'):
+        assert link in text
+    # The admin's "View site" link goes there.
+    from django.contrib import admin
+
+    assert admin.site.site_url == "/"
+
+
+@pytest.mark.django_db
 class TestHealth:
     def test_healthz(self, client):
         assert client.get("/healthz").json() == {"status": "ok"}
