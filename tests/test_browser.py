@@ -200,6 +200,17 @@ def test_the_console_fits_confirms_and_collapses(browser, live_server):
     from auth_app.services import api_key_issue
 
     api_key_issue(organization=acme, capabilities=parse_capabilities("read,send,manage"))
+    from webhooks_app.events import record_event
+    from webhooks_app.models import WebhookEndpoint
+
+    WebhookEndpoint.objects.create(
+        organization=acme,
+        url="https://receiver.example.com/a/rather/long/path/for/whatsapp/events",
+        events=["*"],
+        secret="whsec_dGVzdA==",
+    )
+    for _ in range(3):
+        record_event(organization_id=acme.pk, event_type="group.created", data={})
     browser.set_window_size(1400, 1000)
     browser.get(f"{live_server.url}/admin/login/")
     browser.find_element(By.NAME, "username").send_keys("viewer")
@@ -215,6 +226,7 @@ def test_the_console_fits_confirms_and_collapses(browser, live_server):
         "/admin/sessions_app/liveactionrecord/",
         "/admin/auth_app/apikey/",
         "/admin/auth_app/organization/",
+        "/admin/webhooks_app/webhookdelivery/",
     ):
         browser.get(f"{live_server.url}{path}")
         assert browser.execute_script(OVERFLOWING_TABLES) == [], path
@@ -241,3 +253,65 @@ def test_the_console_fits_confirms_and_collapses(browser, live_server):
     shot(browser, "confirm-log-out")
     failing.refresh_from_db()
     assert failing.status == SessionStatus.DISCONNECTED
+
+
+NARROW_CELLS = """
+return Array.from(document.querySelectorAll('#gateway-dashboard td'))
+    .filter(cell => cell.offsetParent !== null && cell.textContent.trim().length > 12)
+    .filter(cell => cell.getBoundingClientRect().width < 60)
+    .map(cell => cell.textContent.trim().slice(0, 40) + ' ' + cell.getBoundingClientRect().width);
+"""
+
+SCROLLS_IN_ITS_BOX = """
+const box = document.querySelector(arguments[0]);
+const style = getComputedStyle(box);
+return [style.overflowX, box.scrollWidth > box.clientWidth];
+"""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_at_phone_width_the_dashboard_fits_and_wide_lists_scroll(browser, live_server):
+    """390 px: the dashboard is no wider than the screen, no reason is broken into a letter
+    per line, and a list wider than the screen scrolls inside its own box (not cut)."""
+    from webhooks_app.events import record_event
+    from webhooks_app.models import WebhookEndpoint
+
+    User.objects.create_superuser("phone", "p@example.com", "a-phone-operator-password")
+    acme = OrganizationFactory(slug="a-rather-long-organization-slug", name="Acme")
+    failing = WhatsAppSessionFactory(organization=acme, name="Flaky line")
+    session_record_status(
+        session_id=failing.id,
+        status=SessionStatus.DISCONNECTED,
+        reason="connection failed: failed to dial whatsapp web websocket: server misbehaving",
+    )
+    WebhookEndpoint.objects.create(
+        organization=acme, url="https://8.8.8.8/hook", events=["*"], secret="whsec_dGVzdA=="
+    )
+    record_event(organization_id=acme.pk, event_type="webhook.test", data={})
+    try:
+        browser.set_window_size(390, 844)
+        browser.get(f"{live_server.url}/admin/login/")
+        browser.find_element(By.NAME, "username").send_keys("phone")
+        browser.find_element(By.NAME, "password").send_keys("a-phone-operator-password")
+        browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+        WebDriverWait(browser, 15).until(
+            expected_conditions.presence_of_element_located((By.ID, "gateway-dashboard"))
+        )
+        width = browser.execute_script("return document.documentElement.clientWidth")
+        assert browser.execute_script("return document.documentElement.scrollWidth") <= width
+        assert browser.execute_script(NARROW_CELLS) == []
+        assert "Webhooks" in text(browser)
+        shot(browser, "dashboard-390")
+        for path in (
+            "/admin/sessions_app/whatsappsession/",
+            "/admin/webhooks_app/webhookdelivery/",
+        ):
+            browser.get(f"{live_server.url}{path}")
+            overflow, wider = browser.execute_script(SCROLLS_IN_ITS_BOX, "#changelist .results")
+            assert overflow == "auto", path
+            assert wider, path  # the list is wider than a phone: it scrolls, in its box
+            assert browser.execute_script("return document.documentElement.scrollWidth") <= (
+                width
+            ), path
+    finally:
+        browser.set_window_size(1400, 1000)

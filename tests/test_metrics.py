@@ -158,5 +158,5 @@ def test_gunicorn_workers_add_up_in_multiprocess_mode(tmp_path):
 def _up(url: str) -> bool:
     try:
         return requests.get(f"{url}/healthz", timeout=2).status_code == 200
-    except requests.ConnectionError:
+    except requests.RequestException:  # not listening yet, or a worker still booting
         return False
