@@ -1,8 +1,10 @@
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
@@ -30,7 +32,7 @@ def status_badge(session: WhatsAppSession) -> str:
 class StoredGroupInline(admin.TabularInline[Group, WhatsAppSession]):
     model = Group
     fields = (
-        "subject",
+        "group_link",
         "jid",
         "participant_count",
         "is_announce",
@@ -45,6 +47,13 @@ class StoredGroupInline(admin.TabularInline[Group, WhatsAppSession]):
     ordering = ["-id"]
     verbose_name_plural = "stored groups"
 
+    @admin.display(description="subject")
+    def group_link(self, group: Group) -> str:
+        """The subject, linking to the group's page (the inline's own change link sits in
+        the row title, which the console hides)."""
+        url = reverse("admin:groups_app_group_change", args=[group.pk])
+        return format_html('<a href="{}">{}</a>', url, group.subject or group.jid)
+
 
 class SessionEventInline(admin.TabularInline[SessionEvent, WhatsAppSession]):
     model = SessionEvent
@@ -54,6 +63,9 @@ class SessionEventInline(admin.TabularInline[SessionEvent, WhatsAppSession]):
     max_num = 0
     can_delete = False
     verbose_name_plural = "connection history (newest first)"
+
+
+SESSION_BUTTONS = [("connect", "Connect"), ("sync_groups", "Sync groups"), ("log_out", "Log out")]
 
 
 @admin.register(WhatsAppSession)
@@ -89,10 +101,24 @@ class WhatsAppSessionAdmin(admin.ModelAdmin[WhatsAppSession]):
     )
     inlines = [SessionEventInline, StoredGroupInline]
     actions = ["connect", "sync_groups", "log_out"]
+    change_form_template = "admin/sessions_app/whatsappsession/change_form.html"
     list_per_page = 100
 
     class Media:
         css = {"all": ["gateway/admin.css"]}
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        # The list's actions as buttons on the page, for staff who may run them.
+        offered = self.get_actions(request)
+        buttons = [(name, label) for name, label in SESSION_BUTTONS if name in offered]
+        context = {**(extra_context or {}), "session_actions": buttons}
+        return super().change_view(request, object_id, form_url, context)
 
     def get_readonly_fields(
         self, request: HttpRequest, obj: WhatsAppSession | None = None

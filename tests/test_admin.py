@@ -589,3 +589,34 @@ def test_the_dashboard_shows_webhook_health(staff, org):
     text = page.content.decode()
     assert changelist("webhooks_app_webhookdelivery") + "?status__exact=dead" in text
     assert changelist("webhooks_app_webhookendpoint") + "?enabled__exact=0" in text
+
+
+@pytest.mark.django_db
+def test_the_session_page_links_its_groups_and_has_its_action_buttons(staff):
+    session = WhatsAppSessionFactory(disconnected=True)
+    group = GroupFactory(session=session, subject="Linked group")
+    page = staff.get(reverse("admin:sessions_app_whatsappsession_change", args=[session.pk]))
+    text = page.content.decode()
+    group_url = reverse("admin:groups_app_group_change", args=[group.pk])
+    assert f'<a href="{group_url}">Linked group</a>' in text
+    for name, label in (
+        ("connect", "Connect"),
+        ("sync_groups", "Sync groups"),
+        ("log_out", "Log out"),
+    ):
+        assert f'name="action" value="{name}"' in text and f">{label}</button>" in text
+    # A button posts the list's action for this session: Connect connects the sandbox.
+    answer = staff.post(
+        changelist("sessions_app_whatsappsession"),
+        {"action": "connect", "_selected_action": [session.pk], "index": "0"},
+        follow=True,
+    )
+    assert "connected" in answer.content.decode()
+    session.refresh_from_db()
+    assert session.status == "connected"
+    # Log out asks first, as from the list.
+    asked = staff.post(
+        changelist("sessions_app_whatsappsession"),
+        {"action": "log_out", "_selected_action": [session.pk], "index": "0"},
+    )
+    assert "Log these sessions out?" in asked.content.decode()
