@@ -16,6 +16,15 @@ def truncated(text: str, length: int = 60) -> str:
     return format_html('<span title="{}">{}…</span>', text, text[: length - 1])
 
 
+def wait_words(seconds: float) -> str:
+    """A wait as people say it: "42 s", "3 min 5 s"."""
+    whole = max(0, round(seconds))
+    minutes, rest = divmod(whole, 60)
+    if not minutes:
+        return f"{rest} s"
+    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+
+
 def confirmed(
     model_admin: admin.ModelAdmin[Any],
     request: HttpRequest,

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from gateway.admin_helpers import confirmed, truncated
+from gateway.admin_helpers import confirmed, truncated, wait_words
 from gateway.exceptions import GatewayError, RunnerUnavailable
 from groups_app.models import Group
 from groups_app.services import group_sync
@@ -21,6 +21,7 @@ from sessions_app.models import (
 )
 from sessions_app.send_budget import use_of
 from sessions_app.services import session_connect, session_create, session_logout
+from sessions_app.status import SessionStatus
 
 
 def status_badge(session: WhatsAppSession) -> str:
@@ -85,6 +86,7 @@ class WhatsAppSessionAdmin(admin.ModelAdmin[WhatsAppSession]):
         "push_name",
         "connected_at",
         "last_seen_at",
+        "next_retry",
         "held_by",
         "send_budget",
         "qr_expires_at",
@@ -154,6 +156,20 @@ class WhatsAppSessionAdmin(admin.ModelAdmin[WhatsAppSession]):
     @admin.display(description="why", ordering="status_reason")
     def reason(self, session: WhatsAppSession) -> str:
         return truncated(session.status_reason, 50)
+
+    @admin.display(description="next retry")
+    def next_retry(self, session: WhatsAppSession) -> str:
+        """When the runner tries a failing connection again (its backoff doubles from
+        2 s up to 5 minutes)."""
+        at = session.next_retry_at
+        if at is None or not session.desired_connected:
+            return "-"
+        if session.status == SessionStatus.CONNECTED:
+            return "-"
+        wait = (at - timezone.now()).total_seconds()
+        if wait <= 0:
+            return f"due since {at:%H:%M:%S} UTC (the runner is trying again)"
+        return f"in {wait_words(wait)}, at {at:%H:%M:%S} UTC"
 
     @admin.display(description="held by runner")
     def held_by(self, session: WhatsAppSession) -> str:

@@ -38,6 +38,9 @@ class WhatsAppSession(models.Model):
     # The current pairing QR while pairing (what the phone scans), and when it expires.
     qr_code = models.TextField(blank=True)
     qr_expires_at = models.DateTimeField(null=True, blank=True)
+    # When the runner next tries a failing connection again (its backoff), for the
+    # operator's eyes; cleared once connected or no longer wanted.
+    next_retry_at = models.DateTimeField(null=True, blank=True)
     # When a number was first linked to this session (the send budget's warm-up counts
     # from then); cleared by a logout, set again by the next pairing.
     paired_at = models.DateTimeField(null=True, blank=True)

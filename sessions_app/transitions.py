@@ -14,6 +14,8 @@ of the row is written here as rules, once:
    the wish to be connected: the runner stops trying until someone connects again.
 5. Entering ``connected`` starts "connected since"; staying connected keeps it.
 6. A JID, device JID or push name that comes with a report is stored.
+7. ``next_retry_at`` (the runner's backoff, ``session_record_retry``) is cleared by
+   ``connected`` and by the end of the wish to be connected.
 
 A runner of the fleet reports with its ``Fence`` (sessions_app.leases): a report whose
 token is no longer the session's current one changes nothing.
@@ -25,7 +27,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from sessions_app.leases import Fence, is_current
+from sessions_app.leases import Fence, db_now, is_current
 from sessions_app.models import SessionEvent, WhatsAppSession
 from sessions_app.status import TERMINAL_STATUSES, SessionStatus
 from webhooks_app.events import record_event
@@ -75,6 +77,7 @@ def session_transition(
     # Rule 4 (and its opposite: someone asked to connect).
     if status in TERMINAL_STATUSES or not keep_connecting:
         updates["desired_connected"] = False
+        updates["next_retry_at"] = None  # rule 7
     elif want_connected:
         updates["desired_connected"] = True
     with transaction.atomic():
@@ -84,8 +87,9 @@ def session_transition(
                 return False
             rows = rows.filter(lease__runner_id=fence.runner_id, lease__token=fence.token)
         _record_event(session_id=session_id, status=status, reason=reason)  # rule 1
-        if status == SessionStatus.CONNECTED:  # rule 5
+        if status == SessionStatus.CONNECTED:  # rules 5 and 7
             rows.exclude(status=SessionStatus.CONNECTED).update(connected_at=now)
+            updates["next_retry_at"] = None
             rows.filter(paired_at__isnull=True).update(paired_at=now)
         rows.update(**updates)
     return True
@@ -113,6 +117,23 @@ def session_record_status(
         push_name=push_name,
         keep_connecting=keep_connecting,
     )
+
+
+def session_record_retry(
+    *, session_id: str, at: datetime | None, fence: Fence | None = None
+) -> None:
+    """When the runner tries the session's connection again (None: it does not), shown
+    to operators; only while the session is still wanted."""
+    rows = WhatsAppSession.objects.filter(pk=session_id)
+    if at is not None:
+        rows = rows.filter(desired_connected=True)
+    if fence is not None:
+        rows = rows.filter(
+            lease__runner_id=fence.runner_id,
+            lease__token=fence.token,
+            lease__expires_at__gt=db_now(),
+        )
+    rows.update(next_retry_at=at)
 
 
 def session_record_qr(

@@ -1,6 +1,9 @@
 """The operator console through Django's test client: every page, action and the
 show-once key flow, with query counts pinned on 200-row changelists."""
 
+import re
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
@@ -620,3 +623,22 @@ def test_the_session_page_links_its_groups_and_has_its_action_buttons(staff):
         {"action": "log_out", "_selected_action": [session.pk], "index": "0"},
     )
     assert "Log these sessions out?" in asked.content.decode()
+
+
+def test_the_session_page_shows_when_a_failing_connection_is_retried(staff):
+    session = WhatsAppSessionFactory(disconnected=True, desired_connected=True)
+    url = reverse("admin:sessions_app_whatsappsession_change", args=[session.pk])
+    at = timezone.now() + timedelta(seconds=95)
+    WhatsAppSession.objects.filter(pk=session.pk).update(next_retry_at=at)
+    text = staff.get(url).content.decode()
+    assert "Next retry" in text
+    assert f"at {at:%H:%M:%S} UTC" in text
+    assert re.search(r"in 1 min 3[45] s", text)
+
+    # Past due: the runner is on it; connected or no longer wanted: nothing to show.
+    WhatsAppSession.objects.filter(pk=session.pk).update(
+        next_retry_at=timezone.now() - timedelta(seconds=5)
+    )
+    assert "due since" in staff.get(url).content.decode()
+    WhatsAppSession.objects.filter(pk=session.pk).update(desired_connected=False)
+    assert "due since" not in staff.get(url).content.decode()

@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import random
 import shutil
 import signal
 import socket
@@ -11,20 +12,35 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.processes import ROOT, free_port, wait_for
+from tests.processes import ROOT, wait_for
 
 
 def free_pair() -> int:
-    """A port whose next one is free too (the runner's)."""
-    for _ in range(100):
-        port = free_port()
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
+    """A port whose next one is free too (the runner's), both below the kernel's
+    ephemeral range: a port the kernel hands out (to another test's `bind(0)` or an
+    outgoing connection) cannot take the runner's port while `make run` migrates."""
+    low = ephemeral_low()
+    for _ in range(200):
+        port = random.randrange(max(1024, low - 12000), low - 2)
+        if all(bindable(candidate) for candidate in (port, port + 1)):
+            return port
     raise AssertionError("no two free ports side by side")
+
+
+def ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def bindable(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def answers(url: str) -> bool:

@@ -18,9 +18,11 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from functools import partial
 
-from django.db import connections
+from django.db import DatabaseError, connections
+from django.utils import timezone
 
 from gateway.exceptions import InvalidInput, NotHeldHere
 from gateway.metrics import WORKER_RESTARTS
@@ -35,7 +37,7 @@ from sessions_app.runner.engines import live_session_for
 from sessions_app.runner.fleet import FleetMember
 from sessions_app.runner.sink import DatabaseSink
 from sessions_app.runner.workers import WorkerSession, as_remote
-from sessions_app.transitions import session_record_status
+from sessions_app.transitions import session_record_retry, session_record_status
 
 logger = logging.getLogger(__name__)
 
@@ -106,6 +108,7 @@ class Supervisor:
         return True
 
     def _ended(self, session_id: str, retry: bool) -> None:
+        delay: float | None = None
         with self._lock_for(session_id):
             self._retire(session_id)
             if retry:
@@ -118,6 +121,21 @@ class Supervisor:
             else:
                 self._failures.pop(session_id, None)
                 self._retry_at.pop(session_id, None)
+        self._show_retry(session_id, delay)
+
+    def _show_retry(self, session_id: str, delay: float | None) -> None:
+        """Writes the next retry's wall-clock time on the session (the operator's view
+        of the backoff); a runner of the fleet only while it holds the lease."""
+        fence = None
+        if self._fleet is not None:
+            fence = self._fleet.fence_for(session_id)
+            if fence is None:
+                return
+        at = timezone.now() + timedelta(seconds=delay) if delay is not None else None
+        try:
+            session_record_retry(session_id=session_id, at=at, fence=fence)
+        except DatabaseError:
+            logger.warning("session %s: could not record its next retry", session_id)
 
     # -- steps ----------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ real supervisor and the test database."""
 import errno
 
 import pytest
+from django.utils import timezone
 
 from sessions_app.engines.sandbox import SandboxLiveSession
 from sessions_app.models import Runner, SessionLease, SessionStatus, WhatsAppSession
@@ -81,6 +82,44 @@ def test_a_worker_the_system_refuses_costs_its_session_only(member, org):
         assert refused.status == SessionStatus.DISCONNECTED
         assert "Too many open files" in refused.status_reason
         assert status_of(fine) == SessionStatus.CONNECTED
+    finally:
+        supervisor.stop_all(record=False)
+
+
+def test_a_failing_session_shows_when_it_is_retried_and_forgets_it_once_connected(member, org):
+    """The backoff is in the runner's memory; the session row carries its wall-clock
+    time for the admin (2 s after a first failure), cleared by the connection."""
+    session = WhatsAppSessionFactory(organization=org, fresh=True, desired_connected=True)
+    refusing = [True]
+    now = [1000.0]
+
+    class Refused(SandboxLiveSession):
+        def start(self) -> None:
+            raise OSError(errno.EMFILE, "Too many open files")
+
+    def factory(session, *, sink, on_ended, allow_whatsapp, lease_hold=None):
+        kind = Refused if refusing[0] else SandboxLiveSession
+        return kind(session_id=session.id, name=session.name, sink=sink, on_ended=on_ended)
+
+    supervisor = Supervisor(
+        allow_whatsapp=False, fleet=member, factory=factory, clock=lambda: now[0]
+    )
+    loop = RunnerLoop(member=member, supervisor=supervisor)
+    try:
+        before = timezone.now()
+        loop.step()
+        session.refresh_from_db()
+        assert session.next_retry_at is not None
+        wait = (session.next_retry_at - before).total_seconds()
+        assert 1.5 <= wait <= 3.5  # backoff_delay(1) == 2 s
+
+        refusing[0] = False
+        loop.step()  # not due yet: still refused, nothing started
+        assert supervisor.live_ids() == set()
+        now[0] += 3
+        loop.step()
+        assert status_of(session) == SessionStatus.CONNECTED
+        assert session.next_retry_at is None
     finally:
         supervisor.stop_all(record=False)
 
