@@ -80,9 +80,6 @@ class ApiKeyAdmin(admin.ModelAdmin[ApiKey]):
     fields = ["name", "expires_at", *readonly_fields]
     list_per_page = 100
 
-    class Media:
-        css = {"all": ["gateway/admin.css"]}
-
     def get_form(
         self, request: HttpRequest, obj: ApiKey | None = None, change: bool = False, **kwargs: Any
     ) -> Any:

@@ -106,9 +106,6 @@ class WhatsAppSessionAdmin(admin.ModelAdmin[WhatsAppSession]):
     change_form_template = "admin/sessions_app/whatsappsession/change_form.html"
     list_per_page = 100
 
-    class Media:
-        css = {"all": ["gateway/admin.css"]}
-
     def change_view(
         self,
         request: HttpRequest,

@@ -7,6 +7,7 @@ Without Chromium these tests skip with a message; with GATEWAY_BROWSER_TESTS=req
 """
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -313,5 +314,129 @@ def test_at_phone_width_the_dashboard_fits_and_wide_lists_scroll(browser, live_s
             assert browser.execute_script("return document.documentElement.scrollWidth") <= (
                 width
             ), path
+    finally:
+        browser.set_window_size(1400, 1000)
+
+
+WIDEST = """
+const limit = document.documentElement.clientWidth;
+const wide = Array.from(document.querySelectorAll('body *'))
+    .filter(e => e.getBoundingClientRect().right > limit + 1
+        || (e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflowX === 'visible'))
+    .slice(-6)
+    .map(e => e.tagName + '.' + e.className + '#' + e.id + ' ' + e.scrollWidth + '/'
+        + Math.round(e.getBoundingClientRect().right));
+return [document.documentElement.scrollWidth, limit, wide];
+"""
+
+FITS = "return document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+
+
+def shown(browser, css: str) -> list:
+    return [
+        element for element in browser.find_elements(By.CSS_SELECTOR, css) if element.is_displayed()
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("width", [1400, 390])
+def test_each_operator_page_works_at_desktop_and_phone_width(browser, live_server, width):
+    """The pages an operator works in, one by one, at 1400 and at 390 px: each fits the
+    screen (wide tables scroll in their own box) and shows what it is for — the session's
+    group links, buttons and next retry; a group's members apart from those WhatsApp did
+    not add; an endpoint's events as checkboxes; a delivery's attempts and its retry
+    button; the landing page's links."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sessions_app.models import WhatsAppSession
+    from tests.factories import GroupParticipantFactory
+    from webhooks_app.events import record_event
+    from webhooks_app.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+
+    User.objects.create_superuser("pages", "pages@example.com", "a-pages-operator-password")
+    acme = OrganizationFactory(slug="a-rather-long-organization-slug", name="Acme")
+    failing = WhatsAppSessionFactory(organization=acme, name="Flaky line", desired_connected=True)
+    session_record_status(
+        session_id=failing.id,
+        status=SessionStatus.DISCONNECTED,
+        reason="connection failed: failed to dial whatsapp web websocket: server misbehaving",
+    )
+    WhatsAppSession.objects.filter(pk=failing.pk).update(
+        next_retry_at=timezone.now() + timedelta(minutes=4, seconds=30)
+    )
+    group = GroupFactory(session=failing, subject="Support team with a long subject")
+    GroupParticipantFactory(group=group, jid="15550001111@s.whatsapp.net", is_admin=True)
+    GroupParticipantFactory(group=group, jid="15550002222@s.whatsapp.net", add_error=403)
+    endpoint = WebhookEndpoint.objects.create(
+        organization=acme,
+        url="https://receiver.example.com/a/rather/long/path/for/whatsapp/events",
+        events=["group.created"],
+        secret="whsec_dGVzdA==",
+    )
+    record_event(organization_id=acme.pk, event_type="group.created", data={"n": 1})
+    delivery = WebhookDelivery.objects.get(endpoint=endpoint)
+    WebhookAttempt.objects.create(
+        delivery=delivery,
+        started_at=timezone.now(),
+        duration_ms=12,
+        status_code=503,
+        response_body="upstream is restarting, try again in a minute",
+    )
+    try:
+        browser.set_window_size(width, 1000)
+        browser.get(f"{live_server.url}/admin/login/")
+        browser.find_element(By.NAME, "username").send_keys("pages")
+        browser.find_element(By.NAME, "password").send_keys("a-pages-operator-password")
+        browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+        WebDriverWait(browser, 15).until(
+            expected_conditions.presence_of_element_located((By.ID, "gateway-dashboard"))
+        )
+
+        def visit(path: str, name: str) -> str:
+            browser.get(f"{live_server.url}{path}")
+            assert browser.execute_script(FITS), (
+                f"{path} is wider than {width} px: {browser.execute_script(WIDEST)}"
+            )
+            shot(browser, f"{name}-{width}")
+            return text(browser)
+
+        page = visit(f"/admin/sessions_app/whatsappsession/{failing.pk}/change/", "session")
+        group_url = f"/admin/groups_app/group/{group.pk}/change/"
+        assert shown(browser, f"a[href='{group_url}']"), "the stored group links to its page"
+        for action in ("connect", "sync_groups", "log_out"):
+            assert shown(browser, f"form.session-action:has(input[value='{action}']) button")
+        retry = r"next retry:?\s+in 4 min (2\d|30) s, at \d\d:\d\d:\d\d UTC"
+        assert re.search(retry, page, re.IGNORECASE), page
+
+        page = visit(group_url, "group")
+        headings = [h.text.upper() for h in shown(browser, ".inline-group h2")]
+        assert "MEMBERS" in headings and "NOT ADDED BY WHATSAPP" in headings, headings
+        blocks = {
+            h.text.upper(): h.find_element(
+                By.XPATH, "./ancestor::div[contains(@class,'inline-group')]"
+            ).text
+            for h in shown(browser, ".inline-group h2")
+        }
+        assert "15550001111" in blocks["MEMBERS"] and "15550002222" not in blocks["MEMBERS"]
+        assert "15550002222" in blocks["NOT ADDED BY WHATSAPP"]
+
+        visit(f"/admin/webhooks_app/webhookendpoint/{endpoint.pk}/change/", "endpoint")
+        boxes = shown(browser, "input[type=checkbox][name=events]")
+        assert len(boxes) > 5
+        checked = [box.get_attribute("value") for box in boxes if box.is_selected()]
+        assert checked == ["group.created"]
+
+        page = visit(f"/admin/webhooks_app/webhookdelivery/{delivery.pk}/change/", "delivery")
+        assert "503" in page and "upstream is restarting" in page
+        assert [b for b in shown(browser, "button") if b.text.upper() == "SEND AGAIN NOW"]
+
+        browser.get(f"{live_server.url}/")
+        assert browser.execute_script(FITS)
+        links = {a.text: a.get_attribute("href") for a in shown(browser, "a")}
+        assert links["API documentation"].endswith("/api/docs/")
+        assert links["OpenAPI schema"].endswith("/api/schema/")
+        assert links["Operator console"].endswith("/admin/")
     finally:
         browser.set_window_size(1400, 1000)

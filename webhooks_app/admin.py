@@ -147,9 +147,6 @@ class WebhookDeliveryAdmin(admin.ModelAdmin[WebhookDelivery]):
     inlines = [AttemptInline]
     actions = ["retry"]
 
-    class Media:
-        css = {"all": ["gateway/admin.css"]}
-
     @admin.display(description="organization", ordering="endpoint__organization__slug")
     def organization(self, delivery: WebhookDelivery) -> str:
         return truncated(delivery.endpoint.organization.slug, 16)
