@@ -1,6 +1,7 @@
 """Helpers for tests that run the gateway's own processes against the test database."""
 
 import os
+import random
 import socket
 import subprocess
 import time
@@ -11,12 +12,40 @@ from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
+# Ports are picked from the OS's randomness: a test that seeds `random` cannot make two
+# parallel test processes pick the same one.
+_PICK = random.SystemRandom()
 
 
-def free_port() -> int:
+def free_port(*, pair: bool = False) -> int:
+    """A port free now, for a process started next, taken below the kernel's ephemeral
+    range: no outgoing connection or `bind(0)` of a parallel test can be handed it in
+    the seconds before that process binds it. ``pair``: the next port is free too."""
+    low = ephemeral_low()
+    for _ in range(200):
+        port = _PICK.randrange(max(1024, low - 12000), low - 2)
+        if all(bindable(candidate) for candidate in (port, port + 1)[: 2 if pair else 1]):
+            return port
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def ephemeral_low() -> int:
+    """The first port of the kernel's ephemeral range (Linux's default when unknown)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def bindable(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def database_url() -> str:

@@ -2,45 +2,15 @@
 
 import contextlib
 import os
-import random
 import shutil
 import signal
-import socket
 import subprocess
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.processes import ROOT, wait_for
-
-
-def free_pair() -> int:
-    """A port whose next one is free too (the runner's), both below the kernel's
-    ephemeral range: a port the kernel hands out (to another test's `bind(0)` or an
-    outgoing connection) cannot take the runner's port while `make run` migrates."""
-    low = ephemeral_low()
-    for _ in range(200):
-        port = random.randrange(max(1024, low - 12000), low - 2)
-        if all(bindable(candidate) for candidate in (port, port + 1)):
-            return port
-    raise AssertionError("no two free ports side by side")
-
-
-def ephemeral_low() -> int:
-    try:
-        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 32768
-
-
-def bindable(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+from tests.processes import ROOT, free_port, wait_for
 
 
 def answers(url: str) -> bool:
@@ -52,7 +22,7 @@ def answers(url: str) -> bool:
 
 @pytest.mark.skipif(not (ROOT / ".venv" / "bin" / "honcho").exists(), reason="needs make install")
 def test_port_moves_web_and_runner_together(tmp_path: Path):
-    port = free_pair()
+    port = free_port(pair=True)  # the runner takes the next one
     env = {
         k: v
         for k, v in os.environ.items()
