@@ -80,47 +80,37 @@ def dashboard_context(user: Any) -> dict[str, Any]:
 
 
 def _webhook_health() -> list[dict[str, Any]]:
-    """Webhook tiles: what needs a look (dead and retrying deliveries, paused ones and
-    disabled endpoints), each a link to that list. Two queries."""
+    """Webhook tiles: what needs a look (dead, retrying and paused deliveries, disabled
+    endpoints), each a link to that list. Two queries."""
     from webhooks_app.models import WebhookDelivery, WebhookEndpoint
 
+    shown = ("dead", "retrying", "paused")
     counts = dict(
-        WebhookDelivery.objects.filter(status__in=["dead", "retrying", "paused"])
+        WebhookDelivery.objects.filter(status__in=shown)
         .order_by()
         .values_list("status")
         .annotate(n=Count("id"))
     )
-    deliveries = "admin:webhooks_app_webhookdelivery_changelist"
-    return [
+    tiles = [
         {
-            "key": "dead",
-            "label": "dead deliveries",
-            "count": counts.get("dead", 0),
-            "url": deliveries,
-            "query": "?status__exact=dead",
-        },
-        {
-            "key": "retrying",
-            "label": "retrying deliveries",
-            "count": counts.get("retrying", 0),
-            "url": deliveries,
-            "query": "?status__exact=retrying",
-        },
-        {
-            "key": "paused",
-            "label": "paused deliveries",
-            "count": counts.get("paused", 0),
-            "url": deliveries,
-            "query": "?status__exact=paused",
-        },
+            "key": status,
+            "label": f"{status} deliveries",
+            "count": counts.get(status, 0),
+            "url": "admin:webhooks_app_webhookdelivery_changelist",
+            "query": f"?status__exact={status}",
+        }
+        for status in shown
+    ]
+    tiles.append(
         {
             "key": "disabled",
             "label": "disabled endpoints",
             "count": WebhookEndpoint.objects.filter(enabled=False).count(),
             "url": "admin:webhooks_app_webhookendpoint_changelist",
             "query": "?enabled__exact=0",
-        },
-    ]
+        }
+    )
+    return tiles
 
 
 def _sessions_blocks() -> dict[str, Any]:

@@ -10,15 +10,20 @@ from sessions_app.models import WhatsAppSession
 IN_THE_GROUP = (AddResult.ADDED, AddResult.ALREADY_MEMBER)
 
 
-class GroupParticipantInline(admin.TabularInline[GroupParticipant, Group]):
-    """The group's members, with their roles."""
+class _ParticipantsInline(admin.TabularInline[GroupParticipant, Group]):
+    """A group's participants as WhatsApp reported them: read-only."""
 
     model = GroupParticipant
-    fields = ("jid", "lid", "role")
-    readonly_fields = fields
     extra = 0
     max_num = 0
     can_delete = False
+
+
+class GroupParticipantInline(_ParticipantsInline):
+    """The group's members, with their roles."""
+
+    fields = ("jid", "lid", "role")
+    readonly_fields = fields
     verbose_name = "member"
     verbose_name_plural = "members"
 
@@ -26,16 +31,12 @@ class GroupParticipantInline(admin.TabularInline[GroupParticipant, Group]):
         return super().get_queryset(request).filter(add_error__in=IN_THE_GROUP)
 
 
-class NotAddedInline(admin.TabularInline[GroupParticipant, Group]):
+class NotAddedInline(_ParticipantsInline):
     """People WhatsApp did not add (privacy settings: send them the invite; not on
     WhatsApp): not members, so no role."""
 
-    model = GroupParticipant
     fields = ("jid", "add_result", "invite_expires_at")
     readonly_fields = fields
-    extra = 0
-    max_num = 0
-    can_delete = False
     verbose_name = "person not added"
     verbose_name_plural = "not added by WhatsApp"
 

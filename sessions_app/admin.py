@@ -17,11 +17,11 @@ from sessions_app.models import (
     Runner,
     SessionEvent,
     SessionLease,
+    SessionStatus,
     WhatsAppSession,
 )
 from sessions_app.send_budget import use_of
 from sessions_app.services import session_connect, session_create, session_logout
-from sessions_app.status import SessionStatus
 
 
 def status_badge(session: WhatsAppSession) -> str:
@@ -159,9 +159,8 @@ class WhatsAppSessionAdmin(admin.ModelAdmin[WhatsAppSession]):
         """When the runner tries a failing connection again (its backoff doubles from
         2 s up to 5 minutes)."""
         at = session.next_retry_at
-        if at is None or not session.desired_connected:
-            return "-"
-        if session.status == SessionStatus.CONNECTED:
+        shown = session.desired_connected and session.status != SessionStatus.CONNECTED
+        if at is None or not shown:
             return "-"
         wait = (at - timezone.now()).total_seconds()
         if wait <= 0:

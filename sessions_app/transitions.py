@@ -24,7 +24,7 @@ token is no longer the session's current one changes nothing.
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from sessions_app.leases import Fence, db_now, is_current
@@ -85,7 +85,7 @@ def session_transition(
         if fence is not None:
             if not is_current(session_id, fence):
                 return False
-            rows = rows.filter(lease__runner_id=fence.runner_id, lease__token=fence.token)
+            rows = _held(rows, fence)
         _record_event(session_id=session_id, status=status, reason=reason)  # rule 1
         if status == SessionStatus.CONNECTED:  # rules 5 and 7
             rows.exclude(status=SessionStatus.CONNECTED).update(connected_at=now)
@@ -119,20 +119,19 @@ def session_record_status(
     )
 
 
-def session_record_retry(
-    *, session_id: str, at: datetime | None, fence: Fence | None = None
-) -> None:
-    """When the runner tries the session's connection again (None: it does not), shown
-    to operators; only while the session is still wanted."""
-    rows = WhatsAppSession.objects.filter(pk=session_id)
-    if at is not None:
-        rows = rows.filter(desired_connected=True)
+def _held(rows: QuerySet[WhatsAppSession], fence: Fence) -> QuerySet[WhatsAppSession]:
+    """Only the sessions whose lease ``fence`` still is."""
+    return rows.filter(
+        lease__runner_id=fence.runner_id, lease__token=fence.token, lease__expires_at__gt=db_now()
+    )
+
+
+def session_record_retry(*, session_id: str, at: datetime, fence: Fence | None = None) -> None:
+    """When the runner tries the session's failed connection again, shown to operators;
+    only while the session is still wanted (rule 7 clears it)."""
+    rows = WhatsAppSession.objects.filter(pk=session_id, desired_connected=True)
     if fence is not None:
-        rows = rows.filter(
-            lease__runner_id=fence.runner_id,
-            lease__token=fence.token,
-            lease__expires_at__gt=db_now(),
-        )
+        rows = _held(rows, fence)
     rows.update(next_retry_at=at)
 
 

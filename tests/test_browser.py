@@ -71,6 +71,17 @@ def shot(browser, name: str) -> None:
     browser.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
 
 
+def log_in(browser, live_server, username: str, password: str) -> None:
+    """Through the console's login form, until the dashboard is there."""
+    browser.get(f"{live_server.url}/admin/login/")
+    browser.find_element(By.NAME, "username").send_keys(username)
+    browser.find_element(By.NAME, "password").send_keys(password)
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    WebDriverWait(browser, 15).until(
+        expected_conditions.presence_of_element_located((By.ID, "gateway-dashboard"))
+    )
+
+
 def text(browser) -> str:
     return browser.find_element(By.TAG_NAME, "body").text
 
@@ -92,11 +103,7 @@ def test_operator_walkthrough(browser, live_server):
     wait = WebDriverWait(browser, 15)
 
     # Log in as staff.
-    browser.get(f"{live_server.url}/admin/login/")
-    browser.find_element(By.NAME, "username").send_keys("operator")
-    browser.find_element(By.NAME, "password").send_keys("a-long-operator-password")
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    wait.until(expected_conditions.presence_of_element_located((By.ID, "gateway-dashboard")))
+    log_in(browser, live_server, "operator", "a-long-operator-password")
 
     # The dashboard: numbers by status, the one that is down and why, tenants.
     page = text(browser)
@@ -213,13 +220,7 @@ def test_the_console_fits_confirms_and_collapses(browser, live_server):
     for _ in range(3):
         record_event(organization_id=acme.pk, event_type="group.created", data={})
     browser.set_window_size(1400, 1000)
-    browser.get(f"{live_server.url}/admin/login/")
-    browser.find_element(By.NAME, "username").send_keys("viewer")
-    browser.find_element(By.NAME, "password").send_keys("another-long-password")
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    WebDriverWait(browser, 15).until(
-        expected_conditions.presence_of_element_located((By.ID, "gateway-dashboard"))
-    )
+    log_in(browser, live_server, "viewer", "another-long-password")
     for path in (
         "/admin/",
         "/admin/sessions_app/whatsappsession/",
@@ -291,13 +292,7 @@ def test_at_phone_width_the_dashboard_fits_and_wide_lists_scroll(browser, live_s
     record_event(organization_id=acme.pk, event_type="webhook.test", data={})
     try:
         browser.set_window_size(390, 844)
-        browser.get(f"{live_server.url}/admin/login/")
-        browser.find_element(By.NAME, "username").send_keys("phone")
-        browser.find_element(By.NAME, "password").send_keys("a-phone-operator-password")
-        browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-        WebDriverWait(browser, 15).until(
-            expected_conditions.presence_of_element_located((By.ID, "gateway-dashboard"))
-        )
+        log_in(browser, live_server, "phone", "a-phone-operator-password")
         width = browser.execute_script("return document.documentElement.clientWidth")
         assert browser.execute_script("return document.documentElement.scrollWidth") <= width
         assert browser.execute_script(NARROW_CELLS) == []
@@ -386,13 +381,7 @@ def test_each_operator_page_works_at_desktop_and_phone_width(browser, live_serve
     )
     try:
         browser.set_window_size(width, 1000)
-        browser.get(f"{live_server.url}/admin/login/")
-        browser.find_element(By.NAME, "username").send_keys("pages")
-        browser.find_element(By.NAME, "password").send_keys("a-pages-operator-password")
-        browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-        WebDriverWait(browser, 15).until(
-            expected_conditions.presence_of_element_located((By.ID, "gateway-dashboard"))
-        )
+        log_in(browser, live_server, "pages", "a-pages-operator-password")
 
         def visit(path: str, name: str) -> str:
             browser.get(f"{live_server.url}{path}")

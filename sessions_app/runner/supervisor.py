@@ -121,9 +121,12 @@ class Supervisor:
             else:
                 self._failures.pop(session_id, None)
                 self._retry_at.pop(session_id, None)
-        self._show_retry(session_id, delay)
+        # An end without a retry needs no write: its report (logged out, banned …) ended
+        # the wish to connect, which clears the retry time (sessions_app.transitions).
+        if delay is not None:
+            self._show_retry(session_id, delay)
 
-    def _show_retry(self, session_id: str, delay: float | None) -> None:
+    def _show_retry(self, session_id: str, delay: float) -> None:
         """Writes the next retry's wall-clock time on the session (the operator's view
         of the backoff); a runner of the fleet only while it holds the lease."""
         fence = None
@@ -131,7 +134,7 @@ class Supervisor:
             fence = self._fleet.fence_for(session_id)
             if fence is None:
                 return
-        at = timezone.now() + timedelta(seconds=delay) if delay is not None else None
+        at = timezone.now() + timedelta(seconds=delay)
         try:
             session_record_retry(session_id=session_id, at=at, fence=fence)
         except DatabaseError:

@@ -82,18 +82,23 @@ def test_no_key_or_token_ever_reaches_the_logs(api, session, issue_token, org, c
         assert secret not in logged
 
 
-def test_check_deploy_is_clean_under_production_settings(tmp_path):
-    env = {
+def _production_env(tmp_path, **extra: str) -> dict[str, str]:
+    """A production configuration (DEBUG unset), nothing of this shell's environment."""
+    return {
         "DJANGO_SETTINGS_MODULE": "gateway.settings",
         "SECRET_KEY": "k3y-" + "x7Qz" * 16,
         "ALLOWED_HOSTS": "gateway.example.com",
         "GATEWAY_DATA_DIR": str(tmp_path),
         "PATH": "/usr/bin:/bin",
+        **extra,
     }
+
+
+def test_check_deploy_is_clean_under_production_settings(tmp_path):
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
-        env=env,
+        env=_production_env(tmp_path),
         capture_output=True,
         text=True,
         timeout=120,
@@ -104,19 +109,11 @@ def test_check_deploy_is_clean_under_production_settings(tmp_path):
 
 
 def _production_setting(tmp_path, expression: str, **extra: str) -> str:
-    env = {
-        "DJANGO_SETTINGS_MODULE": "gateway.settings",
-        "SECRET_KEY": "k3y-" + "x7Qz" * 16,
-        "ALLOWED_HOSTS": "gateway.example.com",
-        "GATEWAY_DATA_DIR": str(tmp_path),
-        "PATH": "/usr/bin:/bin",
-        **extra,
-    }
     code = f"import django; django.setup(); from django.conf import settings; print({expression})"
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
-        env=env,
+        env=_production_env(tmp_path, **extra),
         capture_output=True,
         text=True,
         timeout=60,

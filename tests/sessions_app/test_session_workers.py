@@ -8,8 +8,10 @@ import os
 import signal
 import threading
 import time
+from datetime import datetime
 
 import pytest
+from django.utils import timezone
 
 from sessions_app.models import Engine, SessionStatus, WhatsAppSession
 from tests.factories import WhatsAppSessionFactory
@@ -33,6 +35,11 @@ def reason_of(session: WhatsAppSession) -> str:
     return session.status_reason
 
 
+def next_retry_of(session: WhatsAppSession) -> datetime | None:
+    session.refresh_from_db()
+    return session.next_retry_at
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_killed_worker_takes_down_its_session_only(make_runner, api, org):
     numbers = whatsapp_sessions(org, 3)
@@ -46,8 +53,13 @@ def test_a_killed_worker_takes_down_its_session_only(make_runner, api, org):
 
     victim = numbers[0]
     os.kill(before[victim.id], signal.SIGKILL)
+    killed_at = timezone.now()
     wait_for(lambda: "killed by SIGKILL" in reason_of(victim), "the death to be recorded")
     assert victim.status == SessionStatus.DISCONNECTED
+    # The admin's "next retry": the first backoff (2 s) from the death, in wall-clock time.
+    wait_for(lambda: next_retry_of(victim) is not None, "the next retry to be recorded")
+    wait = (next_retry_of(victim) - killed_at).total_seconds()
+    assert 1 <= wait <= 10, wait
 
     # The runner and the other workers live on; the sandbox keeps serving.
     assert runner.alive()
